@@ -1,0 +1,217 @@
+#include "service/policy/engine.h"
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "service/policy/reason.h"
+#include "service/policy/request_params.h"
+#include "service/url/url.h"
+
+namespace logout::policy {
+namespace {
+
+constexpr size_t kMaxTenantBytes = 256;
+constexpr size_t kMaxSessionIdBytes = 1024;
+
+bool IsOidc(v1::Endpoint e) { return e == v1::ENDPOINT_OIDC_LOGOUT; }
+
+void Deny(v1::ValidateLogoutResponse* r, v1::Reason reason, std::string description) {
+  r->set_decision(v1::DECISION_DENY);
+  r->set_reason(reason);
+  r->set_reason_code(std::string(ReasonCode(reason)));
+  r->set_http_status(400);
+  r->set_error("invalid_request");
+  r->set_error_description(std::move(description));
+  r->clear_redirect_url();
+  r->clear_session();
+  r->set_federated(false);
+}
+
+// Parses the `federated` parameter. Returns std::nullopt when the value is invalid.
+std::optional<bool> ParseFederated(v1::Endpoint endpoint, const LogoutRequestParams& p) {
+  if (!p.federated_present) return false;
+  if (p.federated.empty() || p.federated == "true") return true;
+  if (p.federated == "false") return false;
+  // Auth0's /v2/logout treats the presence of `federated` as a request for federated logout.
+  if (endpoint == v1::ENDPOINT_V2_LOGOUT) return true;
+  return std::nullopt;
+}
+
+bool IsUnreserved(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+void AppendPercentEncoded(std::string& out, absl::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : value) {
+    if (IsUnreserved(c)) {
+      out.push_back(c);
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+}
+
+}  // namespace
+
+url::Url WithState(const url::Url& target, absl::string_view state) {
+  std::string query;
+  query.reserve(target.query().size() + state.size() * 3 + 8);
+  for (absl::string_view piece : absl::StrSplit(target.query(), '&')) {
+    if (piece.empty()) continue;
+    if (FormUrlDecode(piece.substr(0, piece.find('='))) == "state") continue;
+    absl::StrAppend(&query, piece, "&");
+  }
+  query.append("state=");
+  AppendPercentEncoded(query, state);
+  return target.WithQuery(query);
+}
+
+absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
+                    v1::ValidateLogoutResponse* response) {
+  response->Clear();
+  const v1::Endpoint endpoint = request.endpoint();
+  if (request.tenant().empty() || request.tenant().size() > kMaxTenantBytes) {
+    return absl::InvalidArgumentError("tenant is required (at most 256 bytes)");
+  }
+  if (endpoint != v1::ENDPOINT_V2_LOGOUT && endpoint != v1::ENDPOINT_OIDC_LOGOUT) {
+    return absl::InvalidArgumentError("endpoint must be ENDPOINT_V2_LOGOUT or ENDPOINT_OIDC_LOGOUT");
+  }
+  if (request.session_id().size() > kMaxSessionIdBytes ||
+      HasForbiddenCharacters(request.session_id())) {
+    return absl::InvalidArgumentError(
+        "session_id must be at most 1024 bytes of UTF-8 without control characters");
+  }
+  const CompiledTenant* tenant = policy.FindTenant(request.tenant());
+  if (tenant == nullptr) return absl::NotFoundError("unknown tenant");
+  response->set_policy_version(policy.version());
+
+  // 1. Input checks that come before any parsing.
+  ParamsOutcome extracted = ExtractParams(endpoint, request);
+  if (extracted.denied()) {
+    Deny(response, extracted.deny_reason, std::move(extracted.description));
+    return absl::OkStatus();
+  }
+  const LogoutRequestParams& p = extracted.params;
+  const absl::string_view target_name = TargetParamName(endpoint);
+
+  const std::optional<bool> federated = ParseFederated(endpoint, p);
+  if (!federated.has_value()) {
+    Deny(response, v1::REASON_INVALID_FEDERATED,
+         "'federated' parameter must be empty, 'true' or 'false'");
+    return absl::OkStatus();
+  }
+
+  if (!p.ui_locales.empty()) {
+    const absl::string_view first =
+        *absl::StrSplit(p.ui_locales, ' ', absl::SkipEmpty()).begin();
+    if (!tenant->enabled_locales.contains(absl::AsciiStrToLower(first))) {
+      Deny(response, v1::REASON_UNSUPPORTED_LOCALE,
+           "the first locale in 'ui_locales' is not enabled for this tenant");
+      return absl::OkStatus();
+    }
+  }
+
+  const bool strict = IsOidc(endpoint) && tenant->oidc_profile == v1::OIDC_PROFILE_STRICT;
+  if (!p.id_token_hint.empty()) {
+    Deny(response, v1::REASON_ID_TOKEN_HINT_NOT_SUPPORTED,
+         "'id_token_hint' cannot be verified by this logoutd version");
+    return absl::OkStatus();
+  }
+  if (strict) {
+    Deny(response, v1::REASON_ID_TOKEN_HINT_REQUIRED,
+         "'id_token_hint' parameter is required by this tenant");
+    return absl::OkStatus();
+  }
+
+  // 2. Which allow-list: the client's, else the tenant's. An unknown client never falls back.
+  const CompiledClient* client = nullptr;
+  if (!p.client_id.empty()) {
+    client = tenant->FindClient(p.client_id);
+    if (client == nullptr) {
+      Deny(response, v1::REASON_UNKNOWN_CLIENT, "'client_id' is not a client of this tenant");
+      return absl::OkStatus();
+    }
+    response->set_client_id(client->client_id);
+    response->set_client_source(v1::CLIENT_SOURCE_CLIENT_ID);
+  }
+  const AllowList& list = client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls;
+  response->set_allow_list_scope(client != nullptr ? v1::ALLOW_LIST_SCOPE_APPLICATION
+                                                   : v1::ALLOW_LIST_SCOPE_TENANT);
+
+  // 3. The target: parsed once with WHATWG semantics, matched on components.
+  std::optional<url::Url> redirect;
+  v1::Reason allow_reason = v1::REASON_LOGGED_OUT_PAGE;
+  if (!p.target.empty()) {
+    absl::StatusOr<url::Url> target = url::Url::Parse(p.target);
+    if (!target.ok()) {
+      Deny(response, v1::REASON_TARGET_INVALID_URL,
+           absl::StrCat("'", target_name, "' is not a valid absolute URL"));
+      return absl::OkStatus();
+    }
+    if (target->scheme() != "https" && target->scheme() != "http") {
+      Deny(response, v1::REASON_TARGET_SCHEME_NOT_ALLOWED,
+           absl::StrCat("'", target_name, "' must be an http or https URL"));
+      return absl::OkStatus();
+    }
+    if (target->saw_userinfo_delimiter() || target->has_credentials()) {
+      Deny(response, v1::REASON_TARGET_HAS_USERINFO,
+           absl::StrCat("'", target_name, "' must not contain userinfo"));
+      return absl::OkStatus();
+    }
+    if (list.empty()) {
+      Deny(response, v1::REASON_ALLOW_LIST_EMPTY,
+           absl::StrCat("'", target_name, "' cannot be used: no logout URLs are allowed"));
+      return absl::OkStatus();
+    }
+    const std::optional<size_t> hit = list.Match(*target, p.target);
+    if (!hit.has_value()) {
+      Deny(response, v1::REASON_TARGET_NOT_ALLOWED,
+           absl::StrCat("'", target_name, "' is not in the ",
+                        client != nullptr ? "application's" : "tenant's",
+                        " Allowed Logout URLs"));
+      return absl::OkStatus();
+    }
+    response->set_matched_entry(list.entry(*hit).raw);
+    response->set_target_source(v1::TARGET_SOURCE_REQUESTED);
+    redirect = *std::move(target);
+    allow_reason = v1::REASON_REDIRECT_ALLOWED;
+  } else if (client != nullptr && list.DefaultEntry().has_value()) {
+    const AllowList::Entry& e = list.entry(*list.DefaultEntry());
+    response->set_matched_entry(e.raw);
+    response->set_target_source(v1::TARGET_SOURCE_DEFAULT_FIRST_ALLOWED);
+    redirect = e.url;
+    allow_reason = v1::REASON_DEFAULT_REDIRECT;
+  }
+
+  // 4. The response.
+  if (redirect.has_value()) {
+    if (IsOidc(endpoint) && !p.state.empty()) redirect = WithState(*redirect, p.state);
+    response->set_redirect_url(std::string(redirect->href()));
+  }
+  response->set_federated(*federated);
+  if (!request.session_id().empty()) response->mutable_session()->set_sid(request.session_id());
+
+  const bool needs_confirmation = IsOidc(endpoint) && !request.session_id().empty() &&
+                                  tenant->prompt_enabled && p.logout_hint != request.session_id();
+  if (needs_confirmation) {
+    response->set_decision(v1::DECISION_REQUIRE_CONFIRMATION);
+    response->set_reason(v1::REASON_CONFIRMATION_REQUIRED);
+    response->set_http_status(200);
+  } else {
+    response->set_decision(v1::DECISION_ALLOW);
+    response->set_reason(allow_reason);
+    response->set_http_status(redirect.has_value() ? 302 : 200);
+  }
+  response->set_reason_code(std::string(ReasonCode(response->reason())));
+  return absl::OkStatus();
+}
+
+}  // namespace logout::policy

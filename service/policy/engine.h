@@ -1,0 +1,35 @@
+// The logout decision engine: DESIGN.md §2.2 as a pure function of (policy snapshot, request).
+//
+//   v1::ValidateLogoutResponse resp;
+//   absl::Status s = Decide(*snapshot, request, &resp);
+//   // s.ok() && resp.decision() == v1::DECISION_DENY is a policy rejection, not an error.
+//
+// No I/O, no clock, no locks: everything it needs was compiled into the snapshot.
+#ifndef SERVICE_POLICY_ENGINE_H_
+#define SERVICE_POLICY_ENGINE_H_
+
+#include "absl/status/status.h"
+#include "logout/v1/logout.pb.h"
+#include "service/policy/compiled_policy.h"
+
+namespace logout::policy {
+
+// Decide fills `response` with the decision for `request` under `policy`.
+//
+// Returns OK for every decision, including DECISION_DENY. Returns
+//  - InvalidArgumentError when the request is malformed (no tenant, no endpoint, an oversize or
+//    control-character session_id), and
+//  - NotFoundError when the tenant is unknown.
+// `response` is cleared first and is only meaningful when OK is returned.
+// Thread-safe: `policy` is immutable.
+absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
+                    v1::ValidateLogoutResponse* response);
+
+// WithState returns `target` with its `state` query parameter set to `state`: other query
+// parameters are kept byte for byte, any existing `state` is removed, and the value is
+// percent-encoded (only RFC 3986 unreserved characters stay literal). The fragment is kept.
+url::Url WithState(const url::Url& target, absl::string_view state);
+
+}  // namespace logout::policy
+
+#endif  // SERVICE_POLICY_ENGINE_H_

@@ -1,0 +1,237 @@
+#include "service/policy/request_params.h"
+
+#include <array>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace logout::policy {
+namespace {
+
+enum class Slot : uint8_t { kTarget, kClientId, kIdTokenHint, kLogoutHint, kState, kUiLocales, kFederated };
+constexpr size_t kSlotCount = 7;
+
+struct ParamSpec {
+  absl::string_view name;
+  Slot slot;
+  size_t max_bytes;
+};
+
+constexpr std::array<ParamSpec, 3> kV2Params = {{
+    {"returnTo", Slot::kTarget, kMaxUrlBytes},
+    {"client_id", Slot::kClientId, kMaxClientIdBytes},
+    {"federated", Slot::kFederated, kMaxFederatedBytes},
+}};
+
+constexpr std::array<ParamSpec, 7> kOidcParams = {{
+    {"post_logout_redirect_uri", Slot::kTarget, kMaxUrlBytes},
+    {"client_id", Slot::kClientId, kMaxClientIdBytes},
+    {"id_token_hint", Slot::kIdTokenHint, kMaxHintBytes},
+    {"logout_hint", Slot::kLogoutHint, kMaxHintBytes},
+    {"state", Slot::kState, kMaxStateBytes},
+    {"ui_locales", Slot::kUiLocales, kMaxLocalesBytes},
+    {"federated", Slot::kFederated, kMaxFederatedBytes},
+}};
+
+absl::Span<const ParamSpec> SpecsFor(v1::Endpoint endpoint) {
+  if (endpoint == v1::ENDPOINT_V2_LOGOUT) return kV2Params;
+  return kOidcParams;
+}
+
+std::string* SlotField(LogoutRequestParams& p, Slot slot) {
+  switch (slot) {
+    case Slot::kTarget:
+      return &p.target;
+    case Slot::kClientId:
+      return &p.client_id;
+    case Slot::kIdTokenHint:
+      return &p.id_token_hint;
+    case Slot::kLogoutHint:
+      return &p.logout_hint;
+    case Slot::kState:
+      return &p.state;
+    case Slot::kUiLocales:
+      return &p.ui_locales;
+    case Slot::kFederated:
+      return &p.federated;
+  }
+  return nullptr;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Checks one decoded value; returns false and fills `out` when it must be denied.
+bool CheckValue(const ParamSpec& spec, absl::string_view value, ParamsOutcome& out) {
+  if (value.size() > spec.max_bytes) {
+    out.deny_reason = v1::REASON_PARAMETER_TOO_LONG;
+    out.description = absl::StrCat("'", spec.name, "' parameter exceeds ", spec.max_bytes, " bytes");
+    return false;
+  }
+  if (HasForbiddenCharacters(value)) {
+    out.deny_reason = v1::REASON_INVALID_CHARACTERS;
+    out.description =
+        absl::StrCat("'", spec.name, "' parameter contains control characters or invalid UTF-8");
+    return false;
+  }
+  return true;
+}
+
+void Assign(const ParamSpec& spec, std::string value, LogoutRequestParams& params) {
+  if (spec.slot == Slot::kFederated) params.federated_present = true;
+  *SlotField(params, spec.slot) = std::move(value);
+}
+
+ParamsOutcome FromRawQuery(v1::Endpoint endpoint, absl::string_view query) {
+  ParamsOutcome out;
+  if (query.size() > kMaxRawQueryBytes) {
+    out.deny_reason = v1::REASON_PARAMETER_TOO_LONG;
+    out.description = absl::StrCat("query exceeds ", kMaxRawQueryBytes, " bytes");
+    return out;
+  }
+  if (!query.empty() && query.front() == '?') query.remove_prefix(1);
+  const absl::Span<const ParamSpec> specs = SpecsFor(endpoint);
+  std::array<bool, kSlotCount> seen{};
+  for (absl::string_view piece : absl::StrSplit(query, '&')) {
+    if (piece.empty()) continue;
+    const size_t eq = piece.find('=');
+    const std::string name = FormUrlDecode(piece.substr(0, eq));
+    const ParamSpec* spec = nullptr;
+    for (const ParamSpec& s : specs) {
+      if (s.name == name) spec = &s;
+    }
+    if (spec == nullptr) continue;  // Unknown parameters are ignored.
+    auto& was_seen = seen[static_cast<size_t>(spec->slot)];
+    if (was_seen) {
+      out.deny_reason = v1::REASON_DUPLICATE_PARAMETER;
+      out.description = absl::StrCat("'", spec->name, "' parameter must not be provided twice");
+      return out;
+    }
+    was_seen = true;
+    const absl::string_view raw_value =
+        eq == absl::string_view::npos ? absl::string_view() : piece.substr(eq + 1);
+    if (raw_value.size() > 3 * spec->max_bytes) {  // Cheap bound before decoding.
+      CheckValue(*spec, raw_value, out);
+      return out;
+    }
+    std::string value = FormUrlDecode(raw_value);
+    if (!CheckValue(*spec, value, out)) return out;
+    Assign(*spec, std::move(value), out.params);
+  }
+  return out;
+}
+
+ParamsOutcome FromParams(v1::Endpoint endpoint, const v1::LogoutParams& p) {
+  ParamsOutcome out;
+  for (const ParamSpec& spec : SpecsFor(endpoint)) {
+    const std::string* value = nullptr;
+    switch (spec.slot) {
+      case Slot::kTarget:
+        value = endpoint == v1::ENDPOINT_V2_LOGOUT ? &p.return_to() : &p.post_logout_redirect_uri();
+        break;
+      case Slot::kClientId:
+        value = &p.client_id();
+        break;
+      case Slot::kIdTokenHint:
+        value = &p.id_token_hint();
+        break;
+      case Slot::kLogoutHint:
+        value = &p.logout_hint();
+        break;
+      case Slot::kState:
+        value = &p.state();
+        break;
+      case Slot::kUiLocales:
+        value = &p.ui_locales();
+        break;
+      case Slot::kFederated:
+        if (!p.has_federated()) continue;
+        value = &p.federated();
+        break;
+    }
+    if (!CheckValue(spec, *value, out)) return out;
+    Assign(spec, *value, out.params);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::string_view TargetParamName(v1::Endpoint endpoint) {
+  return endpoint == v1::ENDPOINT_V2_LOGOUT ? "returnTo" : "post_logout_redirect_uri";
+}
+
+std::string FormUrlDecode(absl::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool HasForbiddenCharacters(absl::string_view value) {
+  const auto* s = reinterpret_cast<const unsigned char*>(value.data());
+  const size_t n = value.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return true;
+    }
+    if (i + len > n) return true;
+    for (size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xc0) != 0x80) return true;
+      cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    // Overlong forms, surrogates, out of range.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return true;
+    }
+    if (cp >= 0x80 && cp <= 0x9f) return true;  // C1 controls
+    i += len;
+  }
+  return false;
+}
+
+ParamsOutcome ExtractParams(v1::Endpoint endpoint, const v1::ValidateLogoutRequest& request) {
+  switch (request.input_case()) {
+    case v1::ValidateLogoutRequest::kRawQuery:
+      return FromRawQuery(endpoint, request.raw_query());
+    case v1::ValidateLogoutRequest::kParams:
+      return FromParams(endpoint, request.params());
+    default:
+      return ParamsOutcome{};
+  }
+}
+
+}  // namespace logout::policy

@@ -1,0 +1,79 @@
+#include "service/server/server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "service/common/status_macros.h"
+#include "service/rpc/logout_policy_service.h"
+#include "service/server/log.h"
+#include "service/store/policy_file.h"
+
+namespace logout::server {
+namespace {
+
+constexpr const char* kServices[] = {"", "logout.v1.LogoutPolicy", "logout.v1.LogoutAdmin"};
+
+absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(const std::string& path) {
+  LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig config, store::ReadPolicyFile(path));
+  return policy::CompiledPolicy::Build(config, /*version=*/1);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
+  std::shared_ptr<const policy::CompiledPolicy> initial;
+  if (!options.policy_path.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path));
+  }
+
+  std::unique_ptr<LogoutServer> self(new LogoutServer());
+  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &self->port_);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.RegisterService(self->policy_service_.get());
+  self->server_ = builder.BuildAndStart();
+  if (self->server_ == nullptr || self->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+  }
+  self->SetServing(false);
+  if (initial != nullptr) {
+    LogEvent(LogLevel::kInfo, "policy loaded",
+             {{"path", options.policy_path},
+              {"tenants", absl::StrCat(initial->tenant_count()), true},
+              {"version", absl::StrCat(initial->version()), true}});
+    self->InstallPolicy(std::move(initial));
+  }
+  return self;
+}
+
+LogoutServer::~LogoutServer() { Shutdown(absl::ZeroDuration()); }
+
+void LogoutServer::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  for (const char* name : kServices) health->SetServingStatus(name, serving);
+}
+
+void LogoutServer::InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  snapshots_.Swap(std::move(policy));
+  SetServing(true);
+}
+
+void LogoutServer::Shutdown(absl::Duration grace) {
+  if (server_ == nullptr) return;
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+}
+
+void LogoutServer::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace logout::server

@@ -1,0 +1,70 @@
+// Wires logoutd together: policy snapshot, gRPC services, health checking and reflection.
+//
+//   auto server = LogoutServer::Create(options);   // loads and validates the policy first
+//   (*server)->Shutdown(absl::Seconds(10));        // health NOT_SERVING, drain, stop
+#ifndef SERVICE_SERVER_SERVER_H_
+#define SERVICE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/policy/compiled_policy.h"
+#include "service/store/snapshot_holder.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace logout::rpc {
+class LogoutPolicyService;
+}  // namespace logout::rpc
+
+namespace logout::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free port (see LogoutServer::port()).
+  std::string listen_address = "0.0.0.0:50051";
+  // Policy file (JSON or text format). Empty: start with no policy (NOT_SERVING, UNAVAILABLE).
+  std::string policy_path;
+  // Largest request message accepted.
+  int max_receive_message_bytes = 1024 * 1024;
+};
+
+// LogoutServer owns the gRPC server and the live policy snapshot.
+// Thread safety: InstallPolicy and Shutdown may be called from any thread.
+class LogoutServer {
+ public:
+  // Create reads and compiles the policy (when given) before it listens, so an invalid policy
+  // never serves: returns its InvalidArgumentError (naming tenant, client and entry), or the
+  // file error. Returns UnavailableError when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<LogoutServer>> Create(const ServerOptions& options);
+  ~LogoutServer();
+
+  // port is the bound TCP port.
+  int port() const { return port_; }
+
+  // InstallPolicy swaps in `policy` and reports SERVING.
+  void InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy);
+
+  // Shutdown reports NOT_SERVING, lets in-flight calls finish for up to `grace`, then cancels
+  // what is left and stops. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  // Wait blocks until the server has shut down.
+  void Wait();
+
+ private:
+  LogoutServer() = default;
+  void SetServing(bool serving);
+
+  store::SnapshotHolder snapshots_;
+  std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace logout::server
+
+#endif  // SERVICE_SERVER_SERVER_H_

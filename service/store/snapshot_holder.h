@@ -1,0 +1,36 @@
+// Holds the current policy snapshot; readers take it once per request, writers swap it whole.
+//
+//   SnapshotHolder holder;
+//   holder.Swap(std::move(new_snapshot));                // after a fully successful build
+//   std::shared_ptr<const CompiledPolicy> s = holder.Get();  // nullptr until the first swap
+#ifndef SERVICE_STORE_SNAPSHOT_HOLDER_H_
+#define SERVICE_STORE_SNAPSHOT_HOLDER_H_
+
+#include <atomic>
+#include <memory>
+
+#include "service/policy/compiled_policy.h"
+
+namespace logout::store {
+
+// SnapshotHolder is one atomically swapped pointer to an immutable CompiledPolicy.
+// Thread-safe: Get and Swap may run concurrently from any thread.
+class SnapshotHolder {
+ public:
+  // Get returns the live snapshot, or nullptr when none has been installed yet.
+  std::shared_ptr<const policy::CompiledPolicy> Get() const {
+    return current_.load(std::memory_order_acquire);
+  }
+  // Swap installs `next` (which must be non-null and fully built) and returns the previous one.
+  std::shared_ptr<const policy::CompiledPolicy> Swap(
+      std::shared_ptr<const policy::CompiledPolicy> next) {
+    return current_.exchange(std::move(next), std::memory_order_acq_rel);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const policy::CompiledPolicy>> current_;
+};
+
+}  // namespace logout::store
+
+#endif  // SERVICE_STORE_SNAPSHOT_HOLDER_H_

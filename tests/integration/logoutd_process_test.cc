@@ -1,0 +1,240 @@
+// Starts the real logoutd binary on a real TCP port and calls it with a real gRPC client.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/subprocess.h"
+
+namespace logout {
+namespace {
+
+using testing::Subprocess;
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(20);
+
+// A running logoutd and a channel to it.
+struct Logoutd {
+  std::unique_ptr<Subprocess> process;
+  int port = 0;
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+std::unique_ptr<Logoutd> StartLogoutd(std::vector<std::string> extra_args) {
+  std::vector<std::string> argv = {LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--shutdown_grace=5s"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto d = std::make_unique<Logoutd>();
+  d->process = Subprocess::Start(argv);
+  if (d->process == nullptr) return nullptr;
+  const std::optional<std::string> line = d->process->WaitForLine("\"msg\":\"serving\"", kStartTimeout);
+  if (!line.has_value()) {
+    ADD_FAILURE() << "logoutd did not start: " << d->process->output();
+    return nullptr;
+  }
+  const size_t at = line->find("\"port\":");
+  const std::string digits = line->substr(at + 7, line->find_first_not_of("0123456789", at + 7) - at - 7);
+  if (!absl::SimpleAtoi(digits, &d->port)) return nullptr;
+  d->channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", d->port),
+                                   grpc::InsecureChannelCredentials());
+  return d;
+}
+
+// Calls grpc.health.v1.Health/Check through the generic stub (HealthCheckRequest{service} is
+// field 1; HealthCheckResponse{status} is varint field 1: 1 = SERVING, 2 = NOT_SERVING).
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub stub(channel);
+  std::string req;
+  if (!service.empty()) {
+    req.push_back(0x0a);
+    req.push_back(static_cast<char>(service.size()));
+    req += service;
+  }
+  grpc::Slice slice(req);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = std::move(s);
+                   done = true;
+                   cv.notify_one();
+                 });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  if (!status.ok()) return -static_cast<int>(status.error_code());
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes.empty()) return 0;  // UNKNOWN (default value)
+  return bytes.size() >= 2 && bytes[0] == 0x08 ? bytes[1] : -100;
+}
+
+grpc::Status Validate(const std::shared_ptr<grpc::Channel>& channel,
+                      const v1::ValidateLogoutRequest& req, v1::ValidateLogoutResponse* resp) {
+  auto stub = v1::LogoutPolicy::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return stub->ValidateLogout(&ctx, req, resp);
+}
+
+v1::ValidateLogoutRequest V2Request(const std::string& tenant, const std::string& query) {
+  v1::ValidateLogoutRequest req;
+  req.set_tenant(tenant);
+  req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  req.set_raw_query(query);
+  return req;
+}
+
+const std::string kPolicy = std::string(LOGOUT_EXAMPLES_DIR) + "/policy.json";
+
+TEST(LogoutdProcessTest, ServesDecisionsOverTcp) {
+  auto d = StartLogoutd({"--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(HealthStatus(d->channel, ""), 1);
+  EXPECT_EQ(HealthStatus(d->channel, "logout.v1.LogoutPolicy"), 1);
+
+  v1::ValidateLogoutResponse resp;
+  grpc::Status s = Validate(
+      d->channel, V2Request("acme", "client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye"),
+      &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(resp.reason(), v1::REASON_REDIRECT_ALLOWED);
+  EXPECT_EQ(resp.redirect_url(), "https://shop.acme.example.com/goodbye");
+  EXPECT_EQ(resp.http_status(), 302);
+  EXPECT_EQ(resp.policy_version(), 1u);
+}
+
+TEST(LogoutdProcessTest, DenyIsAnOkRpc) {
+  auto d = StartLogoutd({"--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  v1::ValidateLogoutResponse resp;
+  grpc::Status s = Validate(d->channel, V2Request("acme", "returnTo=https://evil.example.net/"), &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision(), v1::DECISION_DENY);
+  EXPECT_EQ(resp.reason(), v1::REASON_TARGET_NOT_ALLOWED);
+  EXPECT_EQ(resp.http_status(), 400);
+  EXPECT_EQ(resp.error(), "invalid_request");
+  EXPECT_TRUE(resp.redirect_url().empty());
+}
+
+TEST(LogoutdProcessTest, UnknownTenantIsNotFound) {
+  auto d = StartLogoutd({"--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  v1::ValidateLogoutResponse resp;
+  EXPECT_EQ(Validate(d->channel, V2Request("nope", ""), &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(LogoutdProcessTest, MalformedRequestIsInvalidArgument) {
+  auto d = StartLogoutd({"--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  v1::ValidateLogoutRequest req;
+  req.set_tenant("acme");  // no endpoint
+  v1::ValidateLogoutResponse resp;
+  EXPECT_EQ(Validate(d->channel, req, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(LogoutdProcessTest, OversizeMessageIsRefused) {
+  auto d = StartLogoutd({"--policy=" + kPolicy, "--max_receive_message_bytes=65536"});
+  ASSERT_NE(d, nullptr);
+  v1::ValidateLogoutResponse resp;
+  EXPECT_EQ(Validate(d->channel, V2Request("acme", std::string(70000, 'a')), &resp).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(LogoutdProcessTest, WithoutPolicyNotServingAndUnavailable) {
+  auto d = StartLogoutd({});
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(HealthStatus(d->channel, ""), 2);
+  EXPECT_EQ(HealthStatus(d->channel, "logout.v1.LogoutPolicy"), 2);
+  v1::ValidateLogoutResponse resp;
+  EXPECT_EQ(Validate(d->channel, V2Request("acme", ""), &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(LogoutdProcessTest, InvalidPolicyRefusedAtStartNamingTheEntry) {
+  const std::string path = ::testing::TempDir() + "/bad_policy.json";
+  {
+    std::ofstream out(path);
+    out << R"({"tenants": [{"name": "acme", "clients": [{"clientId": "web",
+             "allowedLogoutUrls": ["https://ok.example.com/", "https://*.com"]}]}]})";
+  }
+  auto p = Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--policy=" + path});
+  ASSERT_NE(p, nullptr);
+  const std::optional<int> code = p->Wait(kStartTimeout);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(p->output().find(
+                R"(tenant \"acme\" client \"web\": allowed_logout_urls[1] \"https://*.com\")"),
+            std::string::npos)
+      << p->output();
+  EXPECT_EQ(p->output().find("\"serving\""), std::string::npos);
+}
+
+TEST(LogoutdProcessTest, MissingPolicyFileRefusedAtStart) {
+  auto p = Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--policy=/nonexistent.json"});
+  ASSERT_NE(p, nullptr);
+  const std::optional<int> code = p->Wait(kStartTimeout);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(p->output().find("cannot open policy file"), std::string::npos) << p->output();
+}
+
+TEST(LogoutdProcessTest, SigtermDrainsAndExitsCleanly) {
+  auto d = StartLogoutd({"--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  // Calls in flight when SIGTERM arrives either complete normally or are refused as the
+  // server stops; none hangs, and the process exits 0.
+  auto stub = v1::LogoutPolicy::NewStub(d->channel);
+  constexpr int kCalls = 200;
+  std::atomic<int> ok{0}, unavailable{0}, other{0}, finished{0};
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<v1::ValidateLogoutResponse>> responses;
+  const v1::ValidateLogoutRequest req = V2Request("acme", "returnTo=https://acme.example.com/logged-out");
+  for (int i = 0; i < kCalls; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    responses.push_back(std::make_unique<v1::ValidateLogoutResponse>());
+    stub->async()->ValidateLogout(contexts.back().get(), &req, responses.back().get(),
+                                  [&](grpc::Status s) {
+                                    if (s.ok()) {
+                                      ++ok;
+                                    } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+                                      ++unavailable;
+                                    } else {
+                                      ++other;
+                                    }
+                                    ++finished;
+                                  });
+    if (i == kCalls / 2) d->process->Signal(SIGTERM);
+  }
+  const std::optional<int> code = d->process->Wait(absl::Seconds(10));
+  ASSERT_TRUE(code.has_value()) << "logoutd did not exit after SIGTERM";
+  EXPECT_EQ(*code, 0) << d->process->output();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (finished.load() < kCalls && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(finished.load(), kCalls);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_NE(d->process->output().find("\"msg\":\"shutting down\",\"signal\":\"SIGTERM\""),
+            std::string::npos);
+  EXPECT_NE(d->process->output().find("\"msg\":\"stopped\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace logout

@@ -1,0 +1,139 @@
+// Independent-client check of what the README shows with grpcurl: start the real logoutd,
+// discover its services over server reflection (no .proto files here), build a client from the
+// reflected descriptors, and call ValidateLogout and the health service.
+//
+//   node reflection_test.js /path/to/logoutd /path/to/policy.json
+'use strict';
+
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+
+let grpc;
+let GrpcReflection;
+try {
+  grpc = require(path.join(__dirname, 'node_modules/@grpc/grpc-js'));
+  ({ GrpcReflection } = require(path.join(__dirname, 'node_modules/grpc-js-reflection-client')));
+} catch (e) {
+  console.error('node modules missing: run scripts/setup.sh (npm ci in tests/integration/node)');
+  process.exit(1);
+}
+
+const [binary, policy] = process.argv.slice(2);
+const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+function startLogoutd() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--listen=127.0.0.1:0', `--policy=${policy}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`logoutd did not start: ${out}`)), 20000);
+    const onData = (chunk) => {
+      out += chunk.toString();
+      const m = out.match(/"msg":"serving".*"port":(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), output: () => out });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`logoutd exited with ${code}: ${out}`)));
+  });
+}
+
+function unary(client, method, request) {
+  return new Promise((resolve, reject) => {
+    const deadline = new Date(Date.now() + 5000);
+    client[method](request, { deadline }, (err, resp) => (err ? reject(err) : resolve(resp)));
+  });
+}
+
+async function main() {
+  const { child, port } = await startLogoutd();
+  const target = `127.0.0.1:${port}`;
+  const results = [];
+  async function check(name, fn) {
+    try {
+      await fn();
+      results.push([name, true]);
+      console.log(`ok - ${name}`);
+    } catch (e) {
+      results.push([name, false]);
+      console.log(`not ok - ${name}: ${e.message}`);
+    }
+  }
+
+  const reflection = new GrpcReflection(target, grpc.credentials.createInsecure());
+  let policyService;
+
+  await check('reflection lists the services (grpcurl list)', async () => {
+    const services = await reflection.listServices();
+    for (const s of ['logout.v1.LogoutPolicy', 'logout.v1.LogoutAdmin', 'grpc.health.v1.Health']) {
+      assert.ok(services.includes(s), `${s} missing from ${JSON.stringify(services)}`);
+    }
+  });
+
+  await check('reflection describes LogoutPolicy (grpcurl describe)', async () => {
+    const methods = (await reflection.listMethods('logout.v1.LogoutPolicy')).map((m) => m.name);
+    assert.deepEqual(methods.sort(), ['BuildFederatedLogoutUrl', 'ValidateLogout']);
+    const descriptor = await reflection.getDescriptorBySymbol('logout.v1.LogoutPolicy');
+    const pkg = descriptor.getPackageObject(LOADER_OPTIONS);
+    const Client = pkg.logout.v1.LogoutPolicy;
+    policyService = new Client(target, grpc.credentials.createInsecure());
+  });
+
+  await check('ValidateLogout allows a registered target (grpcurl call)', async () => {
+    const resp = await unary(policyService, 'ValidateLogout', {
+      tenant: 'acme',
+      endpoint: 'ENDPOINT_OIDC_LOGOUT',
+      params: { post_logout_redirect_uri: 'https://shop.acme.example.com/goodbye', client_id: 'web-app', state: 'xyz' },
+    });
+    assert.equal(resp.decision, 'DECISION_ALLOW');
+    assert.equal(resp.reason, 'REASON_REDIRECT_ALLOWED');
+    assert.equal(resp.redirect_url, 'https://shop.acme.example.com/goodbye?state=xyz');
+    assert.equal(resp.http_status, 302);
+  });
+
+  await check('ValidateLogout denies an open redirect as an OK RPC', async () => {
+    const resp = await unary(policyService, 'ValidateLogout', {
+      tenant: 'acme',
+      endpoint: 'ENDPOINT_V2_LOGOUT',
+      raw_query: 'returnTo=https%3A%2F%2Fevil.example.net%2F',
+    });
+    assert.equal(resp.decision, 'DECISION_DENY');
+    assert.equal(resp.reason, 'REASON_TARGET_NOT_ALLOWED');
+    assert.equal(resp.http_status, 400);
+    assert.equal(resp.redirect_url, '');
+  });
+
+  await check('unknown tenant is NOT_FOUND', async () => {
+    await assert.rejects(
+      unary(policyService, 'ValidateLogout', { tenant: 'nope', endpoint: 'ENDPOINT_V2_LOGOUT' }),
+      (err) => err.code === grpc.status.NOT_FOUND);
+  });
+
+  await check('health Check over reflection reports SERVING', async () => {
+    const descriptor = await reflection.getDescriptorBySymbol('grpc.health.v1.Health');
+    const pkg = descriptor.getPackageObject(LOADER_OPTIONS);
+    const health = new pkg.grpc.health.v1.Health(target, grpc.credentials.createInsecure());
+    const resp = await unary(health, 'Check', { service: 'logout.v1.LogoutPolicy' });
+    assert.equal(resp.status, 'SERVING');
+  });
+
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  child.kill('SIGTERM');
+  const { code } = await exited;
+  await check('SIGTERM stops logoutd with exit code 0', async () => assert.equal(code, 0));
+
+  const passed = results.filter((r) => r[1]).length;
+  const failed = results.length - passed;
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

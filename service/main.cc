@@ -7,14 +7,17 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "service/server/log.h"
 #include "service/server/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "host:port for gRPC (port 0 = any free port)");
 ABSL_FLAG(std::string, policy, "", "policy file, JSON (proto3 mapping) or text format");
+ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2),
+          "after SIGTERM: how long to keep serving while health reports NOT_SERVING");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "how long in-flight calls may finish after SIGTERM");
+          "after the drain delay: how long in-flight calls may finish before they are cancelled");
 ABSL_FLAG(int, max_receive_message_bytes, 1024 * 1024, "largest request message accepted");
 
 int main(int argc, char** argv) {
@@ -45,10 +48,14 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
+  const absl::Duration drain = absl::GetFlag(FLAGS_drain_delay);
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   LogEvent(LogLevel::kInfo, "shutting down",
            {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+            {"drain_delay", absl::FormatDuration(drain)},
             {"grace", absl::FormatDuration(grace)}});
+  (*server)->Drain();
+  absl::SleepFor(drain);
   (*server)->Shutdown(grace);
   (*server)->Wait();
   LogEvent(LogLevel::kInfo, "stopped");

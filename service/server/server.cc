@@ -66,6 +66,10 @@ void LogoutServer::InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> p
   SetServing(true);
 }
 
+void LogoutServer::Drain() {
+  if (server_ != nullptr) SetServing(false);
+}
+
 void LogoutServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
   SetServing(false);

@@ -48,8 +48,14 @@ class LogoutServer {
   // InstallPolicy swaps in `policy` and reports SERVING.
   void InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy);
 
-  // Shutdown reports NOT_SERVING, lets in-flight calls finish for up to `grace`, then cancels
-  // what is left and stops. Idempotent.
+  // Drain reports NOT_SERVING on the health service while still answering calls, so load
+  // balancers and Kubernetes readiness move traffic away before Shutdown.
+  void Drain();
+
+  // Shutdown reports NOT_SERVING, stops accepting calls, lets in-flight calls finish for up to
+  // `grace`, then cancels what is left and stops. Calls that reached the server but were not
+  // yet dispatched when it stops are cancelled by gRPC: call Drain() and wait first.
+  // Idempotent.
   void Shutdown(absl::Duration grace);
 
   // Wait blocks until the server has shut down.

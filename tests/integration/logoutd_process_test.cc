@@ -28,7 +28,8 @@ struct Logoutd {
 };
 
 std::unique_ptr<Logoutd> StartLogoutd(std::vector<std::string> extra_args) {
-  std::vector<std::string> argv = {LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--shutdown_grace=5s"};
+  std::vector<std::string> argv = {LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--drain_delay=0s",
+                                   "--shutdown_grace=5s"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto d = std::make_unique<Logoutd>();
   d->process = Subprocess::Start(argv);
@@ -196,13 +197,19 @@ TEST(LogoutdProcessTest, MissingPolicyFileRefusedAtStart) {
 }
 
 TEST(LogoutdProcessTest, SigtermDrainsAndExitsCleanly) {
-  auto d = StartLogoutd({"--policy=" + kPolicy});
+  auto d = StartLogoutd({"--policy=" + kPolicy, "--drain_delay=1s"});
   ASSERT_NE(d, nullptr);
-  // Calls in flight when SIGTERM arrives either complete normally or are refused as the
-  // server stops; none hangs, and the process exits 0.
+  // Calls in flight when SIGTERM arrives complete normally during the drain delay (health
+  // already NOT_SERVING); none is cancelled or hangs, and the process exits 0.
   auto stub = v1::LogoutPolicy::NewStub(d->channel);
+  {
+    v1::ValidateLogoutResponse warm;
+    ASSERT_TRUE(Validate(d->channel, V2Request("acme", ""), &warm).ok());  // connected
+  }
   constexpr int kCalls = 200;
   std::atomic<int> ok{0}, unavailable{0}, other{0}, finished{0};
+  std::mutex codes_mu;
+  std::string other_codes;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<v1::ValidateLogoutResponse>> responses;
   const v1::ValidateLogoutRequest req = V2Request("acme", "returnTo=https://acme.example.com/logged-out");
@@ -218,6 +225,8 @@ TEST(LogoutdProcessTest, SigtermDrainsAndExitsCleanly) {
                                       ++unavailable;
                                     } else {
                                       ++other;
+                                      std::lock_guard<std::mutex> lock(codes_mu);
+                                      other_codes += absl::StrCat(s.error_code(), ":", s.error_message(), "; ");
                                     }
                                     ++finished;
                                   });
@@ -229,11 +238,33 @@ TEST(LogoutdProcessTest, SigtermDrainsAndExitsCleanly) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (finished.load() < kCalls && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(finished.load(), kCalls);
-  EXPECT_EQ(other.load(), 0);
-  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(other.load(), 0) << other_codes.substr(0, 300);
+  EXPECT_EQ(ok.load(), kCalls);
   EXPECT_NE(d->process->output().find("\"msg\":\"shutting down\",\"signal\":\"SIGTERM\""),
             std::string::npos);
   EXPECT_NE(d->process->output().find("\"msg\":\"stopped\""), std::string::npos);
+}
+
+TEST(LogoutdProcessTest, SigtermFlipsHealthBeforeStopping) {
+  auto d = StartLogoutd({"--policy=" + kPolicy, "--drain_delay=3s"});
+  ASSERT_NE(d, nullptr);
+  ASSERT_EQ(HealthStatus(d->channel, ""), 1);
+  d->process->Signal(SIGTERM);
+  ASSERT_TRUE(d->process->WaitForLine("\"msg\":\"shutting down\"", absl::Seconds(5)).has_value());
+  int status = 1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(2);
+  while ((status = HealthStatus(d->channel, "logout.v1.LogoutPolicy")) == 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(status, 2);
+  // Still answering decisions while draining.
+  v1::ValidateLogoutResponse resp;
+  grpc::Status s = Validate(d->channel, V2Request("acme", "returnTo=https://acme.example.com/logged-out"), &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  const std::optional<int> code = d->process->Wait(absl::Seconds(15));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
 }
 
 }  // namespace

@@ -116,7 +116,7 @@ INSTANTIATE_TEST_SUITE_P(
          {"https://*.example.com/", "https://a.example.com/"}, kAuth0, "https://a.example.com/", 0},
         {"ExactBeforeLaterWildcard",
          {"https://a.example.com/", "https://*.example.com/"}, kAuth0, "https://a.example.com/", 0},
-        {"WildcardMatchesOneLabel", {"x", "https://*.example.com"}, kAuth0,
+        {"WildcardMatchesOneLabel", {"https://other.example.com/", "https://*.example.com"}, kAuth0,
          "https://a.example.com/", 1},
         {"WildcardDoesNotMatchTwoLabels", {"https://*.example.com"}, kAuth0,
          "https://a.b.example.com/", std::nullopt},

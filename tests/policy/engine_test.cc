@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "service/policy/reason.h"
 #include "tests/testing/policy_builder.h"
 
 namespace logout::policy {
@@ -75,7 +76,7 @@ class EngineTest : public ::testing::TestWithParam<Case> {
   std::shared_ptr<const CompiledPolicy> policy_;
 };
 
-v1::ValidateLogoutResponse Run(const CompiledPolicy& policy, const Case& c, v1::HttpMethod method) {
+v1::ValidateLogoutResponse RunCase(const CompiledPolicy& policy, const Case& c, v1::HttpMethod method) {
   v1::ValidateLogoutRequest req;
   req.set_tenant(c.tenant);
   req.set_endpoint(c.endpoint);
@@ -96,7 +97,7 @@ int ExpectedHttpStatus(const Case& c) {
 
 TEST_P(EngineTest, Decides) {
   const Case& c = GetParam();
-  const v1::ValidateLogoutResponse get = Run(*policy_, c, v1::HTTP_METHOD_GET);
+  const v1::ValidateLogoutResponse get = RunCase(*policy_, c, v1::HTTP_METHOD_GET);
   EXPECT_EQ(get.decision(), c.decision) << get.DebugString();
   EXPECT_EQ(get.reason(), c.reason) << get.DebugString();
   EXPECT_EQ(get.redirect_url(), c.redirect_url);
@@ -110,7 +111,7 @@ TEST_P(EngineTest, Decides) {
     EXPECT_TRUE(get.error().empty());
   }
   // GET and POST give identical decisions.
-  const v1::ValidateLogoutResponse post = Run(*policy_, c, v1::HTTP_METHOD_POST);
+  const v1::ValidateLogoutResponse post = RunCase(*policy_, c, v1::HTTP_METHOD_POST);
   EXPECT_EQ(post.SerializeAsString(), get.SerializeAsString());
 }
 

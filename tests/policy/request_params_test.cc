@@ -95,8 +95,16 @@ TEST(ExtractParamsTest, DuplicateNamesTheParameter) {
 }
 
 TEST(ExtractParamsTest, HugeEncodedValueDeniedBeforeDecoding) {
+  std::string q = "state=";
+  for (int i = 0; i < 2100; ++i) q += "%41";
+  const ParamsOutcome out = ExtractParams(v1::ENDPOINT_OIDC_LOGOUT, Raw(q));
+  EXPECT_EQ(out.deny_reason, v1::REASON_PARAMETER_TOO_LONG);
+  EXPECT_EQ(out.description, "'state' parameter exceeds 2048 bytes");
+}
+
+TEST(ExtractParamsTest, DecodedLengthCounts) {
   std::string q = "id_token_hint=";
-  for (int i = 0; i < 10000; ++i) q += "%41";
+  q += std::string(16 * 1024, 'a') + "%41";
   const ParamsOutcome out = ExtractParams(v1::ENDPOINT_OIDC_LOGOUT, Raw(q));
   EXPECT_EQ(out.deny_reason, v1::REASON_PARAMETER_TOO_LONG);
   EXPECT_EQ(out.description, "'id_token_hint' parameter exceeds 16384 bytes");

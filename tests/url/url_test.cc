@@ -332,5 +332,349 @@ TEST(WptIdnaTestV2, PassesExceptNewerUnicode) {
             << " need Unicode data newer than ICU 72's" << std::endl;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Named cases for the behaviour an open-redirect guard depends on.
+
+struct ParseCase {
+  const char* name;
+  std::string input;
+  const char* href;                // nullptr: Parse must fail with InvalidArgument
+  const char* hostname = nullptr;  // checked when set
+  bool saw_userinfo = false;
+  const char* base = nullptr;
+};
+
+std::string CaseName(const testing::TestParamInfo<ParseCase>& info) { return info.param.name; }
+
+class ParseTest : public testing::TestWithParam<ParseCase> {};
+
+TEST_P(ParseTest, MatchesBrowser) {
+  const ParseCase& c = GetParam();
+  std::optional<absl::StatusOr<Url>> base;
+  if (c.base != nullptr) {
+    base = Url::Parse(c.base);
+    ASSERT_TRUE(base->ok()) << base->status();
+  }
+  const absl::StatusOr<Url> url = Url::Parse(c.input, base.has_value() ? &**base : nullptr);
+  if (c.href == nullptr) {
+    ASSERT_FALSE(url.ok()) << "parsed as " << url->href();
+    EXPECT_EQ(url.status().code(), absl::StatusCode::kInvalidArgument);
+    return;
+  }
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ(url->href(), c.href);
+  if (c.hostname != nullptr) {
+    EXPECT_EQ(url->hostname(), c.hostname);
+  }
+  EXPECT_EQ(url->saw_userinfo_delimiter(), c.saw_userinfo);
+  // The serialisation is a fixed point.
+  const absl::StatusOr<Url> again = Url::Parse(url->href());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->href(), url->href());
+}
+
+const ParseCase kUserinfoCases[] = {
+    {"RecordsEmptyUserinfoDelimiter", "https://@example.com/", "https://example.com/",
+     "example.com", true},
+    {"RecordsColonOnlyUserinfo", "https://:@example.com", "https://example.com/", "example.com",
+     true},
+    {"KeepsUserAndPassword", "https://user:pass@example.com/", "https://user:pass@example.com/",
+     "example.com", true},
+    {"LastAtSignEndsUserinfo", "https://a@evil.com@example.com/",
+     "https://a%40evil.com@example.com/", "example.com", true},
+    {"ColonInPasswordIsEncoded", "https://u:p:q@example.com/", "https://u:p%3Aq@example.com/",
+     "example.com", true},
+    {"AtSignInPathIsNotUserinfo", "https://example.com/@evil.com", "https://example.com/@evil.com",
+     "example.com", false},
+    {"AtSignInQueryIsNotUserinfo", "https://example.com?@evil.com",
+     "https://example.com/?@evil.com", "example.com", false},
+    {"BackslashEndsAuthorityBeforeAtSign", "https://evil.com\\@example.com/",
+     "https://evil.com/@example.com/", "evil.com", false},
+    {"RejectsEncodedAtSignInHost", "https://evil.com%40example.com/", nullptr},
+    {"RejectsUserinfoWithoutHost", "https://user@/", nullptr},
+    {"RejectsAtSignOnlyAuthority", "https://@/", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(Userinfo, ParseTest, testing::ValuesIn(kUserinfoCases), CaseName);
+
+const ParseCase kSlashCases[] = {
+    {"BackslashesAreSlashesInHttps", "https:\\\\example.com\\a\\b", "https://example.com/a/b",
+     "example.com"},
+    {"MixedSlashesBeforeAuthority", "https:/\\/\\example.com", "https://example.com/",
+     "example.com"},
+    {"MissingSlashesStillGiveAuthority", "https:example.com/x", "https://example.com/x",
+     "example.com"},
+    {"ManySlashesBeforeHost", "https:////example.com", "https://example.com/", "example.com"},
+    {"BackslashSchemeRelativeTakesNewHost", "\\\\evil.com/x", "https://evil.com/x", "evil.com",
+     false, "https://example.com/a"},
+    {"SlashBackslashSchemeRelativeTakesNewHost", "/\\evil.com", "https://evil.com/", "evil.com",
+     false, "https://example.com/a"},
+    {"BackslashIsDataInNonSpecialUrl", "sc:\\\\evil.com", "sc:\\\\evil.com", ""},
+    {"RejectsSchemeRelativeWithoutBase", "//example.com/", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(Slashes, ParseTest, testing::ValuesIn(kSlashCases), CaseName);
+
+const ParseCase kWhitespaceCases[] = {
+    {"StripsTabInScheme", "ht\ttps://example.com/", "https://example.com/", "example.com"},
+    {"StripsNewlinesInHost", "https://exam\r\nple.com/", "https://example.com/", "example.com"},
+    {"TrimsLeadingAndTrailingControls", std::string("\x01\x00 https://example.com/ \x1f", 24),
+     "https://example.com/", "example.com"},
+    {"StripsTabInJavascriptScheme", "java\tscript:alert(1)", "javascript:alert(1)", ""},
+    {"RejectsSpaceInHost", "https://exa mple.com/", nullptr},
+    {"RejectsNulInHost", std::string("https://exa\0mple.com/", 21), nullptr},
+    {"EncodesSpaceInPath", "https://example.com/a b", "https://example.com/a%20b"},
+};
+INSTANTIATE_TEST_SUITE_P(Whitespace, ParseTest, testing::ValuesIn(kWhitespaceCases), CaseName);
+
+const ParseCase kSchemeCases[] = {
+    {"LowerCasesMixedCaseJavascript", "JaVaScRiPt:alert(1)", "javascript:alert(1)", ""},
+    {"TrimsSpaceBeforeJavascript", " javascript:alert(1)", "javascript:alert(1)", ""},
+    {"KeepsDataUrlOpaque", "data:text/html,<script>alert(1)</script>",
+     "data:text/html,<script>alert(1)</script>", ""},
+    {"LowerCasesHttpsSchemeAndHost", "HTTPS://EXAMPLE.COM/A", "https://example.com/A",
+     "example.com"},
+    {"RejectsRelativeWithoutBase", "/path", nullptr},
+    {"RejectsEmptyInput", "", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(Schemes, ParseTest, testing::ValuesIn(kSchemeCases), CaseName);
+
+const ParseCase kIdnCases[] = {
+    {"IdeographicFullStopIsDot", "https://example\u3002com/", "https://example.com/",
+     "example.com"},
+    {"FullwidthFullStopIsDot", "https://example\uff0ecom/", "https://example.com/", "example.com"},
+    {"HalfwidthIdeographicFullStopIsDot", "https://example\uff61com/", "https://example.com/",
+     "example.com"},
+    {"FullwidthLettersMapToAscii", "https://\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com/",
+     "https://example.com/", "example.com"},
+    {"FullwidthDigitsBecomeIPv4", "https://\uff11\uff12\uff17.0.0.1/", "https://127.0.0.1/",
+     "127.0.0.1"},
+    {"UnicodeDomainBecomesPunycode", "https://b\u00fccher.de/", "https://xn--bcher-kva.de/",
+     "xn--bcher-kva.de"},
+    {"SharpSIsNonTransitional", "https://fa\u00df.de/", "https://xn--fa-hia.de/", "xn--fa-hia.de"},
+    {"SoftHyphenIsIgnored", "https://ex\u00adample.com/", "https://example.com/", "example.com"},
+    {"PercentEncodedDotIsDecoded", "https://example%2Ecom/", "https://example.com/", "example.com"},
+    {"PercentEncodedUnicodeIsDecoded", "https://%E2%80%8Bexample.com/", "https://example.com/",
+     "example.com"},
+    {"RejectsJoinerOutsideContext", "https://a\u200db.com/", nullptr},
+    {"RejectsBidiViolation", "https://\u064aa.com/", nullptr},
+    {"RejectsFullwidthSolidusInHost", "https://evil.com\uff0fexample.com/", nullptr},
+    {"RejectsInvalidPercentEncodingInHost", "https://ex%zzample.com/", nullptr},
+    {"KeepsAsciiPunycodeLabel", "https://XN--BCHER-KVA.de/", "https://xn--bcher-kva.de/",
+     "xn--bcher-kva.de"},
+};
+INSTANTIATE_TEST_SUITE_P(Idn, ParseTest, testing::ValuesIn(kIdnCases), CaseName);
+
+const ParseCase kTraversalCases[] = {
+    {"ResolvesDotDot", "https://example.com/a/b/../c", "https://example.com/a/c"},
+    {"ResolvesEncodedDotDot", "https://example.com/a/b/%2e%2e/c", "https://example.com/a/c"},
+    {"ResolvesMixedCaseEncodedDotDot", "https://example.com/a/b/%2E./c", "https://example.com/a/c"},
+    {"ResolvesDotDotWithBackslashes", "https://example.com/a\\b\\..\\c", "https://example.com/a/c"},
+    {"DotDotCannotClimbAboveRoot", "https://example.com/../../x", "https://example.com/x"},
+    {"KeepsDotDotSemicolon", "https://example.com/a/..;/b", "https://example.com/a/..;/b"},
+    {"KeepsEncodedSlash", "https://example.com/a/..%2fb", "https://example.com/a/..%2fb"},
+    {"KeepsDoubleEncodedDots", "https://example.com/a/%252e%252e/b",
+     "https://example.com/a/%252e%252e/b"},
+    {"RemovesSingleDots", "https://example.com/./a/./", "https://example.com/a/"},
+    {"TrailingDotDotLeavesSlash", "https://example.com/a/b/..", "https://example.com/a/"},
+    {"RelativeDotDotResolvesAgainstBase", "../../x", "https://example.com/x", "example.com", false,
+     "https://example.com/a/b/c"},
+};
+INSTANTIATE_TEST_SUITE_P(Traversal, ParseTest, testing::ValuesIn(kTraversalCases), CaseName);
+
+const ParseCase kPortCases[] = {
+    {"ElidesDefaultHttpsPort", "https://example.com:443/", "https://example.com/"},
+    {"ElidesDefaultHttpPort", "http://example.com:80/", "http://example.com/"},
+    {"ElidesDefaultPortWithLeadingZeros", "https://example.com:000443/", "https://example.com/"},
+    {"KeepsNonDefaultPort", "https://example.com:8443/", "https://example.com:8443/"},
+    {"KeepsHttpsPortOnHttp", "http://example.com:443/", "http://example.com:443/"},
+    {"DropsEmptyPort", "https://example.com:/", "https://example.com/"},
+    {"RejectsPortAbove65535", "https://example.com:65536/", nullptr},
+    {"RejectsNonDigitPort", "https://example.com:44a/", nullptr},
+    {"RejectsPortWithoutHost", "https://:443/", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(Ports, ParseTest, testing::ValuesIn(kPortCases), CaseName);
+
+const ParseCase kIPv4Cases[] = {
+    {"HexAndShortForm", "http://0x7f.1/", "http://127.0.0.1/", "127.0.0.1"},
+    {"SingleDecimalNumber", "http://2130706433/", "http://127.0.0.1/", "127.0.0.1"},
+    {"OctalFirstPart", "http://0177.0.0.1/", "http://127.0.0.1/", "127.0.0.1"},
+    {"UpperCaseHexPrefix", "http://0X7F000001/", "http://127.0.0.1/", "127.0.0.1"},
+    {"TrailingDotDropped", "http://127.0.0.1./", "http://127.0.0.1/", "127.0.0.1"},
+    {"PercentEncodedDigits", "http://%31%32%37.0.0.1/", "http://127.0.0.1/", "127.0.0.1"},
+    {"NonNumericLastLabelIsDomain", "http://1.2.3.4.example/", "http://1.2.3.4.example/",
+     "1.2.3.4.example"},
+    {"RejectsPartAbove255", "http://256.0.0.1/", nullptr},
+    {"RejectsFiveParts", "http://1.2.3.4.5/", nullptr},
+    {"RejectsBadOctalDigit", "http://1.2.3.09/", nullptr},
+    {"RejectsNumberAbove32Bits", "http://4294967296/", nullptr},
+    {"RejectsDomainEndingInHexNumber", "http://example.0x1/", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(IPv4, ParseTest, testing::ValuesIn(kIPv4Cases), CaseName);
+
+const ParseCase kIPv6Cases[] = {
+    {"MappedIPv4IsSerialisedAsHex", "http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/",
+     "[::ffff:7f00:1]"},
+    {"LoopbackIsCompressed", "http://[0:0:0:0:0:0:0:1]/", "http://[::1]/", "[::1]"},
+    {"HexIsLowerCased", "http://[2001:DB8::A]/", "http://[2001:db8::a]/", "[2001:db8::a]"},
+    {"LongestZeroRunIsCompressed", "http://[1:0:0:2:0:0:0:3]/", "http://[1:0:0:2::3]/",
+     "[1:0:0:2::3]"},
+    {"FirstOfEqualRunsIsCompressed", "http://[1:0:0:2:0:0:3:4]/", "http://[1::2:0:0:3:4]/",
+     "[1::2:0:0:3:4]"},
+    {"SingleZeroIsNotCompressed", "http://[1:0:2:3:4:5:6:7]/", "http://[1:0:2:3:4:5:6:7]/"},
+    {"KeepsPortAfterAddress", "http://[::1]:8080/", "http://[::1]:8080/", "[::1]"},
+    {"RejectsUnclosedBracket", "http://[::1/", nullptr},
+    {"RejectsZoneId", "http://[fe80::1%25eth0]/", nullptr},
+    {"RejectsTwoCompressions", "http://[1::2::3]/", nullptr},
+    {"RejectsIPv4WithLeadingZero", "http://[::ffff:127.0.0.01]/", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(IPv6, ParseTest, testing::ValuesIn(kIPv6Cases), CaseName);
+
+const ParseCase kHostCases[] = {
+    {"KeepsTrailingDot", "https://example.com./", "https://example.com./", "example.com."},
+    {"KeepsTwoTrailingDots", "https://example.com../", "https://example.com../", "example.com.."},
+    {"RejectsEmptyHttpHost", "http://", nullptr},
+    {"RejectsEmptyHostBeforeQuery", "https://?x", nullptr},
+    {"RejectsEmptyHostBeforeFragment", "https://#x", nullptr},
+    {"ThirdSlashStartsHostForHttp", "http:///example.com/", "http://example.com/", "example.com"},
+    {"AllowsEmptyFileHost", "file:///etc/passwd", "file:///etc/passwd", ""},
+    {"LocalhostFileHostBecomesEmpty", "file://localhost/etc", "file:///etc", ""},
+    {"KeepsOpaqueHostOfNonSpecialUrl", "sc://EX%41mple/", "sc://EX%41mple/", "EX%41mple"},
+    {"RejectsCaretInHost", "https://a^b.com/", nullptr},
+};
+INSTANTIATE_TEST_SUITE_P(Hosts, ParseTest, testing::ValuesIn(kHostCases), CaseName);
+
+TEST(UrlAccessorsTest, ExposesComponentsOfHttpsUrl) {
+  const absl::StatusOr<Url> url = Url::Parse("HTTPS://u:p@EXAMPLE.com:8443/a/../b?x=1#frag");
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ(url->href(), "https://u:p@example.com:8443/b?x=1#frag");
+  EXPECT_EQ(url->scheme(), "https");
+  EXPECT_EQ(url->protocol(), "https:");
+  EXPECT_EQ(url->username(), "u");
+  EXPECT_EQ(url->password(), "p");
+  EXPECT_TRUE(url->has_credentials());
+  EXPECT_TRUE(url->saw_userinfo_delimiter());
+  EXPECT_EQ(url->host_type(), HostType::kDomain);
+  EXPECT_EQ(url->hostname(), "example.com");
+  EXPECT_EQ(url->host(), "example.com:8443");
+  EXPECT_EQ(url->port(), "8443");
+  EXPECT_EQ(url->effective_port(), 8443);
+  EXPECT_EQ(url->pathname(), "/b");
+  EXPECT_EQ(url->search(), "?x=1");
+  EXPECT_EQ(url->query(), "x=1");
+  EXPECT_EQ(url->hash(), "#frag");
+  EXPECT_EQ(url->fragment(), "frag");
+  EXPECT_TRUE(url->is_special());
+  EXPECT_FALSE(url->has_opaque_path());
+  EXPECT_EQ(url->origin(), "https://example.com:8443");
+}
+
+TEST(UrlAccessorsTest, DistinguishesEmptyFromAbsentQueryAndFragment) {
+  const absl::StatusOr<Url> empty = Url::Parse("https://example.com/?#");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->has_query());
+  EXPECT_TRUE(empty->has_fragment());
+  EXPECT_EQ(empty->search(), "");
+  EXPECT_EQ(empty->hash(), "");
+  const absl::StatusOr<Url> none = Url::Parse("https://example.com/");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_query());
+  EXPECT_FALSE(none->has_fragment());
+  EXPECT_EQ(none->effective_port(), 443);
+  EXPECT_EQ(none->port(), "");
+}
+
+TEST(UrlAccessorsTest, ReportsHostTypes) {
+  struct {
+    const char* input;
+    HostType type;
+  } const cases[] = {
+      {"mailto:x@example.com", HostType::kNone}, {"sc://", HostType::kEmpty},
+      {"file:///x", HostType::kEmpty},           {"https://a.example", HostType::kDomain},
+      {"https://127.1", HostType::kIPv4},        {"https://[::1]", HostType::kIPv6},
+      {"sc://host", HostType::kOpaque},
+  };
+  for (const auto& c : cases) {
+    const absl::StatusOr<Url> url = Url::Parse(c.input);
+    ASSERT_TRUE(url.ok()) << c.input;
+    EXPECT_EQ(url->host_type(), c.type) << c.input;
+  }
+}
+
+TEST(UrlErrorTest, NamesFailureKindWithoutEchoingInput) {
+  struct {
+    const char* input;
+    const char* message_part;
+  } const cases[] = {
+      {"https://secret-host:99999/", "invalid port"},
+      {"https://secret host/", "invalid host"},
+      {"https://[secret/", "invalid host"},
+      {"secret-relative", "missing scheme"},
+  };
+  for (const auto& c : cases) {
+    const absl::StatusOr<Url> url = Url::Parse(c.input);
+    ASSERT_FALSE(url.ok()) << c.input;
+    EXPECT_EQ(url.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(url.status().message().find(c.message_part), absl::string_view::npos) << url.status();
+    EXPECT_EQ(url.status().message().find("secret"), absl::string_view::npos) << url.status();
+  }
+}
+
+TEST(UrlParseTest, ReplacesInvalidUtf8WithReplacementCharacter) {
+  const absl::StatusOr<Url> url = Url::Parse("https://example.com/\xff?\xc3");
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ(url->href(), "https://example.com/%EF%BF%BD?%EF%BF%BD");
+}
+
+struct WithQueryCase {
+  const char* name;
+  const char* url;
+  std::string query;
+  const char* href;
+};
+
+class WithQueryTest : public testing::TestWithParam<WithQueryCase> {};
+
+TEST_P(WithQueryTest, EncodesLikeTheQueryState) {
+  const WithQueryCase& c = GetParam();
+  const absl::StatusOr<Url> url = Url::Parse(c.url);
+  ASSERT_TRUE(url.ok()) << url.status();
+  const Url with = url->WithQuery(c.query);
+  EXPECT_EQ(with.href(), c.href);
+  EXPECT_TRUE(with.has_query());
+  // Accessors agree with a fresh parse of the result.
+  const absl::StatusOr<Url> again = Url::Parse(with.href());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->href(), with.href());
+  EXPECT_EQ(again->query(), with.query());
+  EXPECT_EQ(again->search(), with.search());
+  EXPECT_EQ(again->hash(), with.hash());
+  EXPECT_EQ(again->pathname(), with.pathname());
+  EXPECT_EQ(again->hostname(), with.hostname());
+}
+
+const WithQueryCase kWithQueryCases[] = {
+    {"EncodesSpaceQuoteAndAngleBrackets", "https://example.com/cb", "state=a b\"<>",
+     "https://example.com/cb?state=a%20b%22%3C%3E"},
+    {"EncodesApostropheForSpecialUrls", "https://example.com/cb", "s='x'",
+     "https://example.com/cb?s=%27x%27"},
+    {"KeepsApostropheForNonSpecialUrls", "sc://host/cb", "s='x'", "sc://host/cb?s='x'"},
+    {"EncodesHashSoItStaysInQuery", "https://example.com/cb", "a#b",
+     "https://example.com/cb?a%23b"},
+    {"KeepsFragment", "https://example.com/cb#frag", "x=1", "https://example.com/cb?x=1#frag"},
+    {"ReplacesExistingQuery", "https://example.com/cb?old=1#f", "new=2",
+     "https://example.com/cb?new=2#f"},
+    {"EncodesNonAsciiAsUtf8", "https://example.com/", "v=\u00e9", "https://example.com/?v=%C3%A9"},
+    {"DoesNotReencodePercentEscapes", "https://example.com/", "a=%20&b=%zz",
+     "https://example.com/?a=%20&b=%zz"},
+    {"EncodesControlCharacters", "https://example.com/", "a\tb\nc",
+     "https://example.com/?a%09b%0Ac"},
+    {"EmptyQueryLeavesQuestionMark", "https://example.com/p", "", "https://example.com/p?"},
+    {"KeepsCredentialsAndPort", "https://u@example.com:8443/p", "q",
+     "https://u@example.com:8443/p?q"},
+};
+INSTANTIATE_TEST_SUITE_P(WithQuery, WithQueryTest, testing::ValuesIn(kWithQueryCases),
+                         [](const testing::TestParamInfo<WithQueryCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
 }  // namespace
 }  // namespace logout::url

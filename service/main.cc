@@ -18,6 +18,8 @@ ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2),
           "after SIGTERM: how long to keep serving while health reports NOT_SERVING");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "after the drain delay: how long in-flight calls may finish before they are cancelled");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file with the bearer token admin calls must present (empty: admin API disabled)");
 ABSL_FLAG(int, max_receive_message_bytes, 1024 * 1024, "largest request message accepted");
 
 int main(int argc, char** argv) {
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   logout::server::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.policy_path = absl::GetFlag(FLAGS_policy);
+  options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
   auto server = logout::server::LogoutServer::Create(options);
   if (!server.ok()) {

@@ -108,6 +108,7 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(
     const v1::PolicyConfig& config, uint64_t version) {
   std::shared_ptr<CompiledPolicy> policy(new CompiledPolicy());
   policy->version_ = version;
+  policy->source_ = config;
   for (const v1::Tenant& t : config.tenants()) {
     LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> tenant, CompileTenant(t));
     if (policy->tenants_.contains(tenant->name)) {

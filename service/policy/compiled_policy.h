@@ -61,11 +61,14 @@ class CompiledPolicy {
     return it == tenants_.end() ? nullptr : it->second.get();
   }
   uint64_t version() const { return version_; }
+  // source is the configuration this snapshot was compiled from.
+  const v1::PolicyConfig& source() const { return source_; }
   size_t tenant_count() const { return tenants_.size(); }
 
  private:
   CompiledPolicy() = default;
   uint64_t version_ = 0;
+  v1::PolicyConfig source_;
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledTenant>> tenants_;
 };
 

@@ -5,9 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "service/common/status_macros.h"
+#include "service/rpc/admin_auth.h"
+#include "service/rpc/logout_admin_service.h"
 #include "service/rpc/logout_policy_service.h"
+#include "service/server/health_service.h"
 #include "service/server/log.h"
 #include "service/store/policy_file.h"
 
@@ -29,20 +31,32 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path));
   }
 
-  std::unique_ptr<LogoutServer> self(new LogoutServer());
-  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_);
+  std::unique_ptr<rpc::AdminAuthenticator> admin_auth = rpc::AdminAuthenticator::Disabled();
+  if (!options.admin_token_file.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(admin_auth, rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
+  }
 
-  grpc::EnableDefaultHealthCheckService(true);
+  std::unique_ptr<LogoutServer> self(new LogoutServer());
+  self->admin_auth_ = std::move(admin_auth);
+  self->health_ = std::make_unique<HealthService>();
+  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_);
+  self->admin_service_ =
+      std::make_unique<rpc::LogoutAdminService>(&self->snapshots_, self->admin_auth_.get());
+  self->SetServing(false);
+
+  // logoutd's own health service (reflection can describe it), not gRPC's built-in one.
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &self->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder.RegisterService(self->health_.get());
   builder.RegisterService(self->policy_service_.get());
+  builder.RegisterService(self->admin_service_.get());
   self->server_ = builder.BuildAndStart();
   if (self->server_ == nullptr || self->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
   }
-  self->SetServing(false);
   if (initial != nullptr) {
     LogEvent(LogLevel::kInfo, "policy loaded",
              {{"path", options.policy_path},
@@ -56,9 +70,10 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
 LogoutServer::~LogoutServer() { Shutdown(absl::ZeroDuration()); }
 
 void LogoutServer::SetServing(bool serving) {
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  for (const char* name : kServices) health->SetServingStatus(name, serving);
+  for (const char* name : kServices) {
+    health_->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
+                                     : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  }
 }
 
 void LogoutServer::InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy) {
@@ -72,7 +87,7 @@ void LogoutServer::Drain() {
 
 void LogoutServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
-  SetServing(false);
+  health_->Shutdown();  // NOT_SERVING everywhere; Watch streams end.
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
 }
 

@@ -19,15 +19,21 @@ class Server;
 
 namespace logout::rpc {
 class LogoutPolicyService;
+class LogoutAdminService;
+class AdminAuthenticator;
 }  // namespace logout::rpc
 
 namespace logout::server {
+
+class HealthService;
 
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see LogoutServer::port()).
   std::string listen_address = "0.0.0.0:50051";
   // Policy file (JSON or text format). Empty: start with no policy (NOT_SERVING, UNAVAILABLE).
   std::string policy_path;
+  // File holding the admin bearer token. Empty: the admin API refuses every call.
+  std::string admin_token_file;
   // Largest request message accepted.
   int max_receive_message_bytes = 1024 * 1024;
 };
@@ -66,7 +72,10 @@ class LogoutServer {
   void SetServing(bool serving);
 
   store::SnapshotHolder snapshots_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
+  std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;
+  std::unique_ptr<rpc::LogoutAdminService> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -10,6 +10,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 
@@ -243,6 +244,43 @@ TEST(LogoutdProcessTest, SigtermDrainsAndExitsCleanly) {
   EXPECT_NE(d->process->output().find("\"msg\":\"shutting down\",\"signal\":\"SIGTERM\""),
             std::string::npos);
   EXPECT_NE(d->process->output().find("\"msg\":\"stopped\""), std::string::npos);
+}
+
+grpc::Status Export(const std::shared_ptr<grpc::Channel>& channel, const std::string& authorization,
+                    v1::ExportPolicyResponse* resp) {
+  auto stub = v1::LogoutAdmin::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+  return stub->ExportPolicy(&ctx, v1::ExportPolicyRequest(), resp);
+}
+
+TEST(LogoutdProcessTest, AdminCallsNeedTheBearerToken) {
+  const std::string token_path = ::testing::TempDir() + "/admin_token";
+  {
+    std::ofstream out(token_path);
+    out << "integration-admin-token-42\n";
+  }
+  auto d = StartLogoutd({"--policy=" + kPolicy, "--admin_token_file=" + token_path});
+  ASSERT_NE(d, nullptr);
+  v1::ExportPolicyResponse resp;
+  EXPECT_EQ(Export(d->channel, "", &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Export(d->channel, "Bearer wrong-token-wrong-token", &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status s = Export(d->channel, "Bearer integration-admin-token-42", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.policy_version(), 1u);
+  ASSERT_EQ(resp.policy().tenants_size(), 2);
+  EXPECT_EQ(resp.policy().tenants(0).name(), "acme");
+  EXPECT_EQ(d->process->output().find("integration-admin-token-42"), std::string::npos);
+}
+
+TEST(LogoutdProcessTest, AdminApiDisabledWithoutTokenFile) {
+  auto d = StartLogoutd({"--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  v1::ExportPolicyResponse resp;
+  EXPECT_EQ(Export(d->channel, "Bearer anything-anything-anything", &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST(LogoutdProcessTest, SigtermFlipsHealthBeforeStopping) {

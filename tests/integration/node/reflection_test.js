@@ -6,6 +6,8 @@
 'use strict';
 
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 
@@ -20,11 +22,16 @@ try {
 }
 
 const [binary, policy] = process.argv.slice(2);
+const ADMIN_TOKEN = 'node-reflection-admin-token-7';
+const tokenFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-')), 'admin-token');
+fs.writeFileSync(tokenFile, `${ADMIN_TOKEN}\n`);
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 function startLogoutd() {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--listen=127.0.0.1:0', `--policy=${policy}`], {
+    const args = ['--listen=127.0.0.1:0', `--policy=${policy}`, `--admin_token_file=${tokenFile}`,
+      '--drain_delay=0s'];
+    const child = spawn(binary, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -43,10 +50,10 @@ function startLogoutd() {
   });
 }
 
-function unary(client, method, request) {
+function unary(client, method, request, metadata = new grpc.Metadata()) {
   return new Promise((resolve, reject) => {
     const deadline = new Date(Date.now() + 5000);
-    client[method](request, { deadline }, (err, resp) => (err ? reject(err) : resolve(resp)));
+    client[method](request, metadata, { deadline }, (err, resp) => (err ? reject(err) : resolve(resp)));
   });
 }
 
@@ -120,6 +127,19 @@ async function main() {
     const health = new pkg.grpc.health.v1.Health(target, grpc.credentials.createInsecure());
     const resp = await unary(health, 'Check', { service: 'logout.v1.LogoutPolicy' });
     assert.equal(resp.status, 'SERVING');
+  });
+
+  await check('admin ExportPolicy with the bearer token (grpcurl -H authorization)', async () => {
+    const descriptor = await reflection.getDescriptorBySymbol('logout.v1.LogoutAdmin');
+    const pkg = descriptor.getPackageObject(LOADER_OPTIONS);
+    const admin = new pkg.logout.v1.LogoutAdmin(target, grpc.credentials.createInsecure());
+    await assert.rejects(unary(admin, 'ExportPolicy', {}),
+      (err) => err.code === grpc.status.UNAUTHENTICATED);
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${ADMIN_TOKEN}`);
+    const resp = await unary(admin, 'ExportPolicy', {}, md);
+    assert.equal(resp.policy.tenants[0].name, 'acme');
+    assert.equal(resp.policy_version, '1');
   });
 
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));

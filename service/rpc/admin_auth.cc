@@ -1,0 +1,83 @@
+#include "service/rpc/admin_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+
+namespace logout::rpc {
+namespace {
+
+std::array<unsigned char, 32> Sha256(absl::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<AdminAuthenticator>> AdminAuthenticator::FromToken(
+    absl::string_view token) {
+  token = absl::StripAsciiWhitespace(token);
+  if (token.size() < kMinTokenBytes) {
+    return absl::InvalidArgumentError("admin token must be at least 16 bytes");
+  }
+  for (char c : token) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u == 0x7f) {
+      return absl::InvalidArgumentError("admin token must not contain spaces or control characters");
+    }
+  }
+  std::unique_ptr<AdminAuthenticator> auth(new AdminAuthenticator());
+  auth->token_digest_ = Sha256(token);
+  return auth;
+}
+
+absl::StatusOr<std::unique_ptr<AdminAuthenticator>> AdminAuthenticator::FromTokenFile(
+    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("cannot read admin token file " + path);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  auto auth = FromToken(buf.str());
+  if (!auth.ok()) {
+    return absl::InvalidArgumentError(std::string(auth.status().message()) + " (" + path + ")");
+  }
+  return auth;
+}
+
+std::unique_ptr<AdminAuthenticator> AdminAuthenticator::Disabled() {
+  return std::unique_ptr<AdminAuthenticator>(new AdminAuthenticator());
+}
+
+absl::Status AdminAuthenticator::Authorize(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
+  const auto range = metadata.equal_range("authorization");
+  if (range.first == range.second) {
+    return absl::UnauthenticatedError("admin calls need 'authorization: Bearer <token>' metadata");
+  }
+  if (std::next(range.first) != range.second) {
+    return absl::UnauthenticatedError("more than one 'authorization' header");
+  }
+  const absl::string_view value(range.first->second.data(), range.first->second.size());
+  constexpr absl::string_view kBearer = "bearer ";
+  if (value.size() <= kBearer.size() || !absl::StartsWithIgnoreCase(value, kBearer)) {
+    return absl::UnauthenticatedError("the 'authorization' metadata is not a Bearer credential");
+  }
+  if (!token_digest_.has_value()) {
+    return absl::PermissionDeniedError("the admin API is disabled (no --admin_token_file)");
+  }
+  const std::array<unsigned char, 32> presented =
+      Sha256(absl::StripAsciiWhitespace(value.substr(kBearer.size())));
+  if (CRYPTO_memcmp(presented.data(), token_digest_->data(), presented.size()) != 0) {
+    return absl::PermissionDeniedError("the admin credential is not authorised");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace logout::rpc

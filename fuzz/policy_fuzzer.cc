@@ -45,13 +45,15 @@ constexpr char kPolicy[] = R"pb(
 )pb";
 
 const CompiledPolicy& Policy() {
-  static const CompiledPolicy* policy = [] {
-    auto config = logout::store::ParsePolicyText(kPolicy);
-    if (!config.ok()) abort();
-    auto compiled = CompiledPolicy::Build(*config, 1);
-    if (!compiled.ok()) abort();
-    return new std::shared_ptr<const CompiledPolicy>(*compiled);
-  }()->get();
+  static const CompiledPolicy* policy =
+      [] {
+        auto config = logout::store::ParsePolicyText(kPolicy);
+        if (!config.ok()) abort();
+        auto compiled = CompiledPolicy::Build(*config, 1);
+        if (!compiled.ok()) abort();
+        return new std::shared_ptr<const CompiledPolicy>(*compiled);
+      }()
+          ->get();
   return *policy;
 }
 
@@ -122,7 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if ((mode & 8) != 0) {
     req.set_raw_query(input);  // the whole query string is fuzzed
   } else {
-    raw_target = input;        // only the target is fuzzed
+    raw_target = input;  // only the target is fuzzed
     if (req.endpoint() == v1::ENDPOINT_V2_LOGOUT) {
       req.mutable_params()->set_return_to(input);
     } else {

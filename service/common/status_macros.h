@@ -21,8 +21,9 @@
 
 // LOGOUT_ASSIGN_OR_RETURN evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status,
 // otherwise moves the value into `lhs` (which may be a declaration).
-#define LOGOUT_ASSIGN_OR_RETURN(lhs, rexpr) \
-  LOGOUT_ASSIGN_OR_RETURN_IMPL_(LOGOUT_STATUS_MACROS_CONCAT_(logout_statusor_, __LINE__), lhs, rexpr)
+#define LOGOUT_ASSIGN_OR_RETURN(lhs, rexpr)                                                    \
+  LOGOUT_ASSIGN_OR_RETURN_IMPL_(LOGOUT_STATUS_MACROS_CONCAT_(logout_statusor_, __LINE__), lhs, \
+                                rexpr)
 
 #define LOGOUT_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                  \

@@ -116,16 +116,15 @@ std::optional<std::string> AllowList::ValidateEntry(absl::string_view entry, Mod
   return ValidateParsed(*parsed);
 }
 
-absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(const std::vector<std::string>& entries,
-                                                             Mode mode) {
+absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(
+    const std::vector<std::string>& entries, Mode mode) {
   std::unique_ptr<AllowList> list(new AllowList(mode));
   list->entries_.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const std::string& raw = entries[i];
     auto invalid = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("allowed_logout_urls[", i, "] \"", absl::CEscape(raw.substr(0, 256)),
-                       "\": ", why));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "allowed_logout_urls[", i, "] \"", absl::CEscape(raw.substr(0, 256)), "\": ", why));
     };
     if (auto err = ValidateEntry(raw, mode)) return invalid(*err);
     Entry e;
@@ -135,7 +134,8 @@ absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(const std::vector<s
       ParseWildcard(raw, parts);
       absl::StatusOr<url::Url> parsed = url::Url::Parse(parts.substituted);
       if (!parsed.ok()) return invalid("not a valid absolute URL");
-      if (!absl::StartsWith(parsed->hostname(), absl::StrCat(parts.prefix, kPlaceholder, parts.suffix, "."))) {
+      if (!absl::StartsWith(parsed->hostname(),
+                            absl::StrCat(parts.prefix, kPlaceholder, parts.suffix, "."))) {
         return invalid("the wildcard must be in the left-most host label");
       }
       e.url = *std::move(parsed);

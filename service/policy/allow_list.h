@@ -35,8 +35,8 @@ class AllowList {
   enum class Mode { kAuth0, kExact };
 
   struct Entry {
-    std::string raw;   // as configured
-    url::Url url;      // parsed (wildcard entries: with the '*' label replaced by a placeholder)
+    std::string raw;  // as configured
+    url::Url url;     // parsed (wildcard entries: with the '*' label replaced by a placeholder)
     bool wildcard = false;
     std::string label_prefix;  // wildcard entries: the label text around '*'
     std::string label_suffix;

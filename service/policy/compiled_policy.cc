@@ -13,7 +13,9 @@ namespace {
 
 constexpr size_t kMaxNameBytes = 256;
 
-std::string Quote(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s.substr(0, 256)), "\""); }
+std::string Quote(absl::string_view s) {
+  return absl::StrCat("\"", absl::CEscape(s.substr(0, 256)), "\"");
+}
 
 absl::Status Prefixed(absl::string_view where, const absl::Status& status) {
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", status.message()));
@@ -54,13 +56,13 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
   tenant->prompt_enabled = !t.has_prompt_enabled() || t.prompt_enabled();
   for (int i = 0; i < t.enabled_locales_size(); ++i) {
     const std::string& loc = t.enabled_locales(i);
-    const bool ok = !loc.empty() && loc.size() <= 35 &&
-                    std::all_of(loc.begin(), loc.end(), [](char c) {
-                      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
-                    });
+    const bool ok =
+        !loc.empty() && loc.size() <= 35 && std::all_of(loc.begin(), loc.end(), [](char c) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
+        });
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": enabled_locales[", i, "] ",
-                                                     Quote(loc), " is not a BCP 47 tag"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": enabled_locales[", i, "] ", Quote(loc), " is not a BCP 47 tag"));
     }
     tenant->enabled_locales.insert(absl::AsciiStrToLower(loc));
   }
@@ -112,7 +114,8 @@ absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(
   for (const v1::Tenant& t : config.tenants()) {
     LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> tenant, CompileTenant(t));
     if (policy->tenants_.contains(tenant->name)) {
-      return absl::InvalidArgumentError(absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
     }
     policy->tenants_.emplace(tenant->name, std::move(tenant));
   }

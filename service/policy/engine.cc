@@ -82,7 +82,8 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     return absl::InvalidArgumentError("tenant is required (at most 256 bytes)");
   }
   if (endpoint != v1::ENDPOINT_V2_LOGOUT && endpoint != v1::ENDPOINT_OIDC_LOGOUT) {
-    return absl::InvalidArgumentError("endpoint must be ENDPOINT_V2_LOGOUT or ENDPOINT_OIDC_LOGOUT");
+    return absl::InvalidArgumentError(
+        "endpoint must be ENDPOINT_V2_LOGOUT or ENDPOINT_OIDC_LOGOUT");
   }
   if (request.session_id().size() > kMaxSessionIdBytes ||
       HasForbiddenCharacters(request.session_id())) {
@@ -110,8 +111,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   }
 
   if (!p.ui_locales.empty()) {
-    const absl::string_view first =
-        *absl::StrSplit(p.ui_locales, ' ', absl::SkipEmpty()).begin();
+    const absl::string_view first = *absl::StrSplit(p.ui_locales, ' ', absl::SkipEmpty()).begin();
     if (!tenant->enabled_locales.contains(absl::AsciiStrToLower(first))) {
       Deny(response, v1::REASON_UNSUPPORTED_LOCALE,
            "the first locale in 'ui_locales' is not enabled for this tenant");
@@ -142,7 +142,8 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     response->set_client_id(client->client_id);
     response->set_client_source(v1::CLIENT_SOURCE_CLIENT_ID);
   }
-  const AllowList& list = client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls;
+  const AllowList& list =
+      client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls;
   response->set_allow_list_scope(client != nullptr ? v1::ALLOW_LIST_SCOPE_APPLICATION
                                                    : v1::ALLOW_LIST_SCOPE_TENANT);
 
@@ -175,8 +176,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     if (!hit.has_value()) {
       Deny(response, v1::REASON_TARGET_NOT_ALLOWED,
            absl::StrCat("'", target_name, "' is not in the ",
-                        client != nullptr ? "application's" : "tenant's",
-                        " Allowed Logout URLs"));
+                        client != nullptr ? "application's" : "tenant's", " Allowed Logout URLs"));
       return absl::OkStatus();
     }
     response->set_matched_entry(list.entry(*hit).raw);

@@ -4,13 +4,21 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "absl/types/span.h"
 #include "absl/strings/str_split.h"
+#include "absl/types/span.h"
 
 namespace logout::policy {
 namespace {
 
-enum class Slot : uint8_t { kTarget, kClientId, kIdTokenHint, kLogoutHint, kState, kUiLocales, kFederated };
+enum class Slot : uint8_t {
+  kTarget,
+  kClientId,
+  kIdTokenHint,
+  kLogoutHint,
+  kState,
+  kUiLocales,
+  kFederated
+};
 constexpr size_t kSlotCount = 7;
 
 struct ParamSpec {
@@ -71,7 +79,8 @@ int HexValue(char c) {
 bool CheckValue(const ParamSpec& spec, absl::string_view value, ParamsOutcome& out) {
   if (value.size() > spec.max_bytes) {
     out.deny_reason = v1::REASON_PARAMETER_TOO_LONG;
-    out.description = absl::StrCat("'", spec.name, "' parameter exceeds ", spec.max_bytes, " bytes");
+    out.description =
+        absl::StrCat("'", spec.name, "' parameter exceeds ", spec.max_bytes, " bytes");
     return false;
   }
   if (HasForbiddenCharacters(value)) {
@@ -174,7 +183,8 @@ std::string FormUrlDecode(absl::string_view in) {
     const char c = in[i];
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
+    } else if (c == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
+               HexValue(in[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
       i += 2;
     } else {

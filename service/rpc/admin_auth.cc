@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<AdminAuthenticator>> AdminAuthenticator::FromToke
   for (char c : token) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x21 || u == 0x7f) {
-      return absl::InvalidArgumentError("admin token must not contain spaces or control characters");
+      return absl::InvalidArgumentError(
+          "admin token must not contain spaces or control characters");
     }
   }
   std::unique_ptr<AdminAuthenticator> auth(new AdminAuthenticator());

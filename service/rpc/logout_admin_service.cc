@@ -4,9 +4,9 @@
 
 namespace logout::rpc {
 
-grpc::ServerUnaryReactor* LogoutAdminService::ExportPolicy(grpc::CallbackServerContext* context,
-                                                           const v1::ExportPolicyRequest* /*request*/,
-                                                           v1::ExportPolicyResponse* response) {
+grpc::ServerUnaryReactor* LogoutAdminService::ExportPolicy(
+    grpc::CallbackServerContext* context, const v1::ExportPolicyRequest* /*request*/,
+    v1::ExportPolicyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (const absl::Status auth = auth_->Authorize(context->client_metadata()); !auth.ok()) {
     reactor->Finish(ToGrpcStatus(auth));

@@ -22,8 +22,8 @@ grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
     grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* /*request*/,
     v1::BuildFederatedLogoutUrlResponse* /*response*/) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "BuildFederatedLogoutUrl is not implemented yet"));
+  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                               "BuildFederatedLogoutUrl is not implemented yet"));
   return reactor;
 }
 

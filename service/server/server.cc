@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
 
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth = rpc::AdminAuthenticator::Disabled();
   if (!options.admin_token_file.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(admin_auth, rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
+    LOGOUT_ASSIGN_OR_RETURN(admin_auth,
+                            rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
   }
 
   std::unique_ptr<LogoutServer> self(new LogoutServer());

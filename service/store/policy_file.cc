@@ -19,7 +19,8 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    if (message_.empty()) message_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
+    if (message_.empty())
+      message_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
   }
   const std::string& message() const { return message_; }
 
@@ -38,7 +39,8 @@ absl::StatusOr<v1::PolicyConfig> ParsePolicyText(absl::string_view text) {
     const auto status = google::protobuf::util::JsonStringToMessage(
         google::protobuf::StringPiece(text.data(), text.size()), &config, options);
     if (!status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("policy JSON: ", status.message().as_string()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("policy JSON: ", status.message().as_string()));
     }
     return config;
   }
@@ -55,7 +57,8 @@ absl::StatusOr<v1::PolicyConfig> ReadPolicyFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
-    const std::string what = absl::StrCat("cannot open policy file ", path, ": ", std::strerror(err));
+    const std::string what =
+        absl::StrCat("cannot open policy file ", path, ": ", std::strerror(err));
     if (err == ENOENT) return absl::NotFoundError(what);
     if (err == EACCES) return absl::PermissionDeniedError(what);
     return absl::InvalidArgumentError(what);

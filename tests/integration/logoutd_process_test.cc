@@ -35,16 +35,18 @@ std::unique_ptr<Logoutd> StartLogoutd(std::vector<std::string> extra_args) {
   auto d = std::make_unique<Logoutd>();
   d->process = Subprocess::Start(argv);
   if (d->process == nullptr) return nullptr;
-  const std::optional<std::string> line = d->process->WaitForLine("\"msg\":\"serving\"", kStartTimeout);
+  const std::optional<std::string> line =
+      d->process->WaitForLine("\"msg\":\"serving\"", kStartTimeout);
   if (!line.has_value()) {
     ADD_FAILURE() << "logoutd did not start: " << d->process->output();
     return nullptr;
   }
   const size_t at = line->find("\"port\":");
-  const std::string digits = line->substr(at + 7, line->find_first_not_of("0123456789", at + 7) - at - 7);
+  const std::string digits =
+      line->substr(at + 7, line->find_first_not_of("0123456789", at + 7) - at - 7);
   if (!absl::SimpleAtoi(digits, &d->port)) return nullptr;
-  d->channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", d->port),
-                                   grpc::InsecureChannelCredentials());
+  d->channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", d->port), grpc::InsecureChannelCredentials());
   return d;
 }
 
@@ -111,7 +113,8 @@ TEST(LogoutdProcessTest, ServesDecisionsOverTcp) {
 
   v1::ValidateLogoutResponse resp;
   grpc::Status s = Validate(
-      d->channel, V2Request("acme", "client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye"),
+      d->channel,
+      V2Request("acme", "client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye"),
       &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
@@ -125,7 +128,8 @@ TEST(LogoutdProcessTest, DenyIsAnOkRpc) {
   auto d = StartLogoutd({"--policy=" + kPolicy});
   ASSERT_NE(d, nullptr);
   v1::ValidateLogoutResponse resp;
-  grpc::Status s = Validate(d->channel, V2Request("acme", "returnTo=https://evil.example.net/"), &resp);
+  grpc::Status s =
+      Validate(d->channel, V2Request("acme", "returnTo=https://evil.example.net/"), &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.decision(), v1::DECISION_DENY);
   EXPECT_EQ(resp.reason(), v1::REASON_TARGET_NOT_ALLOWED);
@@ -189,7 +193,8 @@ TEST(LogoutdProcessTest, InvalidPolicyRefusedAtStartNamingTheEntry) {
 }
 
 TEST(LogoutdProcessTest, MissingPolicyFileRefusedAtStart) {
-  auto p = Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--policy=/nonexistent.json"});
+  auto p =
+      Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--policy=/nonexistent.json"});
   ASSERT_NE(p, nullptr);
   const std::optional<int> code = p->Wait(kStartTimeout);
   ASSERT_TRUE(code.has_value());
@@ -213,24 +218,25 @@ TEST(LogoutdProcessTest, SigtermDrainsAndExitsCleanly) {
   std::string other_codes;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<v1::ValidateLogoutResponse>> responses;
-  const v1::ValidateLogoutRequest req = V2Request("acme", "returnTo=https://acme.example.com/logged-out");
+  const v1::ValidateLogoutRequest req =
+      V2Request("acme", "returnTo=https://acme.example.com/logged-out");
   for (int i = 0; i < kCalls; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
     contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     responses.push_back(std::make_unique<v1::ValidateLogoutResponse>());
-    stub->async()->ValidateLogout(contexts.back().get(), &req, responses.back().get(),
-                                  [&](grpc::Status s) {
-                                    if (s.ok()) {
-                                      ++ok;
-                                    } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-                                      ++unavailable;
-                                    } else {
-                                      ++other;
-                                      std::lock_guard<std::mutex> lock(codes_mu);
-                                      other_codes += absl::StrCat(s.error_code(), ":", s.error_message(), "; ");
-                                    }
-                                    ++finished;
-                                  });
+    stub->async()->ValidateLogout(
+        contexts.back().get(), &req, responses.back().get(), [&](grpc::Status s) {
+          if (s.ok()) {
+            ++ok;
+          } else if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+            ++unavailable;
+          } else {
+            ++other;
+            std::lock_guard<std::mutex> lock(codes_mu);
+            other_codes += absl::StrCat(s.error_code(), ":", s.error_message(), "; ");
+          }
+          ++finished;
+        });
     if (i == kCalls / 2) d->process->Signal(SIGTERM);
   }
   const std::optional<int> code = d->process->Wait(absl::Seconds(10));
@@ -291,13 +297,15 @@ TEST(LogoutdProcessTest, SigtermFlipsHealthBeforeStopping) {
   ASSERT_TRUE(d->process->WaitForLine("\"msg\":\"shutting down\"", absl::Seconds(5)).has_value());
   int status = 1;
   const absl::Time deadline = absl::Now() + absl::Seconds(2);
-  while ((status = HealthStatus(d->channel, "logout.v1.LogoutPolicy")) == 1 && absl::Now() < deadline) {
+  while ((status = HealthStatus(d->channel, "logout.v1.LogoutPolicy")) == 1 &&
+         absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_EQ(status, 2);
   // Still answering decisions while draining.
   v1::ValidateLogoutResponse resp;
-  grpc::Status s = Validate(d->channel, V2Request("acme", "returnTo=https://acme.example.com/logged-out"), &resp);
+  grpc::Status s = Validate(
+      d->channel, V2Request("acme", "returnTo=https://acme.example.com/logged-out"), &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
   const std::optional<int> code = d->process->Wait(absl::Seconds(15));

@@ -29,27 +29,49 @@ INSTANTIATE_TEST_SUITE_P(
     Policies, BadPolicyTest,
     ::testing::ValuesIn(std::vector<BadPolicyCase>{
         {"BadClientEntryNamesTenantClientAndEntry",
-         R"pb(tenants { name: "acme" clients { client_id: "web" allowed_logout_urls: "https://ok.example.com/" allowed_logout_urls: "https://*.com" } })pb",
+         R"pb(tenants {
+                name: "acme"
+                clients {
+                  client_id: "web"
+                  allowed_logout_urls: "https://ok.example.com/"
+                  allowed_logout_urls: "https://*.com"
+                }
+              })pb",
          "tenant \"acme\" client \"web\": allowed_logout_urls[1] \"https://*.com\": a wildcard "
          "needs at least two labels to its right"},
         {"BadTenantEntryNamesTenantAndEntry",
          R"pb(tenants { name: "acme" allowed_logout_urls: "*.example.com" })pb",
          "tenant \"acme\": allowed_logout_urls[0] \"*.example.com\": not an absolute URL"},
-        {"DuplicateTenant", R"pb(tenants { name: "a" } tenants { name: "a" })pb",
+        {"DuplicateTenant", R"pb(tenants { name: "a" }
+                                 tenants { name: "a" })pb",
          "tenant \"a\": duplicate name"},
-        {"DuplicateClient",
-         R"pb(tenants { name: "a" clients { client_id: "c" } clients { client_id: "c" } })pb",
+        {"DuplicateClient", R"pb(tenants {
+                                   name: "a"
+                                   clients { client_id: "c" }
+                                   clients { client_id: "c" }
+                                 })pb",
          "client \"c\": duplicate client_id"},
         {"EmptyTenantName", R"pb(tenants { name: "" })pb", "name must be"},
-        {"EmptyClientId", R"pb(tenants { name: "a" clients {} })pb", "client_id must be"},
+        {"EmptyClientId", R"pb(tenants {
+                                 name: "a"
+                                 clients {}
+                               })pb",
+         "client_id must be"},
         {"BadLocale", R"pb(tenants { name: "a" enabled_locales: "en US" })pb",
          "enabled_locales[0] \"en US\""},
         {"BadIssuer", R"pb(tenants { name: "a" issuer: "not a url" })pb", "issuer"},
-        {"StrictTenantRefusesWildcards",
-         R"pb(tenants { name: "a" oidc_profile: OIDC_PROFILE_STRICT allowed_logout_urls: "https://*.example.com/" })pb",
+        {"StrictTenantRefusesWildcards", R"pb(tenants {
+                                                name: "a"
+                                                oidc_profile: OIDC_PROFILE_STRICT
+                                                allowed_logout_urls: "https://*.example.com/"
+                                              })pb",
          "STRICT profile"},
         {"ExactTenantRefusesWildcards",
-         R"pb(tenants { name: "a" redirect_matching: REDIRECT_MATCHING_EXACT clients { client_id: "c" allowed_logout_urls: "https://*.example.com/" } })pb",
+         R"pb(tenants {
+                name: "a"
+                redirect_matching: REDIRECT_MATCHING_EXACT
+                clients { client_id: "c" allowed_logout_urls: "https://*.example.com/" }
+              })pb",
          "client \"c\": allowed_logout_urls[0]"},
         {"UnknownFieldInText", R"pb(tenants { name: "a" bogus: 1 })pb", "bogus"},
         {"UnknownFieldInJson", R"({"tenants": [{"name": "a", "bogus": 1}]})", "bogus"},
@@ -64,7 +86,8 @@ TEST(CompiledPolicyTest, LoadsJsonMapping) {
       "redirect_matching": "REDIRECT_MATCHING_EXACT",
       "promptEnabled": false,
       "clients": [{"clientId": "web", "allowed_logout_urls": ["https://app.example.com/"]}]
-    }]})", 3);
+    }]})",
+                                   3);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   const CompiledTenant* t = (*compiled)->FindTenant("acme");
   ASSERT_NE(t, nullptr);

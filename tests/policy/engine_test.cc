@@ -76,7 +76,8 @@ class EngineTest : public ::testing::TestWithParam<Case> {
   std::shared_ptr<const CompiledPolicy> policy_;
 };
 
-v1::ValidateLogoutResponse RunCase(const CompiledPolicy& policy, const Case& c, v1::HttpMethod method) {
+v1::ValidateLogoutResponse RunCase(const CompiledPolicy& policy, const Case& c,
+                                   v1::HttpMethod method) {
   v1::ValidateLogoutRequest req;
   req.set_tenant(c.tenant);
   req.set_endpoint(c.endpoint);
@@ -123,8 +124,9 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, EngineTest,
     ::testing::ValuesIn(std::vector<Case>{
         // --- Targets that match.
-        {"AllowsRegisteredTarget", "acme", kV2, "returnTo=https%3A%2F%2Facme.example.com%2Flogged-out",
-         "", kAllow, v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out"},
+        {"AllowsRegisteredTarget", "acme", kV2,
+         "returnTo=https%3A%2F%2Facme.example.com%2Flogged-out", "", kAllow,
+         v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out"},
         {"AllowsUnencodedTarget", "acme", kV2, "returnTo=https://acme.example.com/logged-out", "",
          kAllow, v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out"},
         {"RedirectIsSerialisedNotRaw", "acme", kV2,
@@ -158,15 +160,14 @@ INSTANTIATE_TEST_SUITE_P(
         // --- Targets that do not match.
         {"DeniesUnregisteredHost", "acme", kV2, "returnTo=https://evil.example.net/", "", kDeny,
          v1::REASON_TARGET_NOT_ALLOWED, ""},
-        {"DeniesSuffixDomain", "acme", kV2,
-         "returnTo=https://acme.example.com.evil.net/logged-out", "", kDeny,
-         v1::REASON_TARGET_NOT_ALLOWED, ""},
+        {"DeniesSuffixDomain", "acme", kV2, "returnTo=https://acme.example.com.evil.net/logged-out",
+         "", kDeny, v1::REASON_TARGET_NOT_ALLOWED, ""},
         {"DeniesSiblingDomain", "acme", kV2, "returnTo=https://evilacme.example.com/logged-out", "",
          kDeny, v1::REASON_TARGET_NOT_ALLOWED, ""},
         {"DeniesParentDomain", "acme", kV2, "returnTo=https://example.com/logged-out", "", kDeny,
          v1::REASON_TARGET_NOT_ALLOWED, ""},
-        {"DeniesPathPrefix", "acme", kV2, "returnTo=https://acme.example.com/logged-out/x", "", kDeny,
-         v1::REASON_TARGET_NOT_ALLOWED, ""},
+        {"DeniesPathPrefix", "acme", kV2, "returnTo=https://acme.example.com/logged-out/x", "",
+         kDeny, v1::REASON_TARGET_NOT_ALLOWED, ""},
         {"DeniesSemicolonTraversal", "acme", kV2,
          "returnTo=https://acme.example.com/logged-out/..;/admin", "", kDeny,
          v1::REASON_TARGET_NOT_ALLOWED, ""},
@@ -189,10 +190,11 @@ INSTANTIATE_TEST_SUITE_P(
          "returnTo=https://evil.net%5C@acme.example.com/logged-out", "", kDeny,
          v1::REASON_TARGET_NOT_ALLOWED, ""},
         // --- Userinfo.
-        {"DeniesEncodedAtUserinfo", "acme", kV2, "returnTo=https://user%40acme.example.com/logged-out",
-         "", kDeny, v1::REASON_TARGET_HAS_USERINFO, ""},
-        {"DeniesUserAt", "acme", kV2, "returnTo=https://user@acme.example.com/logged-out", "", kDeny,
+        {"DeniesEncodedAtUserinfo", "acme", kV2,
+         "returnTo=https://user%40acme.example.com/logged-out", "", kDeny,
          v1::REASON_TARGET_HAS_USERINFO, ""},
+        {"DeniesUserAt", "acme", kV2, "returnTo=https://user@acme.example.com/logged-out", "",
+         kDeny, v1::REASON_TARGET_HAS_USERINFO, ""},
         {"DeniesUserPassword", "acme", kV2, "returnTo=https://u:p@acme.example.com/logged-out", "",
          kDeny, v1::REASON_TARGET_HAS_USERINFO, ""},
         {"DeniesEmptyUserinfo", "acme", kV2, "returnTo=https://@acme.example.com/logged-out", "",
@@ -226,8 +228,8 @@ INSTANTIATE_TEST_SUITE_P(
          v1::REASON_TARGET_INVALID_URL, ""},
         {"DeniesTabInScheme", "acme", kV2, "returnTo=java%09script:alert(1)", "", kDeny,
          v1::REASON_INVALID_CHARACTERS, ""},
-        {"DeniesNewlineInTarget", "acme", kV2, "returnTo=https://acme.example.com/logged-out%0A", "",
-         kDeny, v1::REASON_INVALID_CHARACTERS, ""},
+        {"DeniesNewlineInTarget", "acme", kV2, "returnTo=https://acme.example.com/logged-out%0A",
+         "", kDeny, v1::REASON_INVALID_CHARACTERS, ""},
         // --- Parameters.
         {"DeniesDuplicateReturnTo", "acme", kV2,
          "returnTo=https://acme.example.com/logged-out&returnTo=https://evil.net/", "", kDeny,
@@ -244,8 +246,9 @@ INSTANTIATE_TEST_SUITE_P(
          "post_logout_redirect_uri=https://evil.net/", "", kAllow, v1::REASON_LOGGED_OUT_PAGE, ""},
         {"EmptyValueIsAbsent", "acme", kV2, "returnTo=&client_id=web", "", kAllow,
          v1::REASON_DEFAULT_REDIRECT, "https://app.example.com/bye"},
-        {"LeadingQuestionMarkAccepted", "acme", kV2, "?returnTo=https://acme.example.com/logged-out",
-         "", kAllow, v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out"},
+        {"LeadingQuestionMarkAccepted", "acme", kV2,
+         "?returnTo=https://acme.example.com/logged-out", "", kAllow, v1::REASON_REDIRECT_ALLOWED,
+         "https://acme.example.com/logged-out"},
         {"DeniesOversizeTarget", "acme", kV2, "returnTo=" + kTooLongTarget, "", kDeny,
          v1::REASON_PARAMETER_TOO_LONG, ""},
         {"DeniesOversizeQuery", "acme", kV2, "x=" + std::string(40000, 'a'), "", kDeny,
@@ -273,11 +276,10 @@ INSTANTIATE_TEST_SUITE_P(
         {"ClientDoesNotFallBackToTenantList", "acme", kV2,
          "client_id=web&returnTo=https://acme.example.com/logged-out", "", kDeny,
          v1::REASON_TARGET_NOT_ALLOWED, ""},
-        {"OtherClientsUrlDenied", "acme", kV2,
-         "client_id=web&returnTo=https://other.example.com/", "", kDeny,
-         v1::REASON_TARGET_NOT_ALLOWED, ""},
-        {"TenantListDoesNotIncludeClientUrls", "acme", kV2,
-         "returnTo=https://app.example.com/bye", "", kDeny, v1::REASON_TARGET_NOT_ALLOWED, ""},
+        {"OtherClientsUrlDenied", "acme", kV2, "client_id=web&returnTo=https://other.example.com/",
+         "", kDeny, v1::REASON_TARGET_NOT_ALLOWED, ""},
+        {"TenantListDoesNotIncludeClientUrls", "acme", kV2, "returnTo=https://app.example.com/bye",
+         "", kDeny, v1::REASON_TARGET_NOT_ALLOWED, ""},
         {"UnknownClientDenied", "acme", kV2,
          "client_id=nope&returnTo=https://acme.example.com/logged-out", "", kDeny,
          v1::REASON_UNKNOWN_CLIENT, ""},
@@ -316,15 +318,15 @@ INSTANTIATE_TEST_SUITE_P(
          "post_logout_redirect_uri=https://acme.example.com/logged-out&state=abc", "", kAllow,
          v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out?state=abc"},
         {"StateReplacesExistingAndKeepsOthers", "acme", kOidc,
-         "post_logout_redirect_uri=https://acme.example.com/logged-out%3Fa%3D1%26state%3Dold%26b%3D%2520"
+         "post_logout_redirect_uri=https://acme.example.com/"
+         "logged-out%3Fa%3D1%26state%3Dold%26b%3D%2520"
          "%23frag&state=a+b%26c%3D%23",
          "", kAllow, v1::REASON_REDIRECT_ALLOWED,
          "https://acme.example.com/logged-out?a=1&b=%20&state=a%20b%26c%3D%23#frag"},
         {"StateNotSetWithoutRedirect", "acme", kOidc, "state=abc", "", kAllow,
          v1::REASON_LOGGED_OUT_PAGE, ""},
-        {"StateIgnoredOnV2", "acme", kV2,
-         "returnTo=https://acme.example.com/logged-out&state=abc", "", kAllow,
-         v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out"},
+        {"StateIgnoredOnV2", "acme", kV2, "returnTo=https://acme.example.com/logged-out&state=abc",
+         "", kAllow, v1::REASON_REDIRECT_ALLOWED, "https://acme.example.com/logged-out"},
         // --- ui_locales.
         {"EnabledLocaleAccepted", "acme", kOidc, "ui_locales=FR-ca+de", "", kAllow,
          v1::REASON_LOGGED_OUT_PAGE, ""},

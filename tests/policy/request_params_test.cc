@@ -32,24 +32,25 @@ TEST_P(ForbiddenCharactersTest, Classifies) {
   EXPECT_EQ(HasForbiddenCharacters(GetParam().value), GetParam().forbidden);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Values, ForbiddenCharactersTest,
-    ::testing::ValuesIn(std::vector<CharCase>{
-        {"Ascii", "https://a.example/x?y=1", false},
-        {"Utf8", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", false},
-        {"Nul", std::string("a\0b", 3), true},
-        {"Tab", "a\tb", true},
-        {"Newline", "a\nb", true},
-        {"Del", "a\x7f", true},
-        {"C1Nel", "a\xC2\x85", true},
-        {"LoneContinuation", "a\x80", true},
-        {"TruncatedSequence", "a\xE2\x82", true},
-        {"OverlongSlash", "\xC0\xAF", true},
-        {"Surrogate", "\xED\xA0\x80", true},
-        {"AboveMax", "\xF4\x90\x80\x80", true},
-        {"InvalidLeadByte", "\xFF", true},
-    }),
-    [](const ::testing::TestParamInfo<CharCase>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Values, ForbiddenCharactersTest,
+                         ::testing::ValuesIn(std::vector<CharCase>{
+                             {"Ascii", "https://a.example/x?y=1", false},
+                             {"Utf8", "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", false},
+                             {"Nul", std::string("a\0b", 3), true},
+                             {"Tab", "a\tb", true},
+                             {"Newline", "a\nb", true},
+                             {"Del", "a\x7f", true},
+                             {"C1Nel", "a\xC2\x85", true},
+                             {"LoneContinuation", "a\x80", true},
+                             {"TruncatedSequence", "a\xE2\x82", true},
+                             {"OverlongSlash", "\xC0\xAF", true},
+                             {"Surrogate", "\xED\xA0\x80", true},
+                             {"AboveMax", "\xF4\x90\x80\x80", true},
+                             {"InvalidLeadByte", "\xFF", true},
+                         }),
+                         [](const ::testing::TestParamInfo<CharCase>& info) {
+                           return info.param.name;
+                         });
 
 v1::ValidateLogoutRequest Raw(const std::string& q) {
   v1::ValidateLogoutRequest r;

@@ -37,10 +37,9 @@ TEST(AdminAuthenticatorTest, WrongTokenIsPermissionDeniedWithoutEcho) {
       (*auth)->Authorize(Metadata{{"authorization", "Bearer s3cr3t-admin-token-0123456780"}});
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(std::string(s.message()).find("s3cr3t"), std::string::npos);
-  EXPECT_EQ((*auth)
-                ->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken + "x"}})
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      (*auth)->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken + "x"}}).code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST(AdminAuthenticatorTest, DuplicateAuthorizationIsUnauthenticated) {
@@ -69,7 +68,8 @@ TEST(AdminAuthenticatorTest, RefusesWeakTokens) {
 TEST(AdminAuthenticatorTest, TrimsTrailingNewlineOfTokenFile) {
   auto auth = AdminAuthenticator::FromToken(std::string(kToken) + "\n");
   ASSERT_TRUE(auth.ok());
-  EXPECT_TRUE((*auth)->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken}}).ok());
+  EXPECT_TRUE(
+      (*auth)->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken}}).ok());
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Test helpers: build a compiled policy from text format in one line.
 //
-//   std::shared_ptr<const policy::CompiledPolicy> p = testing::CompileOrDie(R"pb(tenants {...})pb");
+//   std::shared_ptr<const policy::CompiledPolicy> p = testing::CompileOrDie(R"pb(tenants
+//   {...})pb");
 #ifndef TESTS_TESTING_POLICY_BUILDER_H_
 #define TESTS_TESTING_POLICY_BUILDER_H_
 
@@ -15,8 +16,8 @@
 namespace logout::testing {
 
 // Compile parses `text` (JSON or text format) and compiles it as policy version `version`.
-inline absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> Compile(const std::string& text,
-                                                                             uint64_t version = 1) {
+inline absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> Compile(
+    const std::string& text, uint64_t version = 1) {
   absl::StatusOr<v1::PolicyConfig> config = store::ParsePolicyText(text);
   if (!config.ok()) return config.status();
   return policy::CompiledPolicy::Build(*config, version);

@@ -25,9 +25,11 @@
   LOGOUT_ASSIGN_OR_RETURN_IMPL_(LOGOUT_STATUS_MACROS_CONCAT_(logout_statusor_, __LINE__), lhs, \
                                 rexpr)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration.
 #define LOGOUT_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                  \
   if (!statusor.ok()) return std::move(statusor).status();  \
   lhs = *std::move(statusor)
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // SERVICE_COMMON_STATUS_MACROS_H_

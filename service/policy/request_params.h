@@ -18,12 +18,12 @@ namespace logout::policy {
 
 // Size limits, in bytes of the decoded value.
 inline constexpr size_t kMaxUrlBytes = 2048;
-inline constexpr size_t kMaxHintBytes = 16 * 1024;
+inline constexpr size_t kMaxHintBytes = size_t{16} * 1024;
 inline constexpr size_t kMaxStateBytes = 2048;
 inline constexpr size_t kMaxClientIdBytes = 256;
 inline constexpr size_t kMaxLocalesBytes = 256;
 inline constexpr size_t kMaxFederatedBytes = 16;
-inline constexpr size_t kMaxRawQueryBytes = 32 * 1024;
+inline constexpr size_t kMaxRawQueryBytes = size_t{32} * 1024;
 
 // LogoutRequestParams holds the parameters recognised on one endpoint, decoded. An empty
 // string means absent (the protocol treats empty values as absent), except `federated`.

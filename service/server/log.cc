@@ -46,8 +46,8 @@ void LogEvent(LogLevel level, absl::string_view msg, std::initializer_list<LogFi
                            : level == LogLevel::kWarning ? "warning"
                                                          : "error";
   std::string line = absl::StrCat(
-      "{\"ts\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      "\",\"level\":\"", level_name, "\",\"msg\":\"", JsonEscape(msg), "\"");
+      R"({"ts":")", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+      R"(","level":")", level_name, R"(","msg":")", JsonEscape(msg), "\"");
   for (const LogField& f : fields) {
     absl::StrAppend(&line, ",\"", JsonEscape(f.key), "\":");
     if (f.raw_number) {

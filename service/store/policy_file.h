@@ -13,7 +13,7 @@
 namespace logout::store {
 
 // Maximum policy file size accepted.
-inline constexpr size_t kMaxPolicyFileBytes = 256 * 1024 * 1024;
+inline constexpr size_t kMaxPolicyFileBytes = size_t{256} * 1024 * 1024;
 
 // ParsePolicyText parses `text` as JSON when its first non-space character is '{', else as
 // text format. Unknown fields are errors. Returns InvalidArgumentError with the parser's message.

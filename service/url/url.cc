@@ -306,7 +306,7 @@ ParseError UrlBuilder::ParseHostInto(absl::string_view host_input) {
 
 ParseError UrlBuilder::Run() {
   State state = State::kSchemeStart;
-  const ptrdiff_t n = static_cast<ptrdiff_t>(input_.size());
+  const auto n = static_cast<ptrdiff_t>(input_.size());
   ptrdiff_t p = 0;
   // Authority and host states: start of the pending buffer in input_.
   ptrdiff_t buffer_begin = 0;

@@ -458,6 +458,9 @@ const ParseCase kIdnCases[] = {
     {"RejectsBidiViolation", "https://\u064aa.com/", nullptr},
     {"RejectsFullwidthSolidusInHost", "https://evil.com\uff0fexample.com/", nullptr},
     {"RejectsInvalidPercentEncodingInHost", "https://ex%zzample.com/", nullptr},
+    {"IgnoresHyphensInThirdAndFourthPosition", "https://ab--c.\u00e9/", "https://ab--c.xn--9ca/",
+     "ab--c.xn--9ca"},
+    {"RejectsPunycodeThatDecodesToXnLabel", "https://xn--xn--a--gua.\u00e9/", nullptr},
     {"KeepsAsciiPunycodeLabel", "https://XN--BCHER-KVA.de/", "https://xn--bcher-kva.de/",
      "xn--bcher-kva.de"},
 };

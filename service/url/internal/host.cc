@@ -20,7 +20,7 @@ namespace {
 // its own forbidden-code-point check afterwards); CheckHyphens and VerifyDnsLength are not ICU
 // options: their error bits are masked out below.
 const UIDNA* Uts46() {
-  static const UIDNA* const kIdna = [] {
+  static const UIDNA* const idna_instance = [] {
     UErrorCode status = U_ZERO_ERROR;
     UIDNA* idna =
         uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_NONTRANSITIONAL_TO_UNICODE |
@@ -28,7 +28,7 @@ const UIDNA* Uts46() {
                         &status);
     return U_SUCCESS(status) ? idna : nullptr;
   }();
-  return kIdna;
+  return idna_instance;
 }
 
 // Error bits that the URL Standard's "domain to ASCII" with beStrict = false does not check:

@@ -35,6 +35,42 @@ absl::StatusOr<std::unique_ptr<AllowList>> CompileList(
   return AllowList::Create(std::vector<std::string>(entries.begin(), entries.end()), mode);
 }
 
+absl::Status CompileHintSettings(const v1::Client& c, CompiledClient& client) {
+  if (!c.id_token_signed_response_alg().empty()) {
+    std::optional<jwt::Algorithm> alg = jwt::AlgorithmFromName(c.id_token_signed_response_alg());
+    if (!alg.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("id_token_signed_response_alg ", Quote(c.id_token_signed_response_alg()),
+                       " is not accepted (RS256/384/512, PS256/384/512, ES256/384, EdDSA, "
+                       "HS256/384/512)"));
+    }
+    client.id_token_alg = *alg;
+  }
+  if (jwt::IsHmac(client.id_token_alg)) {
+    if (c.client_secret().size() < jwt::HashBytes(client.id_token_alg)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "client_secret must be at least ", jwt::HashBytes(client.id_token_alg), " bytes for ",
+          jwt::AlgorithmName(client.id_token_alg)));
+    }
+  }
+  client.client_secret = c.client_secret();
+  if (c.has_client_secret_expires_at()) {
+    const auto& ts = c.client_secret_expires_at();
+    if (ts.nanos() < 0 || ts.nanos() > 999999999) {
+      return absl::InvalidArgumentError("client_secret_expires_at is not a valid timestamp");
+    }
+    client.client_secret_expires_at = absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d, absl::string_view field) {
+  if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999999999) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " must be a non-negative duration"));
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
 absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& t) {
   auto tenant = std::make_unique<CompiledTenant>();
   const std::string where = absl::StrCat("tenant ", Quote(t.name()));
@@ -54,6 +90,24 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
   tenant->redirect_matching = t.redirect_matching();
   tenant->oidc_profile = t.oidc_profile();
   tenant->prompt_enabled = !t.has_prompt_enabled() || t.prompt_enabled();
+  {
+    auto keys = jwt::KeySet::Create(t.jwks());
+    if (!keys.ok()) return Prefixed(where, keys.status());
+    tenant->keys = *std::move(keys);
+  }
+  if (t.has_max_hint_age()) {
+    auto age = ToDuration(t.max_hint_age(), "max_hint_age");
+    if (!age.ok()) return Prefixed(where, age.status());
+    tenant->max_hint_age = *age;
+  }
+  if (t.has_clock_skew()) {
+    auto skew = ToDuration(t.clock_skew(), "clock_skew");
+    if (!skew.ok()) return Prefixed(where, skew.status());
+    if (*skew > absl::Minutes(10)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": clock_skew must be at most 10m"));
+    }
+    tenant->clock_skew = *skew;
+  }
   for (int i = 0; i < t.enabled_locales_size(); ++i) {
     const std::string& loc = t.enabled_locales(i);
     const bool ok =
@@ -91,12 +145,13 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
     }
     auto list = CompileList(c.allowed_logout_urls(), mode);
     if (!list.ok()) return Prefixed(cwhere, list.status());
+    CompiledClient client;
     if (strict) {
       auto exact = CompileList(c.allowed_logout_urls(), AllowList::Mode::kExact);
       if (!exact.ok()) return Prefixed(absl::StrCat(cwhere, " (STRICT profile)"), exact.status());
-      tenant->exact_client_lists.emplace(c.client_id(), *std::move(exact));
+      client.exact_allowed_logout_urls = *std::move(exact);
     }
-    CompiledClient client;
+    if (absl::Status s = CompileHintSettings(c, client); !s.ok()) return Prefixed(cwhere, s);
     client.client_id = c.client_id();
     client.allowed_logout_urls = *std::move(list);
     tenant->clients.emplace(c.client_id(), std::move(client));

@@ -10,13 +10,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "logout/v1/policy.pb.h"
+#include "service/jwt/algorithm.h"
+#include "service/jwt/key_set.h"
 #include "service/policy/allow_list.h"
 
 namespace logout::policy {
@@ -24,6 +28,13 @@ namespace logout::policy {
 struct CompiledClient {
   std::string client_id;
   std::unique_ptr<AllowList> allowed_logout_urls;
+  // STRICT tenants: the same list compiled for exact matching.
+  std::unique_ptr<AllowList> exact_allowed_logout_urls;
+  // The only algorithm this client's ID tokens may use (RS256 when not configured).
+  jwt::Algorithm id_token_alg = jwt::Algorithm::kRS256;
+  // HS* only. Never logged.
+  std::string client_secret;
+  std::optional<absl::Time> client_secret_expires_at;
 };
 
 struct CompiledTenant {
@@ -38,7 +49,12 @@ struct CompiledTenant {
   // STRICT tenants keep a second, exact-mode copy of each list for the OIDC endpoint.
   std::unique_ptr<AllowList> exact_allowed_logout_urls;
   absl::flat_hash_map<std::string, CompiledClient> clients;
-  absl::flat_hash_map<std::string, std::unique_ptr<AllowList>> exact_client_lists;
+  // Public keys for asymmetric id_token_hint verification.
+  std::unique_ptr<jwt::KeySet> keys;
+  // Hints whose `iat` is older are refused (nullopt: no limit).
+  std::optional<absl::Duration> max_hint_age;
+  // Tolerance for `iat`/`nbf` in the future.
+  absl::Duration clock_skew = absl::Seconds(60);
 
   const CompiledClient* FindClient(absl::string_view client_id) const {
     const auto it = clients.find(client_id);

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "service/policy/id_token_hint.h"
 #include "service/policy/reason.h"
 #include "service/policy/request_params.h"
 #include "service/url/url.h"
@@ -75,7 +76,7 @@ url::Url WithState(const url::Url& target, absl::string_view state) {
 }
 
 absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
-                    v1::ValidateLogoutResponse* response) {
+                    absl::Time now, v1::ValidateLogoutResponse* response) {
   response->Clear();
   const v1::Endpoint endpoint = request.endpoint();
   if (request.tenant().empty() || request.tenant().size() > kMaxTenantBytes) {
@@ -119,21 +120,45 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     }
   }
 
+  // 2. id_token_hint: verified completely before any part of it is used.
   const bool strict = IsOidc(endpoint) && tenant->oidc_profile == v1::OIDC_PROFILE_STRICT;
+  std::optional<HintResult> hint;
   if (!p.id_token_hint.empty()) {
-    Deny(response, v1::REASON_ID_TOKEN_HINT_NOT_SUPPORTED,
-         "'id_token_hint' cannot be verified by this logoutd version");
-    return absl::OkStatus();
+    hint = ValidateIdTokenHint(*tenant, p.id_token_hint, now);
+    if (hint->denied()) {
+      Deny(response, hint->deny_reason, std::move(hint->description));
+      return absl::OkStatus();
+    }
   }
-  if (strict) {
+  if (strict && !hint.has_value()) {
     Deny(response, v1::REASON_ID_TOKEN_HINT_REQUIRED,
          "'id_token_hint' parameter is required by this tenant");
     return absl::OkStatus();
   }
+  if (strict && p.target.empty()) {
+    Deny(response, v1::REASON_REDIRECT_URI_REQUIRED,
+         "'post_logout_redirect_uri' parameter is required by this tenant");
+    return absl::OkStatus();
+  }
+  if (hint.has_value() && !p.logout_hint.empty() && p.logout_hint != hint->sid) {
+    Deny(response, v1::REASON_LOGOUT_HINT_MISMATCH,
+         "'logout_hint' does not match the session of 'id_token_hint'");
+    return absl::OkStatus();
+  }
 
-  // 2. Which allow-list: the client's, else the tenant's. An unknown client never falls back.
+  // 3. Which allow-list: the hint's client, else client_id's, else the tenant's. An unknown
+  // client never falls back to the tenant list.
   const CompiledClient* client = nullptr;
-  if (!p.client_id.empty()) {
+  if (hint.has_value()) {
+    client = hint->client;
+    if (!p.client_id.empty() && p.client_id != client->client_id) {
+      Deny(response, v1::REASON_CLIENT_ID_MISMATCH,
+           "'client_id' does not match the client of 'id_token_hint'");
+      return absl::OkStatus();
+    }
+    response->set_client_id(client->client_id);
+    response->set_client_source(v1::CLIENT_SOURCE_ID_TOKEN_HINT);
+  } else if (!p.client_id.empty()) {
     client = tenant->FindClient(p.client_id);
     if (client == nullptr) {
       Deny(response, v1::REASON_UNKNOWN_CLIENT, "'client_id' is not a client of this tenant");
@@ -142,12 +167,15 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     response->set_client_id(client->client_id);
     response->set_client_source(v1::CLIENT_SOURCE_CLIENT_ID);
   }
+  // STRICT tenants match exactly on the OIDC endpoint.
   const AllowList& list =
-      client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls;
+      strict ? (client != nullptr ? *client->exact_allowed_logout_urls
+                                  : *tenant->exact_allowed_logout_urls)
+             : (client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls);
   response->set_allow_list_scope(client != nullptr ? v1::ALLOW_LIST_SCOPE_APPLICATION
                                                    : v1::ALLOW_LIST_SCOPE_TENANT);
 
-  // 3. The target: parsed once with WHATWG semantics, matched on components.
+  // 4. The target: parsed once with WHATWG semantics, matched on components.
   std::optional<url::Url> redirect;
   v1::Reason allow_reason = v1::REASON_LOGGED_OUT_PAGE;
   if (!p.target.empty()) {
@@ -191,16 +219,21 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     allow_reason = v1::REASON_DEFAULT_REDIRECT;
   }
 
-  // 4. The response.
+  // 5. The response.
   if (redirect.has_value()) {
     if (IsOidc(endpoint) && !p.state.empty()) redirect = WithState(*redirect, p.state);
     response->set_redirect_url(std::string(redirect->href()));
   }
   response->set_federated(*federated);
   if (!request.session_id().empty()) response->mutable_session()->set_sid(request.session_id());
+  if (hint.has_value()) response->mutable_session()->set_sub(hint->sub);
 
-  const bool needs_confirmation = IsOidc(endpoint) && !request.session_id().empty() &&
-                                  tenant->prompt_enabled && p.logout_hint != request.session_id();
+  // 6. Confirmation: only when a session exists that the request does not prove it is about:
+  // a verified hint for that very session, or (without a hint) a logout_hint naming it.
+  const bool proven = hint.has_value() ? (!hint->sid.empty() && hint->sid == request.session_id())
+                                       : p.logout_hint == request.session_id();
+  const bool needs_confirmation =
+      IsOidc(endpoint) && !request.session_id().empty() && tenant->prompt_enabled && !proven;
   if (needs_confirmation) {
     response->set_decision(v1::DECISION_REQUIRE_CONFIRMATION);
     response->set_reason(v1::REASON_CONFIRMATION_REQUIRED);

@@ -1,14 +1,16 @@
 // The logout decision engine: DESIGN.md §2.2 as a pure function of (policy snapshot, request).
 //
 //   v1::ValidateLogoutResponse resp;
-//   absl::Status s = Decide(*snapshot, request, &resp);
+//   absl::Status s = Decide(*snapshot, request, absl::Now(), &resp);
 //   // s.ok() && resp.decision() == v1::DECISION_DENY is a policy rejection, not an error.
 //
-// No I/O, no clock, no locks: everything it needs was compiled into the snapshot.
+// No I/O, no locks, no clock of its own (the caller passes `now`): everything it needs was
+// compiled into the snapshot.
 #ifndef SERVICE_POLICY_ENGINE_H_
 #define SERVICE_POLICY_ENGINE_H_
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "logout/v1/logout.pb.h"
 #include "service/policy/compiled_policy.h"
 
@@ -22,8 +24,9 @@ namespace logout::policy {
 //  - NotFoundError when the tenant is unknown.
 // `response` is cleared first and is only meaningful when OK is returned.
 // Thread-safe: `policy` is immutable.
+// `now` is the instant id_token_hint times are checked against.
 absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
-                    v1::ValidateLogoutResponse* response);
+                    absl::Time now, v1::ValidateLogoutResponse* response);
 
 // WithState returns `target` with its `state` query parameter set to `state`: other query
 // parameters are kept byte for byte, any existing `state` is removed, and the value is

@@ -34,14 +34,30 @@ absl::string_view ReasonCode(v1::Reason reason) {
       return "unknown_client";
     case v1::REASON_UNSUPPORTED_LOCALE:
       return "unsupported_locale";
-    case v1::REASON_ID_TOKEN_HINT_NOT_SUPPORTED:
-      return "id_token_hint_not_supported";
     case v1::REASON_ID_TOKEN_HINT_REQUIRED:
       return "id_token_hint_required";
     case v1::REASON_REDIRECT_URI_REQUIRED:
       return "redirect_uri_required";
     case v1::REASON_CLIENT_REQUIRED:
       return "client_required";
+    case v1::REASON_ID_TOKEN_HINT_INVALID:
+      return "id_token_hint_invalid";
+    case v1::REASON_ID_TOKEN_HINT_WRONG_ISSUER:
+      return "id_token_hint_wrong_issuer";
+    case v1::REASON_ID_TOKEN_HINT_NOT_YET_VALID:
+      return "id_token_hint_not_yet_valid";
+    case v1::REASON_ID_TOKEN_HINT_TOO_OLD:
+      return "id_token_hint_too_old";
+    case v1::REASON_ID_TOKEN_HINT_NOT_ID_TOKEN:
+      return "id_token_hint_not_id_token";
+    case v1::REASON_ID_TOKEN_HINT_UNKNOWN_AUDIENCE:
+      return "id_token_hint_unknown_audience";
+    case v1::REASON_CLIENT_ID_MISMATCH:
+      return "client_id_mismatch";
+    case v1::REASON_LOGOUT_HINT_MISMATCH:
+      return "logout_hint_mismatch";
+    case v1::REASON_CLIENT_SECRET_EXPIRED:
+      return "client_secret_expired";
     default:
       return "unspecified";
   }

@@ -1,5 +1,6 @@
 #include "service/rpc/logout_policy_service.h"
 
+#include "absl/time/clock.h"
 #include "service/policy/engine.h"
 #include "service/rpc/grpc_status.h"
 
@@ -14,7 +15,7 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
     return reactor;
   }
-  reactor->Finish(ToGrpcStatus(policy::Decide(*snapshot, *request, response)));
+  reactor->Finish(ToGrpcStatus(policy::Decide(*snapshot, *request, absl::Now(), response)));
   return reactor;
 }
 

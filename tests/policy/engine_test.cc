@@ -53,6 +53,7 @@ constexpr char kPolicy[] = R"pb(
   tenants { name: "emptylist" }
 )pb";
 
+const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 constexpr v1::Endpoint kV2 = v1::ENDPOINT_V2_LOGOUT;
 constexpr v1::Endpoint kOidc = v1::ENDPOINT_OIDC_LOGOUT;
 constexpr v1::Decision kAllow = v1::DECISION_ALLOW;
@@ -85,7 +86,7 @@ v1::ValidateLogoutResponse RunCase(const CompiledPolicy& policy, const Case& c,
   req.set_http_method(method);
   req.set_session_id(c.session_id);
   v1::ValidateLogoutResponse resp;
-  const absl::Status s = Decide(policy, req, &resp);
+  const absl::Status s = Decide(policy, req, kNow, &resp);
   EXPECT_TRUE(s.ok()) << s;
   return resp;
 }
@@ -333,8 +334,10 @@ INSTANTIATE_TEST_SUITE_P(
         {"DisabledFirstLocaleDenied", "acme", kOidc, "ui_locales=de+en", "", kDeny,
          v1::REASON_UNSUPPORTED_LOCALE, ""},
         // --- id_token_hint until verification lands; STRICT profile.
-        {"HintDeniedUntilVerified", "acme", kOidc, "id_token_hint=eyJhbGciOi.x.y", "", kDeny,
-         v1::REASON_ID_TOKEN_HINT_NOT_SUPPORTED, ""},
+        {"MalformedHintDenied", "acme", kOidc, "id_token_hint=eyJhbGciOi.x.y", "", kDeny,
+         v1::REASON_ID_TOKEN_HINT_INVALID, ""},
+        {"HintIgnoredOnV2", "acme", kV2, "id_token_hint=eyJhbGciOi.x.y", "", kAllow,
+         v1::REASON_LOGGED_OUT_PAGE, ""},
         {"StrictRequiresHint", "strict", kOidc,
          "post_logout_redirect_uri=https://strict.example.com/cb", "", kDeny,
          v1::REASON_ID_TOKEN_HINT_REQUIRED, ""},
@@ -370,7 +373,7 @@ class EngineStatusTest : public ::testing::Test {
  protected:
   void SetUp() override { policy_ = testing::CompileOrDie(kPolicy, 7); }
   absl::Status Decide(const v1::ValidateLogoutRequest& req) {
-    return policy::Decide(*policy_, req, &resp_);
+    return policy::Decide(*policy_, req, kNow, &resp_);
   }
   std::shared_ptr<const CompiledPolicy> policy_;
   v1::ValidateLogoutResponse resp_;

@@ -113,9 +113,24 @@ bool IsUnreserved(unsigned char c) {
 // IsReserved: RFC 3986 gen-delims / sub-delims.
 bool IsReserved(unsigned char c) {
   switch (c) {
-    case ':': case '/': case '?': case '#': case '[': case ']': case '@':  // gen-delims
-    case '!': case '$': case '&': case '\'': case '(': case ')':           // sub-delims
-    case '*': case '+': case ',': case ';': case '=':
+    case ':':
+    case '/':
+    case '?':
+    case '#':
+    case '[':
+    case ']':
+    case '@':  // gen-delims
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':  // sub-delims
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
       return true;
     default:
       return false;
@@ -127,8 +142,16 @@ bool IsReserved(unsigned char c) {
 bool IsLiteralAscii(unsigned char c) {
   if (c <= 0x20 || c >= 0x7F) return false;
   switch (c) {
-    case '"': case '%': case '<': case '>': case '\\': case '^': case '`':
-    case '{': case '|': case '}':
+    case '"':
+    case '%':
+    case '<':
+    case '>':
+    case '\\':
+    case '^':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
       return false;
     default:
       return true;
@@ -270,8 +293,8 @@ absl::Status TooLong() {
 
 absl::StatusOr<UriTemplate> UriTemplate::Parse(absl::string_view text) {
   if (text.size() > kMaxTemplateBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("uri template: ", text.size(),
-                                                   " bytes; the limit is ", kMaxTemplateBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("uri template: ", text.size(), " bytes; the limit is ", kMaxTemplateBytes));
   }
   UriTemplate t;
   t.text_ = std::string(text);
@@ -297,8 +320,7 @@ absl::StatusOr<UriTemplate> UriTemplate::Parse(absl::string_view text) {
       flush_literal();
       const size_t start = i;
       if (++expressions > kMaxExpressions) {
-        return ParseError(text, start,
-                          absl::StrCat("more than ", kMaxExpressions, " expressions"));
+        return ParseError(text, start, absl::StrCat("more than ", kMaxExpressions, " expressions"));
       }
       ++i;
       Part part;
@@ -393,10 +415,10 @@ absl::StatusOr<UriTemplate> UriTemplate::Parse(absl::string_view text) {
     }
     if (c < 0x80) {
       if (!IsLiteralAscii(c)) {
-        return ParseError(
-            text, i,
-            c == '}' ? std::string("'}' outside an expression")
-                     : absl::StrCat(Describe(c), " is not allowed outside an expression"));
+        return ParseError(text, i,
+                          c == '}'
+                              ? std::string("'}' outside an expression")
+                              : absl::StrCat(Describe(c), " is not allowed outside an expression"));
       }
       literal.push_back(static_cast<char>(c));
       ++i;
@@ -406,9 +428,9 @@ absl::StatusOr<UriTemplate> UriTemplate::Parse(absl::string_view text) {
     const size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) return ParseError(text, i, "invalid UTF-8");
     if (!IsUcscharOrIprivate(cp)) {
-      return ParseError(text, i,
-                        absl::StrFormat("U+%04X is not allowed in a literal",
-                                        static_cast<uint32_t>(cp)));
+      return ParseError(
+          text, i,
+          absl::StrFormat("U+%04X is not allowed in a literal", static_cast<uint32_t>(cp)));
     }
     for (size_t k = 0; k < len; ++k) {
       AppendPctEncoded(static_cast<unsigned char>(text[i + k]), &literal);
@@ -431,7 +453,9 @@ absl::StatusOr<std::string> UriTemplate::Expand(const TemplateVariables& vars) c
   // Encoding never shrinks a value, so a value that cannot fit is refused before it is encoded:
   // the output never grows far past the limit, however long the values are.
   auto append_value = [&out](absl::string_view value, bool allow_reserved) -> bool {
-    if (value.size() > kMaxExpansionBytes - out.size()) return false;
+    if (out.size() > kMaxExpansionBytes || value.size() > kMaxExpansionBytes - out.size()) {
+      return false;
+    }
     AppendEncoded(value, allow_reserved, &out);
     return out.size() <= kMaxExpansionBytes;
   };
@@ -449,12 +473,10 @@ absl::StatusOr<std::string> UriTemplate::Expand(const TemplateVariables& vars) c
       if (it == vars.end() || !it->second.IsDefined()) continue;
       const TemplateValue& value = it->second;
       if (spec.max_length > 0 && value.kind() != TemplateValue::Kind::kString) {
-        return ExpandError(absl::StrCat("variable \"", spec.name, "\" has a ",
-                                        value.kind() == TemplateValue::Kind::kList
-                                            ? "list"
-                                            : "associative array",
-                                        " value; the prefix modifier ':", spec.max_length,
-                                        "' applies only to strings"));
+        return ExpandError(absl::StrCat(
+            "variable \"", spec.name, "\" has ",
+            value.kind() == TemplateValue::Kind::kList ? "a list" : "an associative array",
+            " value; the prefix modifier ':", spec.max_length, "' applies only to strings"));
       }
       Append(first ? op.first : absl::string_view(&op.sep, 1), &out);
       first = false;

@@ -1,8 +1,8 @@
 // RFC 6570 URI Templates (levels 1-4) for federated logout URLs: a connection's template is
 // parsed and validated once, when an admin writes it, and expanded per logout request.
 //
-//   absl::StatusOr<UriTemplate> t = UriTemplate::Parse("https://idp.example.com/logout{?state}");
-//   t->Expand({{"state", TemplateValue::String("a b")}});  // "https://idp.example.com/logout?state=a%20b"
+//   absl::StatusOr<UriTemplate> t = UriTemplate::Parse("https://idp.example/bye{?state}");
+//   t->Expand({{"state", TemplateValue::String("a b")}});  // "https://idp.example/bye?state=a%20b"
 //
 // This replaces Auth0's `getLogoutUrl(query, callback)` JavaScript: the variables are the logout
 // request's parameters plus the connection's settings. Parse implements the grammar of RFC 6570
@@ -48,7 +48,7 @@ class TemplateValue {
   // The default value is undefined, as is a variable missing from TemplateVariables.
   TemplateValue() = default;
 
-  static TemplateValue Undefined() { return TemplateValue(); }
+  static TemplateValue Undefined() { return {}; }
   static TemplateValue String(std::string value);
   static TemplateValue List(std::vector<std::string> items);
   static TemplateValue Assoc(std::vector<Pair> pairs);

@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libssl-dev libicu-dev libsqlite3-dev libpq-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  postgresql
+  postgresql openssl
   nodejs npm
 )
 

@@ -7,10 +7,18 @@ namespace logout::jwt {
 namespace {
 
 constexpr std::array<std::pair<absl::string_view, Algorithm>, 12> kNames = {{
-    {"RS256", Algorithm::kRS256}, {"RS384", Algorithm::kRS384}, {"RS512", Algorithm::kRS512},
-    {"PS256", Algorithm::kPS256}, {"PS384", Algorithm::kPS384}, {"PS512", Algorithm::kPS512},
-    {"ES256", Algorithm::kES256}, {"ES384", Algorithm::kES384}, {"EdDSA", Algorithm::kEdDSA},
-    {"HS256", Algorithm::kHS256}, {"HS384", Algorithm::kHS384}, {"HS512", Algorithm::kHS512},
+    {"RS256", Algorithm::kRS256},
+    {"RS384", Algorithm::kRS384},
+    {"RS512", Algorithm::kRS512},
+    {"PS256", Algorithm::kPS256},
+    {"PS384", Algorithm::kPS384},
+    {"PS512", Algorithm::kPS512},
+    {"ES256", Algorithm::kES256},
+    {"ES384", Algorithm::kES384},
+    {"EdDSA", Algorithm::kEdDSA},
+    {"HS256", Algorithm::kHS256},
+    {"HS384", Algorithm::kHS384},
+    {"HS512", Algorithm::kHS512},
 }};
 
 }  // namespace

@@ -13,11 +13,18 @@
 namespace logout::jwt {
 
 enum class Algorithm : uint8_t {
-  kRS256, kRS384, kRS512,
-  kPS256, kPS384, kPS512,
-  kES256, kES384,
+  kRS256,
+  kRS384,
+  kRS512,
+  kPS256,
+  kPS384,
+  kPS512,
+  kES256,
+  kES384,
   kEdDSA,
-  kHS256, kHS384, kHS512,
+  kHS256,
+  kHS384,
+  kHS512,
 };
 
 // The key family an algorithm needs.

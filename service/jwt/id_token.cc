@@ -39,7 +39,8 @@ absl::StatusOr<Json> ParseObject(absl::string_view text, absl::string_view what)
         if (!seen.empty()) seen.pop_back();
         break;
       case Json::parse_event_t::key:
-        if (!seen.empty() && !seen.back().insert(parsed.get<std::string>()).second) duplicate = true;
+        if (!seen.empty() && !seen.back().insert(parsed.get<std::string>()).second)
+          duplicate = true;
         break;
       default:
         break;
@@ -94,7 +95,8 @@ const EVP_MD* DigestFor(Algorithm alg) {
 std::optional<std::string> EcdsaRawToDer(absl::string_view raw, size_t coord_bytes) {
   if (raw.size() != 2 * coord_bytes) return std::nullopt;
   EcdsaSigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(coord_bytes), nullptr);
+  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()),
+                        static_cast<int>(coord_bytes), nullptr);
   BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data() + coord_bytes),
                         static_cast<int>(coord_bytes), nullptr);
   if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
@@ -176,8 +178,8 @@ absl::StatusOr<IdToken> DecodeIdToken(absl::string_view compact) {
       return Invalid("\"aud\" must be a string or an array of strings");
     }
   }
-  for (const auto& [name, field] : {std::pair{"iat", &token.iat}, std::pair{"nbf", &token.nbf},
-                                    std::pair{"exp", &token.exp}}) {
+  for (const auto& [name, field] :
+       {std::pair{"iat", &token.iat}, std::pair{"nbf", &token.nbf}, std::pair{"exp", &token.exp}}) {
     if (absl::Status s = OptionalNumericDate(*claims, name, *field); !s.ok()) return s;
   }
   token.has_events = claims->contains("events");

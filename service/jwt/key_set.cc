@@ -52,8 +52,10 @@ absl::StatusOr<EvpPkeyPtr> RsaKey(const v1::Jwk& jwk) {
     return absl::InvalidArgumentError("\"n\" and \"e\" must not have leading zero bytes");
   }
   if (e->size() > 4) return absl::InvalidArgumentError("\"e\" is too large");
-  BnPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), static_cast<int>(n->size()), nullptr));
-  BnPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
+  BnPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
+                       static_cast<int>(n->size()), nullptr));
+  BnPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()),
+                       static_cast<int>(e->size()), nullptr));
   if (bn_n == nullptr || bn_e == nullptr) return absl::InternalError("out of memory");
   if (BN_num_bits(bn_n.get()) < KeySet::kMinRsaBits) {
     return absl::InvalidArgumentError(
@@ -83,7 +85,8 @@ absl::StatusOr<EvpPkeyPtr> EcKey(const v1::Jwk& jwk, const char* group, size_t c
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (bld == nullptr ||
       OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
     return absl::InternalError("out of memory");
   }
   absl::StatusOr<EvpPkeyPtr> key = FromData("EC", bld.get());
@@ -123,7 +126,8 @@ absl::StatusOr<Key> ParseKey(const v1::Jwk& jwk) {
     key.family = KeyFamily::kEd25519;
     pkey = Ed25519Key(jwk);
   } else if (jwk.kty() == "EC" || jwk.kty() == "OKP") {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported curve \"", absl::CEscape(jwk.crv()), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported curve \"", absl::CEscape(jwk.crv()), "\""));
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported kty \"", absl::CEscape(jwk.kty()), "\" (RSA, EC or OKP)"));
@@ -135,8 +139,8 @@ absl::StatusOr<Key> ParseKey(const v1::Jwk& jwk) {
   if (!jwk.alg().empty()) {
     std::optional<Algorithm> alg = AlgorithmFromName(jwk.alg());
     if (!alg.has_value() || FamilyOf(*alg) != key.family) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"alg\" \"", absl::CEscape(jwk.alg()), "\" does not fit a ", jwk.kty(), " key"));
+      return absl::InvalidArgumentError(absl::StrCat("\"alg\" \"", absl::CEscape(jwk.alg()),
+                                                     "\" does not fit a ", jwk.kty(), " key"));
     }
     key.alg = alg;
   }
@@ -153,8 +157,8 @@ absl::StatusOr<std::unique_ptr<KeySet>> KeySet::Create(const v1::Jwks& jwks) {
     absl::StatusOr<Key> key = ParseKey(jwks.keys(i));
     if (!key.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("jwks.keys[", i, "] (kid \"",
-                                                     absl::CEscape(jwks.keys(i).kid()), "\"): ",
-                                                     key.status().message()));
+                                                     absl::CEscape(jwks.keys(i).kid()),
+                                                     "\"): ", key.status().message()));
     }
     set->keys_.push_back(*std::move(key));
   }

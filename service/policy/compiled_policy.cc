@@ -48,9 +48,9 @@ absl::Status CompileHintSettings(const v1::Client& c, CompiledClient& client) {
   }
   if (jwt::IsHmac(client.id_token_alg)) {
     if (c.client_secret().size() < jwt::HashBytes(client.id_token_alg)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "client_secret must be at least ", jwt::HashBytes(client.id_token_alg), " bytes for ",
-          jwt::AlgorithmName(client.id_token_alg)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("client_secret must be at least ", jwt::HashBytes(client.id_token_alg),
+                       " bytes for ", jwt::AlgorithmName(client.id_token_alg)));
     }
   }
   client.client_secret = c.client_secret();
@@ -59,12 +59,14 @@ absl::Status CompileHintSettings(const v1::Client& c, CompiledClient& client) {
     if (ts.nanos() < 0 || ts.nanos() > 999999999) {
       return absl::InvalidArgumentError("client_secret_expires_at is not a valid timestamp");
     }
-    client.client_secret_expires_at = absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+    client.client_secret_expires_at =
+        absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d, absl::string_view field) {
+absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d,
+                                          absl::string_view field) {
   if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999999999) {
     return absl::InvalidArgumentError(absl::StrCat(field, " must be a non-negative duration"));
   }

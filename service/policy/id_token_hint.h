@@ -19,7 +19,7 @@ namespace logout::policy {
 // HintResult is a verified hint's client and session, or the reason it was refused.
 struct HintResult {
   v1::Reason deny_reason = v1::REASON_UNSPECIFIED;
-  std::string description;  // safe to show; never quotes the token
+  std::string description;                 // safe to show; never quotes the token
   const CompiledClient* client = nullptr;  // owned by the tenant
   std::string sub;
   std::string sid;
@@ -34,7 +34,8 @@ struct HintResult {
 // `nbf` after now + clock_skew (…_NOT_YET_VALID), `iat` before now - max_hint_age
 // (…_TOO_OLD). `exp` is deliberately not checked: expired hints are accepted.
 // Thread-safe; the result's client pointer lives as long as `tenant`.
-HintResult ValidateIdTokenHint(const CompiledTenant& tenant, absl::string_view hint, absl::Time now);
+HintResult ValidateIdTokenHint(const CompiledTenant& tenant, absl::string_view hint,
+                               absl::Time now);
 
 }  // namespace logout::policy
 

@@ -4,9 +4,9 @@
 
 namespace logout::rpc {
 
-grpc::ServerUnaryReactor* LogoutAdminService::ExportPolicy(
-    grpc::CallbackServerContext* context, const v1::ExportPolicyRequest* /*request*/,
-    v1::ExportPolicyResponse* response) {
+grpc::ServerUnaryReactor* LogoutAdminService::ExportPolicy(grpc::CallbackServerContext* context,
+                                                           const v1::ExportPolicyRequest* request,
+                                                           v1::ExportPolicyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (const absl::Status auth = auth_->Authorize(context->client_metadata()); !auth.ok()) {
     reactor->Finish(ToGrpcStatus(auth));
@@ -18,6 +18,11 @@ grpc::ServerUnaryReactor* LogoutAdminService::ExportPolicy(
     return reactor;
   }
   *response->mutable_policy() = snapshot->source();
+  if (!request->include_secrets()) {
+    for (v1::Tenant& tenant : *response->mutable_policy()->mutable_tenants()) {
+      for (v1::Client& client : *tenant.mutable_clients()) client.clear_client_secret();
+    }
+  }
   response->set_policy_version(snapshot->version());
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -36,7 +36,7 @@ INSTANTIATE_TEST_SUITE_P(
         {"Whitespace", "YW Jj"},
         {"Newline", "YWJj\n"},
         {"LengthOneModFour", "YWJjZ"},
-        {"NonCanonicalTrailingBits", "YR"},   // "YQ" is the canonical encoding of "a"
+        {"NonCanonicalTrailingBits", "YR"},    // "YQ" is the canonical encoding of "a"
         {"NonCanonicalTrailingBits2", "YWJ"},  // "YWI" is the canonical encoding of "ab"
         {"NulByte", std::string("YW\0j", 4)},
     }),

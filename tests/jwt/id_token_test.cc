@@ -77,7 +77,9 @@ TEST_P(AlgorithmTest, VerifiesOwnSignatureAndRejectsTampering) {
 INSTANTIATE_TEST_SUITE_P(Asymmetric, AlgorithmTest,
                          ::testing::Values("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                                            "ES256", "ES384", "EdDSA"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 class HmacTest : public ::testing::TestWithParam<std::string> {};
 
@@ -95,7 +97,9 @@ TEST_P(HmacTest, VerifiesWithSecretInConstantTimeCompare) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Symmetric, HmacTest, ::testing::Values("HS256", "HS384", "HS512"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 TEST(IdTokenAttackTest, RejectsAlgNone) {
   const std::string token = absl::StrCat(TestKey::SigningInput(R"({"alg":"none"})", kClaims), ".");
@@ -103,7 +107,8 @@ TEST(IdTokenAttackTest, RejectsAlgNone) {
   const std::string with_sig =
       absl::StrCat(TestKey::SigningInput(R"({"alg":"none"})", kClaims), ".AAAA");
   EXPECT_EQ(DecodeIdToken(with_sig).status().code(), absl::StatusCode::kInvalidArgument);
-  const std::string upper = absl::StrCat(TestKey::SigningInput(R"({"alg":"NONE"})", kClaims), ".AAAA");
+  const std::string upper =
+      absl::StrCat(TestKey::SigningInput(R"({"alg":"NONE"})", kClaims), ".AAAA");
   EXPECT_EQ(DecodeIdToken(upper).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -154,7 +159,8 @@ TEST(IdTokenAttackTest, RejectsTruncatedSignature) {
     sig.pop_back();
     auto decoded = DecodeIdToken(absl::StrCat(parts[0], ".", parts[1], ".", Base64UrlEncode(sig)));
     ASSERT_TRUE(decoded.ok()) << alg;
-    EXPECT_EQ(VerifyWithKeys(*decoded, *keys.set).code(), absl::StatusCode::kInvalidArgument) << alg;
+    EXPECT_EQ(VerifyWithKeys(*decoded, *keys.set).code(), absl::StatusCode::kInvalidArgument)
+        << alg;
   }
 }
 
@@ -182,7 +188,8 @@ TEST(IdTokenAttackTest, RejectsDerEcdsaSignature) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, keys.p256.pkey());
     size_t len = 0;
-    EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+    EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                   input.size());
     der_sig.resize(len);
     EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der_sig.data()), &len,
                    reinterpret_cast<const unsigned char*>(input.data()), input.size());
@@ -203,7 +210,8 @@ TEST(IdTokenAttackTest, RejectsWrongCurve) {
   EXPECT_EQ(VerifyWithKeys(*decoded, *keys.set).code(), absl::StatusCode::kInvalidArgument);
   // ES384 header signed with the P-256 key.
   const std::string input384 = TestKey::SigningInput(Header("ES384"), kClaims);
-  decoded = DecodeIdToken(absl::StrCat(input384, ".", Base64UrlEncode(keys.p256.Sign("ES256", input384))));
+  decoded = DecodeIdToken(
+      absl::StrCat(input384, ".", Base64UrlEncode(keys.p256.Sign("ES256", input384))));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(VerifyWithKeys(*decoded, *keys.set).code(), absl::StatusCode::kInvalidArgument);
 }
@@ -211,7 +219,8 @@ TEST(IdTokenAttackTest, RejectsWrongCurve) {
 TEST(IdTokenAttackTest, RsaKeyDoesNotVerifyPssWhenHeaderSaysRs) {
   const Keys& keys = SharedKeys();
   const std::string input = TestKey::SigningInput(Header("RS256"), kClaims);
-  auto decoded = DecodeIdToken(absl::StrCat(input, ".", Base64UrlEncode(keys.rsa.Sign("PS256", input))));
+  auto decoded =
+      DecodeIdToken(absl::StrCat(input, ".", Base64UrlEncode(keys.rsa.Sign("PS256", input))));
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(VerifyWithKeys(*decoded, *keys.set).code(), absl::StatusCode::kInvalidArgument);
 }
@@ -225,8 +234,7 @@ struct DecodeCase {
 class DecodeRejectTest : public ::testing::TestWithParam<DecodeCase> {};
 
 TEST_P(DecodeRejectTest, Rejects) {
-  const std::string token =
-      SharedKeys().rsa.Mint("RS256", GetParam().header, GetParam().payload);
+  const std::string token = SharedKeys().rsa.Mint("RS256", GetParam().header, GetParam().payload);
   const absl::StatusOr<IdToken> decoded = DecodeIdToken(token);
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(decoded.status().message()).find("user-1"), std::string::npos);
@@ -238,7 +246,8 @@ INSTANTIATE_TEST_SUITE_P(
         {"DuplicateHeaderAlg", R"({"alg":"RS256","alg":"HS256"})", kClaims},
         {"DuplicateClaim", R"({"alg":"RS256"})", R"({"sub":"user-1","sub":"admin","iat":1})"},
         {"DuplicateNestedKey", R"({"alg":"RS256"})", R"({"sub":"user-1","x":{"a":1,"a":2}})"},
-        {"HugeHeader", absl::StrCat(R"({"alg":"RS256","x":")", std::string(3000, 'a'), R"("})"), kClaims},
+        {"HugeHeader", absl::StrCat(R"({"alg":"RS256","x":")", std::string(3000, 'a'), R"("})"),
+         kClaims},
         {"CritHeader", R"({"alg":"RS256","crit":["b64"],"b64":false})", kClaims},
         {"MissingAlg", R"({"kid":"k1"})", kClaims},
         {"AlgNotString", R"({"alg":1})", kClaims},

@@ -25,7 +25,8 @@ void ExpectRefused(const v1::Jwk& jwk, const std::string& message) {
 }
 
 TEST(KeySetTest, AcceptsEveryFamily) {
-  for (KeyFamily f : {KeyFamily::kRsa, KeyFamily::kEcP256, KeyFamily::kEcP384, KeyFamily::kEd25519}) {
+  for (KeyFamily f :
+       {KeyFamily::kRsa, KeyFamily::kEcP256, KeyFamily::kEcP384, KeyFamily::kEd25519}) {
     EXPECT_TRUE(CreateOne(TestKey::Generate(f).ToJwk("k")).ok());
   }
 }

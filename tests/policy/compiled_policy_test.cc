@@ -73,6 +73,41 @@ INSTANTIATE_TEST_SUITE_P(
                 clients { client_id: "c" allowed_logout_urls: "https://*.example.com/" }
               })pb",
          "client \"c\": allowed_logout_urls[0]"},
+        {"UnknownIdTokenAlg", R"pb(tenants {
+                                     name: "a"
+                                     clients { client_id: "c" id_token_signed_response_alg: "none" }
+                                   })pb",
+         "client \"c\": id_token_signed_response_alg \"none\" is not accepted"},
+        {"ShortHmacSecret", R"pb(tenants {
+                                   name: "a"
+                                   clients {
+                                     client_id: "c"
+                                     id_token_signed_response_alg: "HS384"
+                                     client_secret: "0123456789abcdef0123456789abcdef"
+                                   }
+                                 })pb",
+         "client_secret must be at least 48 bytes for HS384"},
+        {"MissingHmacSecret",
+         R"pb(tenants {
+                name: "a"
+                clients { client_id: "c" id_token_signed_response_alg: "HS256" }
+              })pb",
+         "client_secret must be at least 32 bytes"},
+        {"MalformedJwk", R"pb(tenants {
+                                name: "a"
+                                jwks { keys { kty: "RSA" kid: "k1" n: "AQAB" e: "AQAB" } }
+                              })pb",
+         "tenant \"a\": jwks.keys[0] (kid \"k1\"): RSA modulus has 17 bits"},
+        {"ClockSkewTooLarge", R"pb(tenants {
+                                     name: "a"
+                                     clock_skew { seconds: 3600 }
+                                   })pb",
+         "clock_skew must be at most 10m"},
+        {"NegativeMaxHintAge", R"pb(tenants {
+                                      name: "a"
+                                      max_hint_age { seconds: -1 }
+                                    })pb",
+         "max_hint_age must be a non-negative duration"},
         {"UnknownFieldInText", R"pb(tenants { name: "a" bogus: 1 })pb", "bogus"},
         {"UnknownFieldInJson", R"({"tenants": [{"name": "a", "bogus": 1}]})", "bogus"},
     }),
@@ -96,6 +131,21 @@ TEST(CompiledPolicyTest, LoadsJsonMapping) {
   ASSERT_NE(t->FindClient("web"), nullptr);
   EXPECT_EQ(t->FindClient("web")->allowed_logout_urls->size(), 1u);
   EXPECT_EQ((*compiled)->version(), 3u);
+}
+
+TEST(CompiledPolicyTest, JsonKeysUseRfc7517Names) {
+  // n = 2048-bit all-ones modulus is not a real key, but the JSON shape must map; the error
+  // proves the members reached the key parser.
+  auto compiled = testing::Compile(R"({"tenants": [{"name": "a",
+      "jwks": {"keys": [{"kty": "EC", "kid": "k1", "crv": "P-256", "x": "AA", "y": "AA", "use": "sig", "alg": "ES256"}]},
+      "maxHintAge": "3600s", "clockSkew": "30s",
+      "clients": [{"clientId": "c", "id_token_signed_response_alg": "ES256",
+                   "client_secret_expires_at": "2030-01-01T00:00:00Z"}]}]})");
+  ASSERT_FALSE(compiled.ok());
+  EXPECT_NE(compiled.status().message().find(
+                "jwks.keys[0] (kid \"k1\"): \"x\" and \"y\" must be 32 bytes"),
+            std::string::npos)
+      << compiled.status();
 }
 
 TEST(CompiledPolicyTest, PromptEnabledDefaultsToTrue) {

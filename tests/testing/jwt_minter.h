@@ -110,7 +110,8 @@ class TestKey {
     const auto* data = reinterpret_cast<const unsigned char*>(input.data());
     EVP_DigestSign(ctx.get(), nullptr, &len, data, input.size());
     std::string sig(len, '\0');
-    EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data, input.size());
+    EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data,
+                   input.size());
     sig.resize(len);
     if (alg == jwt::Algorithm::kES256 || alg == jwt::Algorithm::kES384) {
       const int size = alg == jwt::Algorithm::kES256 ? 32 : 48;
@@ -118,7 +119,8 @@ class TestKey {
       ECDSA_SIG* ecdsa = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
       std::string raw(2 * static_cast<size_t>(size), '\0');
       BN_bn2binpad(ECDSA_SIG_get0_r(ecdsa), reinterpret_cast<unsigned char*>(raw.data()), size);
-      BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa), reinterpret_cast<unsigned char*>(raw.data()) + size, size);
+      BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa), reinterpret_cast<unsigned char*>(raw.data()) + size,
+                   size);
       ECDSA_SIG_free(ecdsa);
       return raw;
     }

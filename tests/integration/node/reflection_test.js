@@ -5,7 +5,7 @@
 //   node reflection_test.js /path/to/logoutd /path/to/policy.json
 'use strict';
 
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -27,9 +27,9 @@ const tokenFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-')), 
 fs.writeFileSync(tokenFile, `${ADMIN_TOKEN}\n`);
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
-function startLogoutd() {
+function startLogoutd(policyFile = policy) {
   return new Promise((resolve, reject) => {
-    const args = ['--listen=127.0.0.1:0', `--policy=${policy}`, `--admin_token_file=${tokenFile}`,
+    const args = ['--listen=127.0.0.1:0', `--policy=${policyFile}`, `--admin_token_file=${tokenFile}`,
       '--drain_delay=0s'];
     const child = spawn(binary, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,6 +146,54 @@ async function main() {
   child.kill('SIGTERM');
   const { code } = await exited;
   await check('SIGTERM stops logoutd with exit code 0', async () => assert.equal(code, 0));
+
+  // The README's signed-hint example: scripts/demo_hint.sh makes a key, a policy and a hint.
+  const demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-demo-'));
+  const script = path.join(__dirname, '..', '..', '..', 'scripts', 'demo_hint.sh');
+  const hint = execFileSync('bash', [script, demoDir, 'sid-123']).toString().trim();
+  const demo = await startLogoutd(path.join(demoDir, 'policy.json'));
+  const demoTarget = `127.0.0.1:${demo.port}`;
+  const demoReflection = new GrpcReflection(demoTarget, grpc.credentials.createInsecure());
+  const demoPkg = (await demoReflection.getDescriptorBySymbol('logout.v1.LogoutPolicy')).getPackageObject(LOADER_OPTIONS);
+  const demoClient = new demoPkg.logout.v1.LogoutPolicy(demoTarget, grpc.credentials.createInsecure());
+
+  await check('a signed id_token_hint for the current session logs out without a prompt', async () => {
+    const resp = await unary(demoClient, 'ValidateLogout', {
+      tenant: 'demo',
+      endpoint: 'ENDPOINT_OIDC_LOGOUT',
+      raw_query: `id_token_hint=${hint}&post_logout_redirect_uri=https%3A%2F%2Fapp.demo.example.com%2Fsigned-out&state=s1`,
+      session_id: 'sid-123',
+    });
+    assert.equal(resp.decision, 'DECISION_ALLOW');
+    assert.equal(resp.reason, 'REASON_REDIRECT_ALLOWED');
+    assert.equal(resp.redirect_url, 'https://app.demo.example.com/signed-out?state=s1');
+    assert.equal(resp.client_id, 'demo-app');
+    assert.equal(resp.client_source, 'CLIENT_SOURCE_ID_TOKEN_HINT');
+    assert.equal(resp.session.sid, 'sid-123');
+    assert.equal(resp.session.sub, 'alice');
+  });
+
+  await check('the same hint for another browser session asks for confirmation', async () => {
+    const resp = await unary(demoClient, 'ValidateLogout', {
+      tenant: 'demo', endpoint: 'ENDPOINT_OIDC_LOGOUT', params: { id_token_hint: hint }, session_id: 'sid-other',
+    });
+    assert.equal(resp.decision, 'DECISION_REQUIRE_CONFIRMATION');
+  });
+
+  await check('a tampered hint is denied and never echoed', async () => {
+    const [h, p, s] = hint.split('.');
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+    claims.sub = 'mallory';
+    const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+    const resp = await unary(demoClient, 'ValidateLogout', {
+      tenant: 'demo', endpoint: 'ENDPOINT_OIDC_LOGOUT', params: { id_token_hint: forged },
+    });
+    assert.equal(resp.decision, 'DECISION_DENY');
+    assert.equal(resp.reason, 'REASON_ID_TOKEN_HINT_INVALID');
+    assert.equal(resp.redirect_url, '');
+    assert.ok(!JSON.stringify(resp).includes(h));
+  });
+  demo.child.kill('SIGTERM');
 
   const passed = results.filter((r) => r[1]).length;
   const failed = results.length - passed;

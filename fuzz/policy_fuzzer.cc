@@ -132,7 +132,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   v1::ValidateLogoutResponse resp;
-  const absl::Status status = logout::policy::Decide(Policy(), req, absl::FromUnixSeconds(1700000000), &resp);
+  const absl::Status status =
+      logout::policy::Decide(Policy(), req, absl::FromUnixSeconds(1700000000), &resp);
   Check(status.ok());
   if ((mode & 8) != 0) {
     // Recover the decoded target the engine saw for the EXACT check.

@@ -19,23 +19,33 @@ constexpr std::array<int8_t, 256> kTable = MakeTable();
 }  // namespace
 
 std::optional<std::string> Base64UrlDecode(absl::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = kTable[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
+  const size_t n = in.size();
+  if (n % 4 == 1) return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  std::string out(n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1), '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  size_t i = 0;
+  // Whole quanta: 4 characters -> 3 bytes; any invalid character makes `bad` negative.
+  for (; i + 4 <= n; i += 4) {
+    const int a = kTable[p[i]], b = kTable[p[i + 1]], c = kTable[p[i + 2]], d = kTable[p[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                       (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+    *o++ = static_cast<unsigned char>(v >> 16);
+    *o++ = static_cast<unsigned char>(v >> 8);
+    *o++ = static_cast<unsigned char>(v);
   }
-  // Leftover bits (2 or 4) must be zero for the encoding to be canonical.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  const size_t rest = n - i;
+  if (rest == 2) {
+    const int a = kTable[p[i]], b = kTable[p[i + 1]];
+    if ((a | b) < 0 || (b & 0x0f) != 0) return std::nullopt;  // canonical: unused bits zero
+    *o = static_cast<unsigned char>((a << 2) | (b >> 4));
+  } else if (rest == 3) {
+    const int a = kTable[p[i]], b = kTable[p[i + 1]], c = kTable[p[i + 2]];
+    if ((a | b | c) < 0 || (c & 0x03) != 0) return std::nullopt;
+    o[0] = static_cast<unsigned char>((a << 2) | (b >> 4));
+    o[1] = static_cast<unsigned char>(((b & 0x0f) << 4) | (c >> 2));
+  }
   return out;
 }
 

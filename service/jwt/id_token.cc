@@ -7,12 +7,13 @@
 
 #include <cmath>
 #include <limits>
-#include <set>
+#include <array>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "nlohmann/json.hpp"
 #include "service/jwt/base64url.h"
+#include "service/jwt/internal/json_members.h"
 #include "service/jwt/internal/openssl.h"
 
 namespace logout::jwt {
@@ -20,64 +21,15 @@ namespace {
 
 using internal::EcdsaSigPtr;
 using internal::EvpMdCtxPtr;
-using Json = nlohmann::json;
 
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
 
-// Parses a JSON object, refusing duplicate member names at any depth and deep nesting.
-absl::StatusOr<Json> ParseObject(absl::string_view text, absl::string_view what) {
-  std::vector<std::set<std::string>> seen;
-  bool duplicate = false;
-  bool too_deep = false;
-  Json::parser_callback_t cb = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (depth > kMaxJsonDepth) too_deep = true;
-    switch (event) {
-      case Json::parse_event_t::object_start:
-        seen.emplace_back();
-        break;
-      case Json::parse_event_t::object_end:
-        if (!seen.empty()) seen.pop_back();
-        break;
-      case Json::parse_event_t::key:
-        if (!seen.empty() && !seen.back().insert(parsed.get<std::string>()).second)
-          duplicate = true;
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  Json json = Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return Invalid(std::string(what) + " is not valid JSON");
-  if (too_deep) return Invalid(std::string(what) + " is nested too deeply");
-  if (duplicate) return Invalid(std::string(what) + " has a duplicate member name");
-  if (!json.is_object()) return Invalid(std::string(what) + " is not a JSON object");
-  return json;
-}
-
-absl::Status OptionalString(const Json& obj, const char* name, std::string& out) {
-  const auto it = obj.find(name);
-  if (it == obj.end()) return absl::OkStatus();
-  if (!it->is_string()) return Invalid(std::string("\"") + name + "\" must be a string");
-  out = it->get<std::string>();
-  return absl::OkStatus();
-}
-
-absl::Status OptionalNumericDate(const Json& obj, const char* name, std::optional<int64_t>& out) {
-  const auto it = obj.find(name);
-  if (it == obj.end()) return absl::OkStatus();
-  if (it->is_number_integer()) {
-    out = it->get<int64_t>();
-    return absl::OkStatus();
+std::optional<int64_t> NumericDate(const internal::MemberValue& v) {
+  if (v.is_integer) return v.integer;
+  if (std::isfinite(v.number) && std::fabs(v.number) < 1e15) {
+    return static_cast<int64_t>(std::floor(v.number));
   }
-  if (it->is_number_float()) {
-    const double v = it->get<double>();
-    if (std::isfinite(v) && std::fabs(v) < 1e15) {
-      out = static_cast<int64_t>(std::floor(v));
-      return absl::OkStatus();
-    }
-  }
-  return Invalid(std::string("\"") + name + "\" must be a NumericDate");
+  return std::nullopt;
 }
 
 const EVP_MD* DigestFor(Algorithm alg) {
@@ -148,41 +100,51 @@ absl::StatusOr<IdToken> DecodeIdToken(absl::string_view compact) {
   }
   if (signature->empty()) return Invalid("token has no signature");
 
-  absl::StatusOr<Json> header = ParseObject(*header_text, "token header");
-  if (!header.ok()) return header.status();
+  using internal::MemberSpec;
+  using internal::MemberValue;
+  using internal::Want;
+  static constexpr MemberSpec kHeaderSpecs[] = {{"alg", Want::kString},
+                                                {"kid", Want::kString},
+                                                {"typ", Want::kString},
+                                                {"crit", Want::kPresence}};
+  std::array<MemberValue, 4> header;
+  if (absl::Status s = internal::ExtractMembers(*header_text, kHeaderSpecs, absl::MakeSpan(header));
+      !s.ok()) {
+    return Invalid(absl::StrCat("token header ", s.message()));
+  }
   IdToken token;
-  const auto alg = header->find("alg");
-  if (alg == header->end() || !alg->is_string()) return Invalid("token header has no \"alg\"");
-  std::optional<Algorithm> parsed_alg = AlgorithmFromName(alg->get<std::string>());
+  if (!header[0].present) return Invalid("token header has no \"alg\"");
+  std::optional<Algorithm> parsed_alg = AlgorithmFromName(header[0].str);
   if (!parsed_alg.has_value()) return Invalid("token algorithm is not accepted");
   token.alg = *parsed_alg;
-  if (header->contains("crit")) return Invalid("token header has unsupported \"crit\" extensions");
-  if (absl::Status s = OptionalString(*header, "kid", token.kid); !s.ok()) return s;
-  if (absl::Status s = OptionalString(*header, "typ", token.typ); !s.ok()) return s;
+  if (header[3].present) return Invalid("token header has unsupported \"crit\" extensions");
+  token.kid = std::move(header[1].str);
+  token.typ = std::move(header[2].str);
 
-  absl::StatusOr<Json> claims = ParseObject(*payload_text, "token payload");
-  if (!claims.ok()) return claims.status();
-  for (const auto& [name, field] : {std::pair{"iss", &token.iss}, std::pair{"sub", &token.sub},
-                                    std::pair{"sid", &token.sid}, std::pair{"azp", &token.azp}}) {
-    if (absl::Status s = OptionalString(*claims, name, *field); !s.ok()) return s;
+  static constexpr MemberSpec kClaimSpecs[] = {
+      {"iss", Want::kString}, {"sub", Want::kString},          {"sid", Want::kString},
+      {"azp", Want::kString}, {"aud", Want::kStringOrStrings}, {"iat", Want::kNumber},
+      {"nbf", Want::kNumber}, {"exp", Want::kNumber},          {"events", Want::kPresence}};
+  std::array<MemberValue, 9> claims;
+  if (absl::Status s = internal::ExtractMembers(*payload_text, kClaimSpecs, absl::MakeSpan(claims));
+      !s.ok()) {
+    return Invalid(absl::StrCat("token payload ", s.message()));
   }
-  if (const auto aud = claims->find("aud"); aud != claims->end()) {
-    if (aud->is_string()) {
-      token.aud.push_back(aud->get<std::string>());
-    } else if (aud->is_array()) {
-      for (const Json& a : *aud) {
-        if (!a.is_string()) return Invalid("\"aud\" must be a string or an array of strings");
-        token.aud.push_back(a.get<std::string>());
-      }
-    } else {
-      return Invalid("\"aud\" must be a string or an array of strings");
-    }
+  token.iss = std::move(claims[0].str);
+  token.sub = std::move(claims[1].str);
+  token.sid = std::move(claims[2].str);
+  token.azp = std::move(claims[3].str);
+  if (claims[4].present) {
+    token.aud = std::move(claims[4].strings);
+    if (token.aud.empty() && !claims[4].str.empty()) token.aud.push_back(std::move(claims[4].str));
   }
-  for (const auto& [name, field] :
-       {std::pair{"iat", &token.iat}, std::pair{"nbf", &token.nbf}, std::pair{"exp", &token.exp}}) {
-    if (absl::Status s = OptionalNumericDate(*claims, name, *field); !s.ok()) return s;
+  for (const auto& [index, field] :
+       {std::pair{5, &token.iat}, std::pair{6, &token.nbf}, std::pair{7, &token.exp}}) {
+    if (!claims[index].present) continue;
+    *field = NumericDate(claims[index]);
+    if (!field->has_value()) return Invalid("a NumericDate claim is out of range");
   }
-  token.has_events = claims->contains("events");
+  token.has_events = claims[8].present;
   token.signing_input = std::string(compact.substr(0, parts[0].size() + 1 + parts[1].size()));
   token.signature = *std::move(signature);
   return token;

@@ -26,7 +26,6 @@ namespace logout::jwt {
 // Limits on what DecodeIdToken accepts.
 inline constexpr size_t kMaxTokenBytes = 16 * 1024;
 inline constexpr size_t kMaxHeaderBytes = 2048;
-inline constexpr int kMaxJsonDepth = 16;
 
 // IdToken is a decoded, not yet verified, JWS. Thread-compatible value type.
 struct IdToken {

@@ -163,20 +163,30 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(
-    const v1::PolicyConfig& config, uint64_t version) {
-  std::shared_ptr<CompiledPolicy> policy(new CompiledPolicy());
-  policy->version_ = version;
+absl::StatusOr<std::unique_ptr<CompiledPolicy>> CompiledPolicy::BuildUnversioned(
+    const v1::PolicyConfig& config) {
+  std::unique_ptr<CompiledPolicy> policy(new CompiledPolicy());
   policy->source_ = config;
   for (const v1::Tenant& t : config.tenants()) {
     LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> tenant, CompileTenant(t));
     if (policy->tenants_.contains(tenant->name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
+      return absl::InvalidArgumentError(absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
     }
     policy->tenants_.emplace(tenant->name, std::move(tenant));
   }
+  return policy;
+}
+
+std::shared_ptr<const CompiledPolicy> CompiledPolicy::Publish(std::unique_ptr<CompiledPolicy> policy,
+                                                              uint64_t version) {
+  policy->version_ = version;
   return std::shared_ptr<const CompiledPolicy>(std::move(policy));
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(
+    const v1::PolicyConfig& config, uint64_t version) {
+  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledPolicy> policy, BuildUnversioned(config));
+  return Publish(std::move(policy), version);
 }
 
 }  // namespace logout::policy

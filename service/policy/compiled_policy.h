@@ -71,6 +71,14 @@ class CompiledPolicy {
   static absl::StatusOr<std::shared_ptr<const CompiledPolicy>> Build(const v1::PolicyConfig& config,
                                                                      uint64_t version);
 
+  // BuildUnversioned is Build for a write whose version is only known once it commits: the
+  // result is published with Publish. Same errors as Build.
+  static absl::StatusOr<std::unique_ptr<CompiledPolicy>> BuildUnversioned(
+      const v1::PolicyConfig& config);
+  // Publish stamps `policy` with the committed `version` and freezes it.
+  static std::shared_ptr<const CompiledPolicy> Publish(std::unique_ptr<CompiledPolicy> policy,
+                                                       uint64_t version);
+
   // FindTenant returns the tenant or nullptr. The pointer lives as long as this policy.
   const CompiledTenant* FindTenant(absl::string_view name) const {
     const auto it = tenants_.find(name);

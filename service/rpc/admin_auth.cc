@@ -56,7 +56,7 @@ std::unique_ptr<AdminAuthenticator> AdminAuthenticator::Disabled() {
   return std::unique_ptr<AdminAuthenticator>(new AdminAuthenticator());
 }
 
-absl::Status AdminAuthenticator::Authorize(
+absl::StatusOr<std::string> AdminAuthenticator::Authorize(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
   const auto range = metadata.equal_range("authorization");
   if (range.first == range.second) {
@@ -78,7 +78,13 @@ absl::Status AdminAuthenticator::Authorize(
   if (CRYPTO_memcmp(presented.data(), token_digest_->data(), presented.size()) != 0) {
     return absl::PermissionDeniedError("the admin credential is not authorised");
   }
-  return absl::OkStatus();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string actor = "token:";
+  for (size_t i = 0; i < 6; ++i) {
+    actor.push_back(kHex[presented[i] >> 4]);
+    actor.push_back(kHex[presented[i] & 0xf]);
+  }
+  return actor;
 }
 
 }  // namespace logout::rpc

@@ -34,10 +34,12 @@ class AdminAuthenticator {
   // Disabled returns an authenticator that refuses every call (no token configured).
   static std::unique_ptr<AdminAuthenticator> Disabled();
 
-  // Authorize returns OK for a matching bearer token; UnauthenticatedError when there is no
-  // `authorization` metadata or it is not a Bearer credential; PermissionDeniedError for a
-  // wrong token or when the admin API is disabled.
-  absl::Status Authorize(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
+  // Authorize returns the caller's identity for the audit trail ("token:" + the first 12 hex
+  // digits of the token's SHA-256 — never the token) for a matching bearer token;
+  // UnauthenticatedError when there is no `authorization` metadata or it is not a Bearer
+  // credential; PermissionDeniedError for a wrong token or when the admin API is disabled.
+  absl::StatusOr<std::string> Authorize(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
 
  private:
   AdminAuthenticator() = default;

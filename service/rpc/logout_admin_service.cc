@@ -8,8 +8,8 @@ grpc::ServerUnaryReactor* LogoutAdminService::ExportPolicy(grpc::CallbackServerC
                                                            const v1::ExportPolicyRequest* request,
                                                            v1::ExportPolicyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (const absl::Status auth = auth_->Authorize(context->client_metadata()); !auth.ok()) {
-    reactor->Finish(ToGrpcStatus(auth));
+  if (const auto auth = auth_->Authorize(context->client_metadata()); !auth.ok()) {
+    reactor->Finish(ToGrpcStatus(auth.status()));
     return reactor;
   }
   const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();

@@ -21,6 +21,17 @@ class SnapshotHolder {
   std::shared_ptr<const policy::CompiledPolicy> Get() const {
     return current_.load(std::memory_order_acquire);
   }
+  // InstallIfNewer installs `next` unless the live snapshot already has an equal or higher
+  // version (a replica may hear of its own write twice, or of writes out of order). Returns
+  // whether it was installed.
+  bool InstallIfNewer(std::shared_ptr<const policy::CompiledPolicy> next) {
+    std::shared_ptr<const policy::CompiledPolicy> current = current_.load(std::memory_order_acquire);
+    while (current == nullptr || current->version() < next->version()) {
+      if (current_.compare_exchange_weak(current, next, std::memory_order_acq_rel)) return true;
+    }
+    return false;
+  }
+
   // Swap installs `next` (which must be non-null and fully built) and returns the previous one.
   std::shared_ptr<const policy::CompiledPolicy> Swap(
       std::shared_ptr<const policy::CompiledPolicy> next) {

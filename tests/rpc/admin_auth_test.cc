@@ -15,7 +15,11 @@ TEST(AdminAuthenticatorTest, AcceptsMatchingBearerToken) {
   auto auth = AdminAuthenticator::FromToken(kToken);
   ASSERT_TRUE(auth.ok());
   const std::string value = std::string("Bearer ") + kToken;
-  EXPECT_TRUE((*auth)->Authorize(Metadata{{"authorization", value}}).ok());
+  const absl::StatusOr<std::string> actor = (*auth)->Authorize(Metadata{{"authorization", value}});
+  ASSERT_TRUE(actor.ok());
+  EXPECT_EQ(actor->substr(0, 6), "token:");
+  EXPECT_EQ(actor->size(), 18u);
+  EXPECT_EQ(actor->find("s3cr3t"), std::string::npos);
   const std::string lower = std::string("bearer ") + kToken;
   EXPECT_TRUE((*auth)->Authorize(Metadata{{"authorization", lower}}).ok());
 }
@@ -23,10 +27,10 @@ TEST(AdminAuthenticatorTest, AcceptsMatchingBearerToken) {
 TEST(AdminAuthenticatorTest, MissingCredentialIsUnauthenticated) {
   auto auth = AdminAuthenticator::FromToken(kToken);
   ASSERT_TRUE(auth.ok());
-  EXPECT_EQ((*auth)->Authorize(Metadata{}).code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", "Basic abc"}}).code(),
+  EXPECT_EQ((*auth)->Authorize(Metadata{}).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", "Basic abc"}}).status().code(),
             absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", "Bearer "}}).code(),
+  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", "Bearer "}}).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
@@ -34,11 +38,11 @@ TEST(AdminAuthenticatorTest, WrongTokenIsPermissionDeniedWithoutEcho) {
   auto auth = AdminAuthenticator::FromToken(kToken);
   ASSERT_TRUE(auth.ok());
   const absl::Status s =
-      (*auth)->Authorize(Metadata{{"authorization", "Bearer s3cr3t-admin-token-0123456780"}});
+      (*auth)->Authorize(Metadata{{"authorization", "Bearer s3cr3t-admin-token-0123456780"}}).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(std::string(s.message()).find("s3cr3t"), std::string::npos);
   EXPECT_EQ(
-      (*auth)->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken + "x"}}).code(),
+      (*auth)->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken + "x"}}).status().code(),
       absl::StatusCode::kPermissionDenied);
 }
 
@@ -46,13 +50,13 @@ TEST(AdminAuthenticatorTest, DuplicateAuthorizationIsUnauthenticated) {
   auto auth = AdminAuthenticator::FromToken(kToken);
   ASSERT_TRUE(auth.ok());
   const std::string value = std::string("Bearer ") + kToken;
-  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", value}, {"authorization", value}}).code(),
+  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", value}, {"authorization", value}}).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
 TEST(AdminAuthenticatorTest, DisabledRefusesEveryToken) {
   auto auth = AdminAuthenticator::Disabled();
-  EXPECT_EQ(auth->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken}}).code(),
+  EXPECT_EQ(auth->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken}}).status().code(),
             absl::StatusCode::kPermissionDenied);
 }
 

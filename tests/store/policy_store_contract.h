@@ -24,6 +24,7 @@ struct StoreFactory {
   // A fresh, empty location (a SQLite path, a PostgreSQL database URL).
   std::function<std::string()> new_location;
   std::function<absl::StatusOr<std::unique_ptr<PolicyStore>>(const std::string&)> open;
+  friend void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
 };
 
 class PolicyStoreContractTest : public ::testing::TestWithParam<StoreFactory> {

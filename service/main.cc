@@ -13,7 +13,11 @@
 #include "service/server/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "host:port for gRPC (port 0 = any free port)");
-ABSL_FLAG(std::string, policy, "", "policy file, JSON (proto3 mapping) or text format");
+ABSL_FLAG(std::string, store, "sqlite:logoutd.db",
+          "policy store: sqlite:PATH, postgresql://..., or file (read-only --policy)");
+ABSL_FLAG(std::string, policy, "",
+          "policy file, JSON (proto3 mapping) or text format: seeds an empty store, or is served "
+          "read-only with --store=file");
 ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2),
           "after SIGTERM: how long to keep serving while health reports NOT_SERVING");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -37,6 +41,7 @@ int main(int argc, char** argv) {
 
   logout::server::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.store = absl::GetFlag(FLAGS_store);
   options.policy_path = absl::GetFlag(FLAGS_policy);
   options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);

@@ -7,11 +7,14 @@
 #include "grpcpp/grpcpp.h"
 #include "service/common/status_macros.h"
 #include "service/rpc/admin_auth.h"
+#include "service/rpc/admin_mutations.h"
 #include "service/rpc/logout_admin_service.h"
 #include "service/rpc/logout_policy_service.h"
 #include "service/server/health_service.h"
 #include "service/server/log.h"
 #include "service/store/policy_file.h"
+#include "service/store/policy_store.h"
+#include "service/store/policy_writer.h"
 
 namespace logout::server {
 namespace {
@@ -26,24 +29,61 @@ absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(const s
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
-  std::shared_ptr<const policy::CompiledPolicy> initial;
-  if (!options.policy_path.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path));
-  }
-
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth = rpc::AdminAuthenticator::Disabled();
   if (!options.admin_token_file.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(admin_auth,
-                            rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
+    LOGOUT_ASSIGN_OR_RETURN(admin_auth, rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
   }
-
   std::unique_ptr<LogoutServer> self(new LogoutServer());
   self->admin_auth_ = std::move(admin_auth);
   self->health_ = std::make_unique<HealthService>();
-  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_);
-  self->admin_service_ =
-      std::make_unique<rpc::LogoutAdminService>(&self->snapshots_, self->admin_auth_.get());
   self->SetServing(false);
+
+  // The policy source, validated before anything listens.
+  std::shared_ptr<const policy::CompiledPolicy> initial;
+  if (options.store == "file") {
+    if (!options.policy_path.empty()) {
+      LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path));
+    }
+  } else {
+    LOGOUT_ASSIGN_OR_RETURN(self->store_, store::OpenPolicyStore(options.store));
+  }
+  LogoutServer* raw = self.get();
+  self->writer_ = std::make_unique<store::PolicyWriter>(self->store_.get(), &self->snapshots_,
+                                                        [raw] { raw->SetServing(true); });
+  if (self->store_ != nullptr) {
+    LOGOUT_ASSIGN_OR_RETURN(store::StoredPolicy stored, self->store_->Load());
+    if (stored.version == 0 && !options.policy_path.empty()) {
+      LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig seed, store::ReadPolicyFile(options.policy_path));
+      v1::ImportPolicyRequest import;
+      *import.mutable_policy() = std::move(seed);
+      LOGOUT_ASSIGN_OR_RETURN(
+          uint64_t version,
+          self->writer_->Write("seed:" + options.policy_path, [&import](v1::PolicyConfig& c) {
+            return rpc::ApplyImportPolicy(import, c);
+          }));
+      LogEvent(LogLevel::kInfo, "store seeded from policy file",
+               {{"path", options.policy_path}, {"version", absl::StrCat(version), true}});
+    } else if (stored.version > 0) {
+      if (!options.policy_path.empty()) {
+        LogEvent(LogLevel::kInfo, "store already holds a policy; --policy not used",
+                 {{"version", absl::StrCat(stored.version), true}});
+      }
+      if (absl::Status s = self->writer_->Reload(); !s.ok()) {
+        // Fail closed: keep NOT_SERVING; an admin import can repair the store.
+        LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
+      }
+    }
+    self->store_->WatchChanges([raw](uint64_t version) {
+      if (absl::Status s = raw->writer_->Reload(); !s.ok()) {
+        LogEvent(LogLevel::kError, "policy reload failed",
+                 {{"version", absl::StrCat(version), true}, {"error", std::string(s.message())}});
+      }
+    });
+  }
+
+  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_);
+  self->admin_service_ = std::make_unique<rpc::LogoutAdminService>(
+      &self->snapshots_, self->writer_.get(), self->admin_auth_.get());
 
   // logoutd's own health service (reflection can describe it), not gRPC's built-in one.
   grpc::EnableDefaultHealthCheckService(false);
@@ -65,10 +105,14 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
               {"version", absl::StrCat(initial->version()), true}});
     self->InstallPolicy(std::move(initial));
   }
+  if (self->snapshots_.Get() != nullptr) self->SetServing(true);
   return self;
 }
 
-LogoutServer::~LogoutServer() { Shutdown(absl::ZeroDuration()); }
+LogoutServer::~LogoutServer() {
+  Shutdown(absl::ZeroDuration());
+  store_.reset();  // stops the change watcher before the writer it calls goes away
+}
 
 void LogoutServer::SetServing(bool serving) {
   for (const char* name : kServices) {

@@ -17,6 +17,11 @@ namespace grpc {
 class Server;
 }  // namespace grpc
 
+namespace logout::store {
+class PolicyStore;
+class PolicyWriter;
+}  // namespace logout::store
+
 namespace logout::rpc {
 class LogoutPolicyService;
 class LogoutAdminService;
@@ -30,7 +35,12 @@ class HealthService;
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see LogoutServer::port()).
   std::string listen_address = "0.0.0.0:50051";
-  // Policy file (JSON or text format). Empty: start with no policy (NOT_SERVING, UNAVAILABLE).
+  // Where the policy lives: "sqlite:PATH" (the default), "postgresql://..." (many replicas),
+  // or "file" (read-only: serve `policy_path`; admin writes answer FAILED_PRECONDITION).
+  std::string store = "sqlite:logoutd.db";
+  // Policy file (JSON or text format). With a database store it seeds an empty store (and is
+  // ignored once the store holds a policy); with "file" it is what is served. Without any
+  // policy logoutd reports NOT_SERVING and decisions answer UNAVAILABLE.
   std::string policy_path;
   // File holding the admin bearer token. Empty: the admin API refuses every call.
   std::string admin_token_file;
@@ -72,6 +82,8 @@ class LogoutServer {
   void SetServing(bool serving);
 
   store::SnapshotHolder snapshots_;
+  std::unique_ptr<store::PolicyStore> store_;
+  std::unique_ptr<store::PolicyWriter> writer_;
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;

@@ -30,7 +30,7 @@ struct Logoutd {
 
 std::unique_ptr<Logoutd> StartLogoutd(std::vector<std::string> extra_args) {
   std::vector<std::string> argv = {LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--drain_delay=0s",
-                                   "--shutdown_grace=5s"};
+                                   "--shutdown_grace=5s", "--store=file"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto d = std::make_unique<Logoutd>();
   d->process = Subprocess::Start(argv);
@@ -180,7 +180,7 @@ TEST(LogoutdProcessTest, InvalidPolicyRefusedAtStartNamingTheEntry) {
     out << R"({"tenants": [{"name": "acme", "clients": [{"clientId": "web",
              "allowedLogoutUrls": ["https://ok.example.com/", "https://*.com"]}]}]})";
   }
-  auto p = Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--policy=" + path});
+  auto p = Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--store=file", "--policy=" + path});
   ASSERT_NE(p, nullptr);
   const std::optional<int> code = p->Wait(kStartTimeout);
   ASSERT_TRUE(code.has_value());

@@ -29,8 +29,8 @@ const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults:
 
 function startLogoutd(policyFile = policy) {
   return new Promise((resolve, reject) => {
-    const args = ['--listen=127.0.0.1:0', `--policy=${policyFile}`, `--admin_token_file=${tokenFile}`,
-      '--drain_delay=0s'];
+    const args = ['--listen=127.0.0.1:0', '--store=file', `--policy=${policyFile}`,
+      `--admin_token_file=${tokenFile}`, '--drain_delay=0s'];
     const child = spawn(binary, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,0 +1,65 @@
+// The admin API's writes as pure functions over the policy document: each checks its
+// preconditions (existence, etag), applies a create / partial update / delete to `config`, and
+// returns the audit event. The caller (PolicyWriter) runs them inside a store transaction and
+// then validates the whole result with the policy compiler, so a write that would make the
+// policy invalid is refused whole.
+//
+//   absl::StatusOr<v1::AuditEvent> e = ApplyUpdateConnectionLogout(request, config);
+#ifndef SERVICE_RPC_ADMIN_MUTATIONS_H_
+#define SERVICE_RPC_ADMIN_MUTATIONS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "logout/v1/admin.pb.h"
+#include "logout/v1/policy.pb.h"
+
+namespace logout::rpc {
+
+// Etags: the first 16 bytes of SHA-256 over the object's deterministic serialisation, hex.
+// A tenant's etag covers its own fields, not its clients or connections.
+std::string TenantEtag(const v1::Tenant& tenant);
+std::string ClientEtag(const v1::Client& client);
+std::string ConnectionEtag(const v1::Connection& connection);
+
+// Views returned to admin callers: a tenant without clients/connections; a client with its
+// secret cleared.
+v1::Tenant TenantView(const v1::Tenant& tenant);
+v1::Client ClientView(const v1::Client& client);
+
+// Each Apply* returns the audit event (actor left empty for the caller to fill) or:
+// NotFoundError (unknown tenant/client/connection), AlreadyExistsError (create of an existing
+// name), AbortedError (etag given and stale), InvalidArgumentError (missing name, unknown or
+// forbidden update_mask path, naming it). An empty etag on update/delete means unconditional.
+absl::StatusOr<v1::AuditEvent> ApplyCreateTenant(const v1::CreateTenantRequest& r,
+                                                 v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyUpdateTenant(const v1::UpdateTenantRequest& r,
+                                                 v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyDeleteTenant(const v1::DeleteTenantRequest& r,
+                                                 v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyCreateClient(const v1::CreateClientRequest& r,
+                                                 v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyUpdateClient(const v1::UpdateClientRequest& r,
+                                                 v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyDeleteClient(const v1::DeleteClientRequest& r,
+                                                 v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyCreateConnection(const v1::CreateConnectionRequest& r,
+                                                     v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionRequest& r,
+                                                     v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
+    const v1::UpdateConnectionLogoutRequest& r, v1::PolicyConfig& config);
+absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionRequest& r,
+                                                     v1::PolicyConfig& config);
+// ImportPolicy replaces everything.
+absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
+                                                 v1::PolicyConfig& config);
+
+// Lookups for the read RPCs (nullptr when absent).
+const v1::Tenant* FindTenant(const v1::PolicyConfig& config, const std::string& name);
+const v1::Client* FindClient(const v1::Tenant& tenant, const std::string& client_id);
+const v1::Connection* FindConnection(const v1::Tenant& tenant, const std::string& name);
+
+}  // namespace logout::rpc
+
+#endif  // SERVICE_RPC_ADMIN_MUTATIONS_H_

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/logoutd_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace logout {
@@ -21,33 +22,12 @@ using testing::Subprocess;
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 
-// A running logoutd and a channel to it.
-struct Logoutd {
-  std::unique_ptr<Subprocess> process;
-  int port = 0;
-  std::shared_ptr<grpc::Channel> channel;
-};
+using Logoutd = testing::LogoutdProcess;
 
 std::unique_ptr<Logoutd> StartLogoutd(std::vector<std::string> extra_args) {
-  std::vector<std::string> argv = {LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--drain_delay=0s",
-                                   "--shutdown_grace=5s", "--store=file"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  auto d = std::make_unique<Logoutd>();
-  d->process = Subprocess::Start(argv);
-  if (d->process == nullptr) return nullptr;
-  const std::optional<std::string> line =
-      d->process->WaitForLine("\"msg\":\"serving\"", kStartTimeout);
-  if (!line.has_value()) {
-    ADD_FAILURE() << "logoutd did not start: " << d->process->output();
-    return nullptr;
-  }
-  const size_t at = line->find("\"port\":");
-  const std::string digits =
-      line->substr(at + 7, line->find_first_not_of("0123456789", at + 7) - at - 7);
-  if (!absl::SimpleAtoi(digits, &d->port)) return nullptr;
-  d->channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", d->port), grpc::InsecureChannelCredentials());
-  return d;
+  std::vector<std::string> args = {"--shutdown_grace=5s", "--store=file"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  return Logoutd::Start(LOGOUTD_BINARY, args);
 }
 
 // Calls grpc.health.v1.Health/Check through the generic stub (HealthCheckRequest{service} is

@@ -1,0 +1,335 @@
+// The admin API against real logoutd processes on a real SQLite file: writes survive restarts
+// and kill -9, decisions see a write as soon as the RPC returns, etags serialise racing
+// writers, an invalid write is refused whole, and connection logout settings are never lost.
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "logout/v1/admin.grpc.pb.h"
+#include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/logoutd_process.h"
+
+namespace logout {
+namespace {
+
+using testing::CallContext;
+using testing::LogoutdProcess;
+
+constexpr char kToken[] = "admin-store-test-token-0123";
+
+class AdminStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    dir_ = ::testing::TempDir() + "/admin_store_" + std::to_string(getpid()) + "_" +
+           std::to_string(counter++);
+    ASSERT_EQ(system(("mkdir -p " + dir_).c_str()), 0);
+    std::ofstream(dir_ + "/token") << kToken << "\n";
+  }
+
+  std::unique_ptr<LogoutdProcess> Start(bool seed = true) {
+    std::vector<std::string> args = {"--store=sqlite:" + dir_ + "/logoutd.db",
+                                     "--admin_token_file=" + dir_ + "/token"};
+    if (seed) args.push_back(std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json");
+    return LogoutdProcess::Start(LOGOUTD_BINARY, args);
+  }
+
+  static v1::ValidateLogoutResponse Decide(const LogoutdProcess& d, const std::string& query) {
+    v1::ValidateLogoutRequest req;
+    req.set_tenant("acme");
+    req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+    req.set_raw_query(query);
+    v1::ValidateLogoutResponse resp;
+    auto ctx = CallContext();
+    const grpc::Status s = v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  static grpc::Status CreateClient(v1::LogoutAdmin::Stub& admin, const std::string& id,
+                                   v1::ClientResponse* out) {
+    v1::CreateClientRequest req;
+    req.set_tenant("acme");
+    req.mutable_client()->set_client_id(id);
+    req.mutable_client()->add_allowed_logout_urls("https://" + id + ".example.com/bye");
+    req.mutable_client()->add_allowed_logout_urls("https://" + id + ".example.com/alt");
+    auto ctx = CallContext(kToken);
+    return admin.CreateClient(ctx.get(), req, out);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(AdminStoreTest, WriteIsVisibleAtOnceAndSurvivesRestart) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::ClientResponse created;
+  grpc::Status s = CreateClient(*admin, "kiosk", &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.policy_version(), 2u);  // 1 = the seed
+  EXPECT_FALSE(created.etag().empty());
+  // Same replica, right after the RPC returned.
+  v1::ValidateLogoutResponse r = Decide(*d, "client_id=kiosk&returnTo=https://kiosk.example.com/alt");
+  EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(r.policy_version(), 2u);
+
+  d->process->Signal(SIGTERM);
+  ASSERT_EQ(d->process->Wait(absl::Seconds(10)), 0);
+  d = Start(/*seed=*/false);
+  ASSERT_NE(d, nullptr);
+  r = Decide(*d, "client_id=kiosk&returnTo=https://kiosk.example.com/alt");
+  EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(r.policy_version(), 2u);
+
+  // The audit trail has the seed and the write, newest first, with the caller's identity.
+  v1::ListAuditEventsRequest list;
+  v1::ListAuditEventsResponse events;
+  auto ctx = CallContext(kToken);
+  ASSERT_TRUE(v1::LogoutAdmin::NewStub(d->channel)->ListAuditEvents(ctx.get(), list, &events).ok());
+  ASSERT_EQ(events.events_size(), 2);
+  EXPECT_EQ(events.events(0).action(), "CreateClient");
+  EXPECT_EQ(events.events(0).object(), "tenant/acme/client/kiosk");
+  EXPECT_EQ(events.events(0).actor().substr(0, 6), "token:");
+  EXPECT_EQ(events.events(0).before_json(), "");
+  EXPECT_NE(events.events(0).after_json().find("kiosk.example.com"), std::string::npos);
+  EXPECT_EQ(events.events(1).action(), "ImportPolicy");
+  EXPECT_EQ(d->process->output().find(kToken), std::string::npos);
+}
+
+TEST_F(AdminStoreTest, KillDashNineLosesNoAcknowledgedWrite) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  std::atomic<int> acked{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      v1::ClientResponse out;
+      if (!CreateClient(*admin, absl::StrCat("c", i), &out).ok()) break;
+      acked = i + 1;
+    }
+  });
+  while (acked.load() < 25) absl::SleepFor(absl::Milliseconds(5));
+  d->process->Signal(SIGKILL);
+  ASSERT_EQ(d->process->Wait(absl::Seconds(10)), 128 + SIGKILL);
+  stop = true;
+  writer.join();
+  const int acknowledged = acked.load();
+
+  d = Start(/*seed=*/false);
+  ASSERT_NE(d, nullptr);
+  v1::ExportPolicyResponse exported;
+  auto ctx = CallContext(kToken);
+  ASSERT_TRUE(v1::LogoutAdmin::NewStub(d->channel)
+                  ->ExportPolicy(ctx.get(), v1::ExportPolicyRequest(), &exported)
+                  .ok());
+  const v1::Tenant& acme = exported.policy().tenants(0);
+  int present = 0;
+  for (const v1::Client& c : acme.clients()) {
+    if (c.client_id()[0] != 'c' || c.client_id().size() < 2 || !isdigit(c.client_id()[1])) continue;
+    ++present;
+    // Nothing half-applied: every stored client is complete.
+    ASSERT_EQ(c.allowed_logout_urls_size(), 2) << c.client_id();
+  }
+  // Every acknowledged write is there; at most the one in flight at the kill is extra.
+  EXPECT_GE(present, acknowledged);
+  EXPECT_LE(present, acknowledged + 1);
+  EXPECT_EQ(exported.policy_version(), 1u + present);
+  std::cout << "kill -9: " << acknowledged << " acknowledged writes, " << present << " present\n";
+}
+
+TEST_F(AdminStoreTest, TwoWritersRaceOnOneEtagExactlyOneWins) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::GetClientRequest get;
+  get.set_tenant("acme");
+  get.set_client_id("web-app");
+  v1::ClientResponse current;
+  auto gctx = CallContext(kToken);
+  ASSERT_TRUE(admin->GetClient(gctx.get(), get, &current).ok());
+  std::atomic<int> ok{0}, aborted{0}, other{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 2; ++i) {
+    racers.emplace_back([&, i] {
+      v1::UpdateClientRequest req;
+      req.set_tenant("acme");
+      req.set_client_id("web-app");
+      req.set_etag(current.etag());
+      req.mutable_client()->add_allowed_logout_urls(absl::StrCat("https://racer", i, ".example.com/"));
+      req.mutable_update_mask()->add_paths("allowed_logout_urls");
+      v1::ClientResponse out;
+      auto ctx = CallContext(kToken);
+      const grpc::Status s = admin->UpdateClient(ctx.get(), req, &out);
+      if (s.ok()) {
+        ++ok;
+      } else if (s.error_code() == grpc::StatusCode::ABORTED) {
+        ++aborted;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : racers) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(aborted.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+}
+
+TEST_F(AdminStoreTest, InvalidWriteIsRefusedWholeNamingTheEntry) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::UpdateClientRequest req;
+  req.set_tenant("acme");
+  req.set_client_id("web-app");
+  req.mutable_client()->add_allowed_logout_urls("https://ok.example.com/");
+  req.mutable_client()->add_allowed_logout_urls("https://*.com");
+  req.mutable_update_mask()->add_paths("allowed_logout_urls");
+  v1::ClientResponse out;
+  auto ctx = CallContext(kToken);
+  const grpc::Status s = admin->UpdateClient(ctx.get(), req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find(R"(client "web-app": allowed_logout_urls[1] "https://*.com")"),
+            std::string::npos)
+      << s.error_message();
+  // Nothing changed: the old list still decides, at the old version.
+  const v1::ValidateLogoutResponse r =
+      Decide(*d, "client_id=web-app&returnTo=https://shop.acme.example.com/goodbye");
+  EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(r.policy_version(), 1u);
+}
+
+TEST_F(AdminStoreTest, UnknownMaskPathAndMissingObjects) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::UpdateTenantRequest req;
+  req.set_tenant("acme");
+  req.mutable_update_mask()->add_paths("no_such_field");
+  v1::TenantResponse out;
+  auto ctx = CallContext(kToken);
+  grpc::Status s = admin->UpdateTenant(ctx.get(), req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("\"no_such_field\""), std::string::npos) << s.error_message();
+  req.set_tenant("nope");
+  req.mutable_update_mask()->set_paths(0, "issuer");
+  auto ctx2 = CallContext(kToken);
+  EXPECT_EQ(admin->UpdateTenant(ctx2.get(), req, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  // A custom OIDC connection with opaque options and a logout URL (Auth0's options.logoutUrl).
+  v1::CreateConnectionRequest create;
+  create.set_tenant("acme");
+  v1::Connection* c = create.mutable_connection();
+  c->set_name("corp-oidc");
+  c->set_strategy("oidc");
+  (*c->mutable_options()->mutable_fields())["scope"].set_string_value("openid profile");
+  (*c->mutable_options()->mutable_fields())["discovery_url"].set_string_value("https://idp.corp.example/.well-known/openid-configuration");
+  v1::ConnectionResponse out;
+  auto ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->CreateConnection(ctx.get(), create, &out).ok());
+
+  v1::UpdateConnectionLogoutRequest set_url;
+  set_url.set_tenant("acme");
+  set_url.set_connection("corp-oidc");
+  set_url.set_etag(out.etag());
+  set_url.mutable_logout()->set_logout_url("https://idp.corp.example/logout");
+  set_url.mutable_update_mask()->add_paths("logout_url");
+  ctx = CallContext(kToken);
+  grpc::Status s = admin->UpdateConnectionLogout(ctx.get(), set_url, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  // A later save of a different logout field...
+  v1::UpdateConnectionLogoutRequest other_field;
+  other_field.set_tenant("acme");
+  other_field.set_connection("corp-oidc");
+  other_field.mutable_logout()->set_send_client_id(true);
+  other_field.mutable_update_mask()->add_paths("send_client_id");
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->UpdateConnectionLogout(ctx.get(), other_field, &out).ok());
+  // ...and of one opaque option (the seed's PATCH of `options`).
+  v1::UpdateConnectionRequest option;
+  option.set_tenant("acme");
+  option.set_connection_name("corp-oidc");
+  (*option.mutable_connection()->mutable_options()->mutable_fields())["scope"].set_string_value("openid email");
+  option.mutable_update_mask()->add_paths("options.scope");
+  ctx = CallContext(kToken);
+  s = admin->UpdateConnection(ctx.get(), option, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.connection().logout().logout_url(), "https://idp.corp.example/logout");
+  EXPECT_TRUE(out.connection().logout().send_client_id());
+  EXPECT_EQ(out.connection().options().fields().at("scope").string_value(), "openid email");
+  EXPECT_EQ(out.connection().options().fields().at("discovery_url").string_value(),
+            "https://idp.corp.example/.well-known/openid-configuration");
+
+  // An import of the policy whose connection has no logout fields keeps them...
+  v1::ExportPolicyResponse exported;
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->ExportPolicy(ctx.get(), v1::ExportPolicyRequest(), &exported).ok());
+  v1::ImportPolicyRequest import;
+  *import.mutable_policy() = exported.policy();
+  for (v1::Tenant& t : *import.mutable_policy()->mutable_tenants()) {
+    for (v1::Connection& conn : *t.mutable_connections()) conn.clear_logout();
+  }
+  v1::ImportPolicyResponse imported;
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->ImportPolicy(ctx.get(), import, &imported).ok());
+  v1::GetConnectionRequest get;
+  get.set_tenant("acme");
+  get.set_connection("corp-oidc");
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->GetConnection(ctx.get(), get, &out).ok());
+  EXPECT_EQ(out.connection().logout().logout_url(), "https://idp.corp.example/logout");
+  // ...unless the mask says so.
+  import.mutable_clear_connection_fields()->add_paths("logout");
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->ImportPolicy(ctx.get(), import, &imported).ok());
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->GetConnection(ctx.get(), get, &out).ok());
+  EXPECT_EQ(out.connection().logout().logout_url(), "");
+}
+
+TEST_F(AdminStoreTest, StaleEtagIsAborted) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::UpdateTenantRequest req;
+  req.set_tenant("acme");
+  req.set_etag("0000000000000000");
+  req.mutable_tenant_update()->set_issuer("https://new.example.com/");
+  req.mutable_update_mask()->add_paths("issuer");
+  v1::TenantResponse out;
+  auto ctx = CallContext(kToken);
+  EXPECT_EQ(admin->UpdateTenant(ctx.get(), req, &out).error_code(), grpc::StatusCode::ABORTED);
+}
+
+TEST(AdminFileModeTest, ReadOnlyFileModeRefusesWrites) {
+  const std::string token = ::testing::TempDir() + "/file_mode_token";
+  std::ofstream(token) << kToken;
+  auto d = LogoutdProcess::Start(
+      LOGOUTD_BINARY, {"--store=file", std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json",
+                       "--admin_token_file=" + token});
+  ASSERT_NE(d, nullptr);
+  v1::CreateTenantRequest req;
+  req.mutable_tenant()->set_name("new");
+  v1::TenantResponse out;
+  auto ctx = CallContext(kToken);
+  const grpc::Status s = v1::LogoutAdmin::NewStub(d->channel)->CreateTenant(ctx.get(), req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace logout

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# One command: install, build, and run logoutd on the example policy (Ctrl-C stops it).
+# One command: install, build, and run logoutd on the embedded default store (a SQLite file
+# under ./data, seeded from the example policy on first start). Ctrl-C stops it.
 #   bash scripts/run.sh [extra logoutd flags]
+# Environment: LISTEN (default 0.0.0.0:50051), DATA_DIR (default ./data), POLICY (seed file).
+# An admin token is created in $DATA_DIR/admin-token on first start (for the LogoutAdmin API).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
+data=${DATA_DIR:-./data}
+mkdir -p "$data"
+if [[ ! -s "$data/admin-token" ]]; then
+  (umask 077 && openssl rand -hex 24 > "$data/admin-token")
+  echo "run: admin token written to $data/admin-token"
+fi
 exec ./build/service/logoutd --listen="${LISTEN:-0.0.0.0:50051}" \
-  --policy="${POLICY:-deploy/examples/policy.json}" "$@"
+  --store="sqlite:$data/logoutd.db" --policy="${POLICY:-deploy/examples/policy.json}" \
+  --admin_token_file="$data/admin-token" "$@"

@@ -234,7 +234,7 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   v1::CreateConnectionRequest create;
   create.set_tenant("acme");
   v1::Connection* c = create.mutable_connection();
-  c->set_name("corp-oidc");
+  c->set_name("custom-oidc");
   c->set_strategy("oidc");
   (*c->mutable_options()->mutable_fields())["scope"].set_string_value("openid profile");
   (*c->mutable_options()->mutable_fields())["discovery_url"].set_string_value("https://idp.corp.example/.well-known/openid-configuration");
@@ -244,7 +244,7 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
 
   v1::UpdateConnectionLogoutRequest set_url;
   set_url.set_tenant("acme");
-  set_url.set_connection("corp-oidc");
+  set_url.set_connection("custom-oidc");
   set_url.set_etag(out.etag());
   set_url.mutable_logout()->set_logout_url("https://idp.corp.example/logout");
   set_url.mutable_update_mask()->add_paths("logout_url");
@@ -255,7 +255,7 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   // A later save of a different logout field...
   v1::UpdateConnectionLogoutRequest other_field;
   other_field.set_tenant("acme");
-  other_field.set_connection("corp-oidc");
+  other_field.set_connection("custom-oidc");
   other_field.mutable_logout()->set_send_client_id(true);
   other_field.mutable_update_mask()->add_paths("send_client_id");
   ctx = CallContext(kToken);
@@ -263,7 +263,7 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   // ...and of one opaque option (the seed's PATCH of `options`).
   v1::UpdateConnectionRequest option;
   option.set_tenant("acme");
-  option.set_connection_name("corp-oidc");
+  option.set_connection_name("custom-oidc");
   (*option.mutable_connection()->mutable_options()->mutable_fields())["scope"].set_string_value("openid email");
   option.mutable_update_mask()->add_paths("options.scope");
   ctx = CallContext(kToken);
@@ -289,7 +289,7 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   ASSERT_TRUE(admin->ImportPolicy(ctx.get(), import, &imported).ok());
   v1::GetConnectionRequest get;
   get.set_tenant("acme");
-  get.set_connection("corp-oidc");
+  get.set_connection("custom-oidc");
   ctx = CallContext(kToken);
   ASSERT_TRUE(admin->GetConnection(ctx.get(), get, &out).ok());
   EXPECT_EQ(out.connection().logout().logout_url(), "https://idp.corp.example/logout");

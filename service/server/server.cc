@@ -37,6 +37,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   self->admin_auth_ = std::move(admin_auth);
   self->health_ = std::make_unique<HealthService>();
   self->SetServing(false);
+  self->SetStoreHealth(true);
 
   // The policy source, validated before anything listens.
   std::shared_ptr<const policy::CompiledPolicy> initial;
@@ -71,12 +72,17 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
       if (absl::Status s = self->writer_->Reload(); !s.ok()) {
         // Fail closed: keep NOT_SERVING; an admin import can repair the store.
         LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
+        self->SetStoreHealth(false);
       }
     }
     self->store_->WatchChanges([raw](uint64_t version) {
       if (absl::Status s = raw->writer_->Reload(); !s.ok()) {
-        LogEvent(LogLevel::kError, "policy reload failed",
+        // The last good snapshot keeps serving; the health detail says the store is ahead.
+        LogEvent(LogLevel::kError, "policy reload failed; serving the last good snapshot",
                  {{"version", absl::StrCat(version), true}, {"error", std::string(s.message())}});
+        raw->SetStoreHealth(false);
+      } else {
+        raw->SetStoreHealth(true);
       }
     });
   }
@@ -119,6 +125,12 @@ void LogoutServer::SetServing(bool serving) {
     health_->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
                                      : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   }
+}
+
+void LogoutServer::SetStoreHealth(bool fresh) {
+  health_->SetStatus(std::string(kStoreHealthService),
+                     fresh ? grpc::health::v1::HealthCheckResponse::SERVING
+                           : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
 }
 
 void LogoutServer::InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy) {

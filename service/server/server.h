@@ -32,6 +32,10 @@ namespace logout::server {
 
 class HealthService;
 
+// Health service name whose status says whether the live snapshot is the store's latest
+// policy: NOT_SERVING after a reload failed (the last good snapshot keeps serving decisions).
+inline constexpr char kStoreHealthService[] = "logout.v1.PolicyStore";
+
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see LogoutServer::port()).
   std::string listen_address = "0.0.0.0:50051";
@@ -80,6 +84,7 @@ class LogoutServer {
  private:
   LogoutServer() = default;
   void SetServing(bool serving);
+  void SetStoreHealth(bool fresh);
 
   store::SnapshotHolder snapshots_;
   std::unique_ptr<store::PolicyStore> store_;

@@ -12,6 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include <sqlite3.h>
+
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
 #include "tests/testing/logoutd_process.h"
@@ -314,6 +317,63 @@ TEST_F(AdminStoreTest, StaleEtagIsAborted) {
   v1::TenantResponse out;
   auto ctx = CallContext(kToken);
   EXPECT_EQ(admin->UpdateTenant(ctx.get(), req, &out).error_code(), grpc::StatusCode::ABORTED);
+}
+
+// Calls grpc.health.v1.Health/Check for `service`.
+int Health(const LogoutdProcess& d, const std::string& service) {
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  auto ctx = CallContext();
+  const grpc::Status s = grpc::health::v1::Health::NewStub(d.channel)->Check(ctx.get(), req, &resp);
+  return s.ok() ? resp.status() : -static_cast<int>(s.error_code());
+}
+
+TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepaired) {
+  {
+    auto d = Start();
+    ASSERT_NE(d, nullptr);
+    d->process->Signal(SIGTERM);
+    ASSERT_EQ(d->process->Wait(absl::Seconds(10)), 0);
+  }
+  // Corrupt the stored document behind logoutd's back: an entry the compiler refuses.
+  v1::PolicyConfig bad;
+  v1::Tenant* t = bad.add_tenants();
+  t->set_name("acme");
+  t->add_allowed_logout_urls("https://*.com");
+  const std::string body = bad.SerializeAsString();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/logoutd.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE logoutd_policy SET body = ?1, version = 7", -1, &stmt, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_blob(stmt, 1, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  auto d = Start(/*seed=*/false);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(*d, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_NE(d->process->output().find("stored policy refused"), std::string::npos);
+  v1::ValidateLogoutRequest req;
+  req.set_tenant("acme");
+  req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  v1::ValidateLogoutResponse resp;
+  auto ctx = CallContext();
+  EXPECT_EQ(v1::LogoutPolicy::NewStub(d->channel)->ValidateLogout(ctx.get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // An admin import repairs it.
+  v1::ImportPolicyRequest import;
+  import.mutable_policy()->add_tenants()->set_name("acme");
+  v1::ImportPolicyResponse imported;
+  ctx = CallContext(kToken);
+  const grpc::Status s = v1::LogoutAdmin::NewStub(d->channel)->ImportPolicy(ctx.get(), import, &imported);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(imported.policy_version(), 8u);
+  EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST(AdminFileModeTest, ReadOnlyFileModeRefusesWrites) {

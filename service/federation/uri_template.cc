@@ -446,6 +446,18 @@ absl::StatusOr<UriTemplate> UriTemplate::Parse(absl::string_view text) {
   return t;
 }
 
+std::vector<UriTemplate::Expression> UriTemplate::expressions() const {
+  std::vector<Expression> result;
+  for (const Part& part : parts_) {
+    if (part.varspecs.empty()) continue;
+    Expression& e = result.emplace_back();
+    e.op = part.op;
+    e.names.reserve(part.varspecs.size());
+    for (const VarSpec& spec : part.varspecs) e.names.push_back(spec.name);
+  }
+  return result;
+}
+
 absl::StatusOr<std::string> UriTemplate::Expand(const TemplateVariables& vars) const {
   std::string out;
   out.reserve(text_.size() < kMaxExpansionBytes / 2 ? text_.size() * 2 : kMaxExpansionBytes);

@@ -122,6 +122,17 @@ class UriTemplate {
   // text is the template as given to Parse. Valid while this template is alive.
   absl::string_view text() const { return text_; }
 
+  // Expression is one "{...}" of the template: its operator ('\0' for simple string expansion,
+  // else one of '+', '#', '.', '/', ';', '?', '&') and its variable names in order, as written.
+  struct Expression {
+    char op = '\0';
+    std::vector<std::string> names;
+  };
+  // expressions lists the expressions in order of appearance: the k-th is the one opened by the
+  // k-th '{' of text() (Parse admits '{' nowhere else). Lets a caller apply its own policy to
+  // operators, e.g. refuse reserved expansion of untrusted variables. Built on each call.
+  std::vector<Expression> expressions() const;
+
  private:
   struct VarSpec {
     std::string name;

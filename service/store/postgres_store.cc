@@ -6,6 +6,16 @@
 // across processes on the policy row lock (`SELECT ... FOR UPDATE`, or an advisory lock while
 // the row does not exist yet). Every SQL value goes through parameters, never into the text.
 // Secrets from the URL (password, sslpassword) are scrubbed from every message we return.
+//
+// Failures: every libpq or SQL failure is UnavailableError (the transaction is rolled back); a
+// stored body that does not parse is DataLossError. A connection found broken is reset once per
+// call, and when it broke before COMMIT was sent the call is retried on the new connection (the
+// mutation then runs again, as policy_store.h allows). If the connection breaks while COMMIT is
+// in flight the outcome is unknown to us: Update returns UnavailableError although the write
+// may have committed (the watcher and the next Load see it either way).
+//
+// WatchChanges delivers a version only when it is higher than the last one it delivered,
+// whether it learnt it from a notification or from its poll.
 #include "service/store/postgres_store.h"
 
 #include <libpq-fe.h>
@@ -84,8 +94,8 @@ class Redactor {
     if (scheme_end != std::string::npos) {
       const size_t authority = scheme_end + 3;
       const size_t authority_end = url.find_first_of("/?", authority);
-      const size_t at = url.rfind('@', authority_end == std::string::npos ? std::string::npos
-                                                                          : authority_end);
+      const size_t at =
+          url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
       if (at != std::string::npos && at >= authority) {
         const size_t colon = url.find(':', authority);
         if (colon != std::string::npos && colon < at) Add(url.substr(colon + 1, at - colon - 1));
@@ -105,7 +115,8 @@ class Redactor {
     if (options != nullptr) {
       for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
         if (o->val == nullptr) continue;
-        if (std::strcmp(o->keyword, "password") == 0 || std::strcmp(o->keyword, "sslpassword") == 0) {
+        if (std::strcmp(o->keyword, "password") == 0 ||
+            std::strcmp(o->keyword, "sslpassword") == 0) {
           Add(o->val);
         }
       }
@@ -122,8 +133,7 @@ class Redactor {
     for (const std::string& secret : secrets_) {
       out = absl::StrReplaceAll(out, {{secret, "<redacted>"}});
     }
-    return absl::StrJoin(absl::StrSplit(out, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty()),
-                         " ");
+    return absl::StrJoin(absl::StrSplit(out, absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty()), " ");
   }
 
  private:
@@ -147,30 +157,46 @@ Param Text(std::string v) { return Param{kTextOid, std::move(v)}; }
 Param Bytes(std::string v) { return Param{kByteaOid, std::move(v), /*binary=*/true}; }
 
 // ConnectParams are the libpq keyword/value arrays for `url` with our defaults; settings given
-// in the URL win because the expanded dbname comes last.
+// in the URL win because the expanded dbname comes last. The defaults bound a connect
+// attempt, notice a dead peer, and keep one stuck writer from blocking the others for ever:
+// a lock wait gives up after 30 s, and a transaction left idle for 60 s is ended by the server.
 struct ConnectParams {
-  explicit ConnectParams(const std::string& url) : url_(url) {
-    keywords = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
-                "keepalives_interval", "keepalives_count", "dbname", nullptr};
-    values = {"5", "logoutd", "1", "30", "10", "3", url_.c_str(), nullptr};
+  explicit ConnectParams(const std::string& url) {
+    keywords = {"connect_timeout",
+                "application_name",
+                "keepalives",
+                "keepalives_idle",
+                "keepalives_interval",
+                "keepalives_count",
+                "options",
+                "dbname",
+                nullptr};
+    values = {"5",
+              "logoutd",
+              "1",
+              "30",
+              "10",
+              "3",
+              "-c lock_timeout=30s -c idle_in_transaction_session_timeout=60s",
+              url.c_str(),
+              nullptr};
   }
+  // Both point into string literals and `url`, which must outlive them.
   std::vector<const char*> keywords;
   std::vector<const char*> values;
-
- private:
-  const std::string& url_;
 };
 
 // Quiet drops server notices ("relation already exists, skipping") and asynchronous messages
 // that libpq would otherwise print to stderr; failures reach us through results instead.
 void Quiet(PGconn* conn) {
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
 }
 
 absl::Status ConnectionError(const Redactor& redactor, PGconn* conn, absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(
-      "PostgreSQL ", what, " failed: ",
-      conn == nullptr ? "out of memory" : redactor.Clean(PQerrorMessage(conn))));
+      "PostgreSQL ", what,
+      " failed: ", conn == nullptr ? "out of memory" : redactor.Clean(PQerrorMessage(conn))));
 }
 
 // Exec runs `sql` with `params`, asking for binary results. OK only for COMMAND_OK/TUPLES_OK.
@@ -193,9 +219,9 @@ absl::StatusOr<ResultPtr> Exec(const Redactor& redactor, PGconn* conn, const cha
   std::string message = redactor.Clean(result ? PQresultErrorMessage(result.get()) : "");
   if (message.empty()) message = redactor.Clean(PQerrorMessage(conn));
   const char* state = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-  return absl::UnavailableError(absl::StrCat("PostgreSQL query failed: ", message,
-                                             state != nullptr ? absl::StrCat(" (SQLSTATE ", state, ")")
-                                                              : std::string()));
+  return absl::UnavailableError(
+      absl::StrCat("PostgreSQL query failed: ", message,
+                   state != nullptr ? absl::StrCat(" (SQLSTATE ", state, ")") : std::string()));
 }
 
 // GetInt reads an integer column of a binary (or text) result.
@@ -223,8 +249,8 @@ absl::StatusOr<int64_t> GetInt(const PGresult* r, int row, int col) {
 
 // GetBytes returns a text or bytea column's raw bytes ("" for NULL).
 std::string GetBytes(const PGresult* r, int row, int col) {
-  if (PQgetisnull(r, row, col)) return std::string();
-  return std::string(PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col)));
+  if (PQgetisnull(r, row, col)) return {};
+  return {PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col))};
 }
 
 std::string SerializeDeterministic(const v1::PolicyConfig& config) {
@@ -304,9 +330,8 @@ absl::StatusOr<T> RunOnSession(const Redactor& redactor, Session& session, Body 
     reset_used = true;
     PQreset(conn);
     if (PQstatus(conn) != CONNECTION_OK) {
-      return absl::UnavailableError(
-          absl::StrCat(result.status().message(), "; reconnect failed: ",
-                       redactor.Clean(PQerrorMessage(conn))));
+      return absl::UnavailableError(absl::StrCat(
+          result.status().message(), "; reconnect failed: ", redactor.Clean(PQerrorMessage(conn))));
     }
   }
 }
@@ -418,8 +443,7 @@ class Watcher {
       // poll ignores negative descriptors; without an eventfd, wake up often to see the flag.
       pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {fd, events, 0}};
       const absl::Duration cap = wake_fd_ >= 0 ? absl::Seconds(60) : absl::Milliseconds(100);
-      const int timeout_ms =
-          static_cast<int>(absl::ToInt64Milliseconds(std::min(left, cap)) + 1);
+      const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(std::min(left, cap)) + 1);
       const int n = poll(fds, 2, timeout_ms);
       if (n < 0 && errno != EINTR) return Wait::kTimeout;
       if (stopping()) return Wait::kStopped;
@@ -572,7 +596,8 @@ class PostgresStore final : public PolicyStore {
         *redactor_, reader_, [this](PGconn* conn, bool&) -> absl::StatusOr<StoredPolicy> {
           LOGOUT_ASSIGN_OR_RETURN(
               PolicyRow row,
-              ReadPolicyRow(*redactor_, conn, "SELECT version, body FROM logoutd_policy WHERE id = 1"));
+              ReadPolicyRow(*redactor_, conn,
+                            "SELECT version, body FROM logoutd_policy WHERE id = 1"));
           StoredPolicy policy;
           if (!row.exists) return policy;
           LOGOUT_ASSIGN_OR_RETURN(policy.config, ParseBody(row.body, row.version));
@@ -590,11 +615,11 @@ class PostgresStore final : public PolicyStore {
   }
 
   absl::StatusOr<std::vector<v1::AuditEvent>> ListAudit(uint64_t before_version,
-                                                         uint32_t limit) override {
+                                                        uint32_t limit) override {
     limit = std::min(limit, kMaxAuditPage);
     if (limit == 0) return std::vector<v1::AuditEvent>();
-    const int64_t before = static_cast<int64_t>(
-        std::min<uint64_t>(before_version, static_cast<uint64_t>(INT64_MAX)));
+    const int64_t before =
+        static_cast<int64_t>(std::min<uint64_t>(before_version, static_cast<uint64_t>(INT64_MAX)));
     using Events = std::vector<v1::AuditEvent>;
     return RunOnSession<Events>(
         *redactor_, reader_, [&](PGconn* conn, bool&) -> absl::StatusOr<Events> {
@@ -645,9 +670,9 @@ class PostgresStore final : public PolicyStore {
     if (!row.exists) {
       // No row to lock yet: serialise first writers on an advisory lock, then look again (a
       // writer that held it before us has committed its row by the time we get it).
-      LOGOUT_RETURN_IF_ERROR(Exec(*redactor_, conn, "SELECT pg_advisory_xact_lock($1)",
-                                  {Int8(kFirstWriteLockKey)})
-                                 .status());
+      LOGOUT_RETURN_IF_ERROR(
+          Exec(*redactor_, conn, "SELECT pg_advisory_xact_lock($1)", {Int8(kFirstWriteLockKey)})
+              .status());
       LOGOUT_ASSIGN_OR_RETURN(row, ReadPolicyRow(*redactor_, conn, kLockRow));
     }
     StoredPolicy next;
@@ -663,8 +688,8 @@ class PostgresStore final : public PolicyStore {
     event->set_policy_version(next.version);
     *event->mutable_time() = TimestampFromMicros(now_micros);
 
-    std::vector<Param> policy_params = {Int8(new_version), Bytes(SerializeDeterministic(next.config)),
-                                        Int8(now_micros)};
+    std::vector<Param> policy_params = {
+        Int8(new_version), Bytes(SerializeDeterministic(next.config)), Int8(now_micros)};
     LOGOUT_RETURN_IF_ERROR(
         Exec(*redactor_, conn,
              row.exists ? "UPDATE logoutd_policy SET version = $1, body = $2, "

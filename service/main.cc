@@ -24,6 +24,8 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "after the drain delay: how long in-flight calls may finish before they are cancelled");
 ABSL_FLAG(std::string, admin_token_file, "",
           "file with the bearer token admin calls must present (empty: admin API disabled)");
+ABSL_FLAG(bool, dev_allow_http_loopback, false,
+          "development only: accept http://localhost / 127.0.0.1 / [::1] connection logout URLs");
 ABSL_FLAG(int, max_receive_message_bytes, 1024 * 1024, "largest request message accepted");
 
 int main(int argc, char** argv) {
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   options.store = absl::GetFlag(FLAGS_store);
   options.policy_path = absl::GetFlag(FLAGS_policy);
   options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  options.allow_http_loopback = absl::GetFlag(FLAGS_dev_allow_http_loopback);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
   auto server = logout::server::LogoutServer::Create(options);
   if (!server.ok()) {

@@ -73,7 +73,8 @@ absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d,
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& t) {
+absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& t,
+                                                              const PolicyOptions& options) {
   auto tenant = std::make_unique<CompiledTenant>();
   const std::string where = absl::StrCat("tenant ", Quote(t.name()));
   if (!ValidName(t.name())) {
@@ -136,6 +137,16 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
       tenant->exact_allowed_logout_urls = *std::move(exact);
     }
   }
+  federation::ConnectionOptions connection_options;
+  connection_options.allow_http_loopback = options.allow_http_loopback;
+  for (const v1::Connection& c : t.connections()) {
+    auto compiled = federation::CompiledConnection::Compile(c, connection_options);
+    if (!compiled.ok()) return Prefixed(where, compiled.status());
+    if (!tenant->connections.emplace(c.name(), *std::move(compiled)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " connection ", Quote(c.name()), ": duplicate name"));
+    }
+  }
   for (const v1::Client& c : t.clients()) {
     const std::string cwhere = absl::StrCat(where, " client ", Quote(c.client_id()));
     if (!ValidName(c.client_id())) {
@@ -164,28 +175,30 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CompiledPolicy>> CompiledPolicy::BuildUnversioned(
-    const v1::PolicyConfig& config) {
+    const v1::PolicyConfig& config, const PolicyOptions& options) {
   std::unique_ptr<CompiledPolicy> policy(new CompiledPolicy());
   policy->source_ = config;
   for (const v1::Tenant& t : config.tenants()) {
-    LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> tenant, CompileTenant(t));
+    LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> tenant, CompileTenant(t, options));
     if (policy->tenants_.contains(tenant->name)) {
-      return absl::InvalidArgumentError(absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
     }
     policy->tenants_.emplace(tenant->name, std::move(tenant));
   }
   return policy;
 }
 
-std::shared_ptr<const CompiledPolicy> CompiledPolicy::Publish(std::unique_ptr<CompiledPolicy> policy,
-                                                              uint64_t version) {
+std::shared_ptr<const CompiledPolicy> CompiledPolicy::Publish(
+    std::unique_ptr<CompiledPolicy> policy, uint64_t version) {
   policy->version_ = version;
   return std::shared_ptr<const CompiledPolicy>(std::move(policy));
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(
-    const v1::PolicyConfig& config, uint64_t version) {
-  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledPolicy> policy, BuildUnversioned(config));
+    const v1::PolicyConfig& config, uint64_t version, const PolicyOptions& options) {
+  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledPolicy> policy,
+                          BuildUnversioned(config, options));
   return Publish(std::move(policy), version);
 }
 

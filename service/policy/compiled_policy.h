@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "logout/v1/policy.pb.h"
+#include "service/federation/connection.h"
 #include "service/jwt/algorithm.h"
 #include "service/jwt/key_set.h"
 #include "service/policy/allow_list.h"
@@ -55,11 +56,19 @@ struct CompiledTenant {
   std::optional<absl::Duration> max_hint_age;
   // Tolerance for `iat`/`nbf` in the future.
   absl::Duration clock_skew = absl::Seconds(60);
+  // Upstream connections by name (validated: https URLs, safe templates).
+  absl::flat_hash_map<std::string, federation::CompiledConnection> connections;
 
   const CompiledClient* FindClient(absl::string_view client_id) const {
     const auto it = clients.find(client_id);
     return it == clients.end() ? nullptr : &it->second;
   }
+};
+
+// Options that change what a valid policy is.
+struct PolicyOptions {
+  // Development only: allow http://localhost / 127.0.0.1 / [::1] connection URLs.
+  bool allow_http_loopback = false;
 };
 
 // CompiledPolicy is one immutable policy version. Thread safety: immutable; share freely.
@@ -68,13 +77,13 @@ class CompiledPolicy {
   // Build validates and compiles `config`. Returns InvalidArgumentError naming the tenant, the
   // client and the entry of the first problem (e.g. `tenant "acme" client "web":
   // allowed_logout_urls[1] "https://*.com": a wildcard needs at least two labels to its right`).
-  static absl::StatusOr<std::shared_ptr<const CompiledPolicy>> Build(const v1::PolicyConfig& config,
-                                                                     uint64_t version);
+  static absl::StatusOr<std::shared_ptr<const CompiledPolicy>> Build(
+      const v1::PolicyConfig& config, uint64_t version, const PolicyOptions& options = {});
 
   // BuildUnversioned is Build for a write whose version is only known once it commits: the
   // result is published with Publish. Same errors as Build.
   static absl::StatusOr<std::unique_ptr<CompiledPolicy>> BuildUnversioned(
-      const v1::PolicyConfig& config);
+      const v1::PolicyConfig& config, const PolicyOptions& options = {});
   // Publish stamps `policy` with the committed `version` and freezes it.
   static std::shared_ptr<const CompiledPolicy> Publish(std::unique_ptr<CompiledPolicy> policy,
                                                        uint64_t version);

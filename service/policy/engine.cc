@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "service/federation/federated_logout.h"
 #include "service/policy/id_token_hint.h"
 #include "service/policy/reason.h"
 #include "service/policy/request_params.h"
@@ -58,6 +59,45 @@ void AppendPercentEncoded(std::string& out, absl::string_view value) {
       out.push_back(kHex[u & 0xf]);
     }
   }
+}
+
+// The outcome of validating one requested target against one allow-list.
+struct TargetCheck {
+  v1::Reason deny_reason = v1::REASON_UNSPECIFIED;
+  std::string description;
+  std::optional<url::Url> url;
+  size_t entry = 0;
+};
+
+// Parses `raw` once with WHATWG semantics and matches it on components against `list`.
+TargetCheck CheckTarget(const AllowList& list, absl::string_view raw, absl::string_view name,
+                        bool application_scope) {
+  TargetCheck out;
+  const auto deny = [&](v1::Reason reason, absl::string_view what) {
+    out.deny_reason = reason;
+    out.description = absl::StrCat("'", name, "' ", what);
+    return out;
+  };
+  absl::StatusOr<url::Url> target = url::Url::Parse(raw);
+  if (!target.ok()) return deny(v1::REASON_TARGET_INVALID_URL, "is not a valid absolute URL");
+  if (target->scheme() != "https" && target->scheme() != "http") {
+    return deny(v1::REASON_TARGET_SCHEME_NOT_ALLOWED, "must be an http or https URL");
+  }
+  if (target->saw_userinfo_delimiter() || target->has_credentials()) {
+    return deny(v1::REASON_TARGET_HAS_USERINFO, "must not contain userinfo");
+  }
+  if (list.empty()) {
+    return deny(v1::REASON_ALLOW_LIST_EMPTY, "cannot be used: no logout URLs are allowed");
+  }
+  const std::optional<size_t> hit = list.Match(*target, raw);
+  if (!hit.has_value()) {
+    return deny(v1::REASON_TARGET_NOT_ALLOWED,
+                absl::StrCat("is not in the ", application_scope ? "application's" : "tenant's",
+                             " Allowed Logout URLs"));
+  }
+  out.entry = *hit;
+  out.url = *std::move(target);
+  return out;
 }
 
 }  // namespace
@@ -179,37 +219,14 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   std::optional<url::Url> redirect;
   v1::Reason allow_reason = v1::REASON_LOGGED_OUT_PAGE;
   if (!p.target.empty()) {
-    absl::StatusOr<url::Url> target = url::Url::Parse(p.target);
-    if (!target.ok()) {
-      Deny(response, v1::REASON_TARGET_INVALID_URL,
-           absl::StrCat("'", target_name, "' is not a valid absolute URL"));
+    TargetCheck check = CheckTarget(list, p.target, target_name, client != nullptr);
+    if (check.deny_reason != v1::REASON_UNSPECIFIED) {
+      Deny(response, check.deny_reason, std::move(check.description));
       return absl::OkStatus();
     }
-    if (target->scheme() != "https" && target->scheme() != "http") {
-      Deny(response, v1::REASON_TARGET_SCHEME_NOT_ALLOWED,
-           absl::StrCat("'", target_name, "' must be an http or https URL"));
-      return absl::OkStatus();
-    }
-    if (target->saw_userinfo_delimiter() || target->has_credentials()) {
-      Deny(response, v1::REASON_TARGET_HAS_USERINFO,
-           absl::StrCat("'", target_name, "' must not contain userinfo"));
-      return absl::OkStatus();
-    }
-    if (list.empty()) {
-      Deny(response, v1::REASON_ALLOW_LIST_EMPTY,
-           absl::StrCat("'", target_name, "' cannot be used: no logout URLs are allowed"));
-      return absl::OkStatus();
-    }
-    const std::optional<size_t> hit = list.Match(*target, p.target);
-    if (!hit.has_value()) {
-      Deny(response, v1::REASON_TARGET_NOT_ALLOWED,
-           absl::StrCat("'", target_name, "' is not in the ",
-                        client != nullptr ? "application's" : "tenant's", " Allowed Logout URLs"));
-      return absl::OkStatus();
-    }
-    response->set_matched_entry(list.entry(*hit).raw);
+    response->set_matched_entry(list.entry(check.entry).raw);
     response->set_target_source(v1::TARGET_SOURCE_REQUESTED);
-    redirect = *std::move(target);
+    redirect = *std::move(check.url);
     allow_reason = v1::REASON_REDIRECT_ALLOWED;
   } else if (client != nullptr && list.DefaultEntry().has_value()) {
     const AllowList::Entry& e = list.entry(*list.DefaultEntry());
@@ -244,6 +261,70 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     response->set_http_status(redirect.has_value() ? 302 : 200);
   }
   response->set_reason_code(std::string(ReasonCode(response->reason())));
+  return absl::OkStatus();
+}
+
+absl::Status BuildFederatedLogout(const CompiledPolicy& policy,
+                                  const v1::BuildFederatedLogoutUrlRequest& request,
+                                  v1::BuildFederatedLogoutUrlResponse* response) {
+  response->Clear();
+  if (request.tenant().empty() || request.connection().empty()) {
+    return absl::InvalidArgumentError("tenant and connection are required");
+  }
+  const CompiledTenant* tenant = policy.FindTenant(request.tenant());
+  if (tenant == nullptr) return absl::NotFoundError("unknown tenant");
+  const auto conn = tenant->connections.find(request.connection());
+  if (conn == tenant->connections.end()) return absl::NotFoundError("unknown connection");
+  const auto deny = [response](v1::Reason reason, std::string description) {
+    response->set_decision(v1::DECISION_DENY);
+    response->set_reason(reason);
+    response->set_error_description(std::move(description));
+    return absl::OkStatus();
+  };
+  for (const std::string* value : {&request.return_to(), &request.client_id(), &request.state()}) {
+    if (value->size() > kMaxUrlBytes || HasForbiddenCharacters(*value)) {
+      return deny(v1::REASON_INVALID_CHARACTERS,
+                  "'return_to', 'client_id' and 'state' must be at most 2048 bytes of UTF-8 "
+                  "without control characters");
+    }
+  }
+  for (const std::string* token :
+       {&request.upstream_id_token(), &request.upstream_access_token()}) {
+    if (token->size() > kMaxHintBytes || HasForbiddenCharacters(*token)) {
+      return deny(v1::REASON_INVALID_CHARACTERS, "upstream tokens must be at most 16 KiB of UTF-8");
+    }
+  }
+  // The return URL obeys exactly the rules of ValidateLogout: the client's list, else the
+  // tenant's; an unknown client never falls back.
+  const CompiledClient* client = nullptr;
+  if (!request.client_id().empty()) {
+    client = tenant->FindClient(request.client_id());
+    if (client == nullptr) {
+      return deny(v1::REASON_UNKNOWN_CLIENT, "'client_id' is not a client of this tenant");
+    }
+  }
+  std::string return_to;
+  if (!request.return_to().empty()) {
+    const AllowList& list =
+        client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls;
+    TargetCheck check = CheckTarget(list, request.return_to(), "return_to", client != nullptr);
+    if (check.deny_reason != v1::REASON_UNSPECIFIED) {
+      return deny(check.deny_reason, std::move(check.description));
+    }
+    return_to = std::string(check.url->href());
+  }
+  federation::FederatedLogoutInput input;
+  input.return_to = return_to;
+  input.client_id = request.client_id();
+  input.state = request.state();
+  input.upstream_id_token = request.upstream_id_token();
+  input.upstream_access_token = request.upstream_access_token();
+  input.query = &request.query();
+  absl::StatusOr<v1::BuildFederatedLogoutUrlResponse> built =
+      federation::BuildFederatedLogoutUrl(conn->second, input);
+  if (!built.ok()) return built.status();
+  *response = *std::move(built);
+  response->set_decision(v1::DECISION_ALLOW);
   return absl::OkStatus();
 }
 

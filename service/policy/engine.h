@@ -28,6 +28,15 @@ namespace logout::policy {
 absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
                     absl::Time now, v1::ValidateLogoutResponse* response);
 
+// BuildFederatedLogout builds the upstream logout URL of `request.connection()` (DESIGN §2.3).
+// `return_to` is validated exactly like ValidateLogout's target (the client's list, else the
+// tenant's); a refused one, an unknown client or oversize/control-character values give an OK
+// status with DECISION_DENY and no URL. Returns NotFoundError for an unknown tenant or
+// connection, InvalidArgumentError for a request without them. Thread-safe.
+absl::Status BuildFederatedLogout(const CompiledPolicy& policy,
+                                  const v1::BuildFederatedLogoutUrlRequest& request,
+                                  v1::BuildFederatedLogoutUrlResponse* response);
+
 // WithState returns `target` with its `state` query parameter set to `state`: other query
 // parameters are kept byte for byte, any existing `state` is removed, and the value is
 // percent-encoded (only RFC 3986 unreserved characters stay literal). The fragment is kept.

@@ -8,9 +8,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -45,7 +45,9 @@ std::string Json(const google::protobuf::Message& m) {
   return out;
 }
 
-std::string Quote(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s.substr(0, 128)), "\""); }
+std::string Quote(absl::string_view s) {
+  return absl::StrCat("\"", absl::CEscape(s.substr(0, 128)), "\"");
+}
 
 v1::AuditEvent Event(absl::string_view action, std::string object, std::string before,
                      std::string after) {
@@ -71,7 +73,8 @@ absl::StatusOr<v1::Tenant*> RequireTenant(v1::PolicyConfig& config, const std::s
   return t;
 }
 
-absl::Status CheckEtag(const std::string& given, const std::string& current, absl::string_view what) {
+absl::Status CheckEtag(const std::string& given, const std::string& current,
+                       absl::string_view what) {
   if (!given.empty() && given != current) {
     return absl::AbortedError(absl::StrCat("etag of ", what, " is stale: read it again"));
   }
@@ -88,17 +91,19 @@ absl::Status CheckMask(const FieldMask& mask, std::initializer_list<absl::string
   for (const std::string& path : mask.paths()) {
     for (absl::string_view f : forbidden) {
       if (path == f || absl::StartsWith(path, absl::StrCat(f, "."))) {
-        return absl::InvalidArgumentError(absl::StrCat("update_mask path ", Quote(path), " cannot be changed here"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("update_mask path ", Quote(path), " cannot be changed here"));
       }
     }
-    if (!struct_prefix.empty() && absl::StartsWith(path, struct_prefix) && path.size() > struct_prefix.size()) {
+    if (!struct_prefix.empty() && absl::StartsWith(path, struct_prefix) &&
+        path.size() > struct_prefix.size()) {
       continue;  // a key inside the opaque options Struct
     }
     FieldMask one;
     one.add_paths(path);
     if (!FieldMaskUtil::IsValidFieldMask<T>(one)) {
-      return absl::InvalidArgumentError(absl::StrCat("update_mask path ", Quote(path), " is not a field of ",
-                                                     T::descriptor()->name()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update_mask path ", Quote(path), " is not a field of ", T::descriptor()->name()));
     }
   }
   return absl::OkStatus();
@@ -201,13 +206,16 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateClient(const v1::CreateClientRequest& 
                                                  v1::PolicyConfig& config) {
   absl::StatusOr<v1::Tenant*> t = RequireTenant(config, r.tenant());
   if (!t.ok()) return t.status();
-  if (r.client().client_id().empty()) return absl::InvalidArgumentError("client.client_id is required");
+  if (r.client().client_id().empty())
+    return absl::InvalidArgumentError("client.client_id is required");
   if (FindClient(**t, r.client().client_id()) != nullptr) {
-    return absl::AlreadyExistsError(absl::StrCat("client ", Quote(r.client().client_id()), " exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("client ", Quote(r.client().client_id()), " exists"));
   }
   *(*t)->add_clients() = r.client();
-  return Event("CreateClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client().client_id()),
-               "", Json(ClientView(r.client())));
+  return Event("CreateClient",
+               absl::StrCat("tenant/", r.tenant(), "/client/", r.client().client_id()), "",
+               Json(ClientView(r.client())));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyUpdateClient(const v1::UpdateClientRequest& r,
@@ -215,13 +223,14 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateClient(const v1::UpdateClientRequest& 
   absl::StatusOr<v1::Tenant*> t = RequireTenant(config, r.tenant());
   if (!t.ok()) return t.status();
   v1::Client* c = const_cast<v1::Client*>(FindClient(**t, r.client_id()));
-  if (c == nullptr) return absl::NotFoundError(absl::StrCat("client ", Quote(r.client_id()), " not found"));
+  if (c == nullptr)
+    return absl::NotFoundError(absl::StrCat("client ", Quote(r.client_id()), " not found"));
   if (absl::Status s = CheckMask<v1::Client>(r.update_mask(), {"client_id"}); !s.ok()) return s;
   if (absl::Status s = CheckEtag(r.etag(), ClientEtag(*c), "client"); !s.ok()) return s;
   const std::string before = Json(ClientView(*c));
   MergeMasked(r.client(), r.update_mask(), c);
-  return Event("UpdateClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client_id()), before,
-               Json(ClientView(*c)));
+  return Event("UpdateClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client_id()),
+               before, Json(ClientView(*c)));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyDeleteClient(const v1::DeleteClientRequest& r,
@@ -231,11 +240,13 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteClient(const v1::DeleteClientRequest& 
   auto* clients = (*t)->mutable_clients();
   auto it = std::find_if(clients->begin(), clients->end(),
                          [&](const v1::Client& c) { return c.client_id() == r.client_id(); });
-  if (it == clients->end()) return absl::NotFoundError(absl::StrCat("client ", Quote(r.client_id()), " not found"));
+  if (it == clients->end())
+    return absl::NotFoundError(absl::StrCat("client ", Quote(r.client_id()), " not found"));
   if (absl::Status s = CheckEtag(r.etag(), ClientEtag(*it), "client"); !s.ok()) return s;
   const std::string before = Json(ClientView(*it));
   clients->erase(it);
-  return Event("DeleteClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client_id()), before, "");
+  return Event("DeleteClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client_id()),
+               before, "");
 }
 
 // --- Connections.
@@ -244,9 +255,11 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateConnection(const v1::CreateConnectionR
                                                      v1::PolicyConfig& config) {
   absl::StatusOr<v1::Tenant*> t = RequireTenant(config, r.tenant());
   if (!t.ok()) return t.status();
-  if (r.connection().name().empty()) return absl::InvalidArgumentError("connection.name is required");
+  if (r.connection().name().empty())
+    return absl::InvalidArgumentError("connection.name is required");
   if (FindConnection(**t, r.connection().name()) != nullptr) {
-    return absl::AlreadyExistsError(absl::StrCat("connection ", Quote(r.connection().name()), " exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("connection ", Quote(r.connection().name()), " exists"));
   }
   *(*t)->add_connections() = r.connection();
   return Event("CreateConnection",
@@ -260,7 +273,8 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionR
   if (!t.ok()) return t.status();
   v1::Connection* c = const_cast<v1::Connection*>(FindConnection(**t, r.connection_name()));
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("connection ", Quote(r.connection_name()), " not found"));
+    return absl::NotFoundError(
+        absl::StrCat("connection ", Quote(r.connection_name()), " not found"));
   }
   if (absl::Status s = CheckMask<v1::Connection>(r.update_mask(), {"name"}, "options."); !s.ok()) {
     return s;
@@ -302,7 +316,8 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
   const std::string before = Json(*c);
   MergeMasked(r.logout(), r.update_mask(), c->mutable_logout());
   return Event("UpdateConnectionLogout",
-               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before, Json(*c));
+               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before,
+               Json(*c));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionRequest& r,
@@ -318,8 +333,8 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
   if (absl::Status s = CheckEtag(r.etag(), ConnectionEtag(*it), "connection"); !s.ok()) return s;
   const std::string before = Json(*it);
   conns->erase(it);
-  return Event("DeleteConnection", absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()),
-               before, "");
+  return Event("DeleteConnection",
+               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before, "");
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
@@ -335,8 +350,8 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
   }
   const auto clears = [&r](absl::string_view f) {
     return std::find(r.clear_connection_fields().paths().begin(),
-                     r.clear_connection_fields().paths().end(), f) !=
-           r.clear_connection_fields().paths().end();
+                     r.clear_connection_fields().paths().end(),
+                     f) != r.clear_connection_fields().paths().end();
   };
   v1::PolicyConfig next = r.policy();
   for (v1::Tenant& t : *next.mutable_tenants()) {
@@ -345,8 +360,10 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
     for (v1::Connection& c : *t.mutable_connections()) {
       const v1::Connection* old = FindConnection(*old_tenant, c.name());
       if (old == nullptr) continue;
-      if (!c.has_logout() && old->has_logout() && !clears("logout")) *c.mutable_logout() = old->logout();
-      if (!c.has_options() && old->has_options() && !clears("options")) *c.mutable_options() = old->options();
+      if (!c.has_logout() && old->has_logout() && !clears("logout"))
+        *c.mutable_logout() = old->logout();
+      if (!c.has_options() && old->has_options() && !clears("options"))
+        *c.mutable_options() = old->options();
     }
   }
   config = std::move(next);

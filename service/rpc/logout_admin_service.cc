@@ -11,7 +11,8 @@ using Snapshot = std::shared_ptr<const policy::CompiledPolicy>;
 grpc::Status NoPolicy() { return {grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"}; }
 
 grpc::Status NotFound(absl::string_view what, const std::string& name) {
-  return {grpc::StatusCode::NOT_FOUND, std::string(what) + " \"" + name.substr(0, 128) + "\" not found"};
+  return {grpc::StatusCode::NOT_FOUND,
+          std::string(what) + " \"" + name.substr(0, 128) + "\" not found"};
 }
 
 void FillTenant(const v1::Tenant& t, uint64_t version, v1::TenantResponse* out) {
@@ -35,15 +36,15 @@ void FillConnection(const v1::Connection& c, uint64_t version, v1::ConnectionRes
 }  // namespace
 
 // Authorises the call; returns from the RPC with the auth status when it fails.
-#define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                            \
+#define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                                              \
   const absl::StatusOr<std::string> actor_var = auth_->Authorize((ctx)->client_metadata()); \
   if (!actor_var.ok()) return ToGrpcStatus(actor_var.status())
 
 // Runs a write; returns from the RPC when it fails, else leaves the snapshot in `snap`.
-#define LOGOUT_ADMIN_WRITE(actor, apply, snap)                                  \
+#define LOGOUT_ADMIN_WRITE(actor, apply, snap)                                    \
   const absl::StatusOr<uint64_t> write_version = writer_->Write(*(actor), apply); \
-  if (!write_version.ok()) return ToGrpcStatus(write_version.status());        \
-  const Snapshot snap = holder_->Get();                                        \
+  if (!write_version.ok()) return ToGrpcStatus(write_version.status());           \
+  const Snapshot snap = holder_->Get();                                           \
   if (snap == nullptr) return NoPolicy()
 
 grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* r,
@@ -63,7 +64,8 @@ grpc::Status LogoutAdminService::ListTenants(grpc::ServerContext* ctx,
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
   const Snapshot snap = holder_->Get();
   if (snap == nullptr) return grpc::Status::OK;  // nothing written yet: an empty list
-  for (const v1::Tenant& t : snap->source().tenants()) FillTenant(t, snap->version(), out->add_tenants());
+  for (const v1::Tenant& t : snap->source().tenants())
+    FillTenant(t, snap->version(), out->add_tenants());
   return grpc::Status::OK;
 }
 
@@ -71,7 +73,8 @@ grpc::Status LogoutAdminService::CreateTenant(grpc::ServerContext* ctx,
                                               const v1::CreateTenantRequest* r,
                                               v1::TenantResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyCreateTenant(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyCreateTenant(*r, c); }, snap);
   const v1::Tenant* t = FindTenant(snap->source(), r->tenant().name());
   if (t == nullptr) return NotFound("tenant", r->tenant().name());
   FillTenant(*t, snap->version(), out);
@@ -82,7 +85,8 @@ grpc::Status LogoutAdminService::UpdateTenant(grpc::ServerContext* ctx,
                                               const v1::UpdateTenantRequest* r,
                                               v1::TenantResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyUpdateTenant(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateTenant(*r, c); }, snap);
   const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
   if (t == nullptr) return NotFound("tenant", r->tenant());
   FillTenant(*t, snap->version(), out);
@@ -93,7 +97,8 @@ grpc::Status LogoutAdminService::DeleteTenant(grpc::ServerContext* ctx,
                                               const v1::DeleteTenantRequest* r,
                                               v1::DeleteResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyDeleteTenant(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyDeleteTenant(*r, c); }, snap);
   out->set_policy_version(*write_version);
   return grpc::Status::OK;
 }
@@ -127,7 +132,8 @@ grpc::Status LogoutAdminService::CreateClient(grpc::ServerContext* ctx,
                                               const v1::CreateClientRequest* r,
                                               v1::ClientResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyCreateClient(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyCreateClient(*r, c); }, snap);
   const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
   const v1::Client* c = t == nullptr ? nullptr : FindClient(*t, r->client().client_id());
   if (c == nullptr) return NotFound("client", r->client().client_id());
@@ -139,7 +145,8 @@ grpc::Status LogoutAdminService::UpdateClient(grpc::ServerContext* ctx,
                                               const v1::UpdateClientRequest* r,
                                               v1::ClientResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyUpdateClient(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateClient(*r, c); }, snap);
   const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
   const v1::Client* c = t == nullptr ? nullptr : FindClient(*t, r->client_id());
   if (c == nullptr) return NotFound("client", r->client_id());
@@ -151,7 +158,8 @@ grpc::Status LogoutAdminService::DeleteClient(grpc::ServerContext* ctx,
                                               const v1::DeleteClientRequest* r,
                                               v1::DeleteResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyDeleteClient(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyDeleteClient(*r, c); }, snap);
   out->set_policy_version(*write_version);
   return grpc::Status::OK;
 }
@@ -188,7 +196,8 @@ grpc::Status LogoutAdminService::CreateConnection(grpc::ServerContext* ctx,
                                                   const v1::CreateConnectionRequest* r,
                                                   v1::ConnectionResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyCreateConnection(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyCreateConnection(*r, c); }, snap);
   const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
   const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, r->connection().name());
   if (c == nullptr) return NotFound("connection", r->connection().name());
@@ -200,7 +209,8 @@ grpc::Status LogoutAdminService::UpdateConnection(grpc::ServerContext* ctx,
                                                   const v1::UpdateConnectionRequest* r,
                                                   v1::ConnectionResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyUpdateConnection(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateConnection(*r, c); }, snap);
   const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
   const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, r->connection_name());
   if (c == nullptr) return NotFound("connection", r->connection_name());
@@ -225,7 +235,8 @@ grpc::Status LogoutAdminService::DeleteConnection(grpc::ServerContext* ctx,
                                                   const v1::DeleteConnectionRequest* r,
                                                   v1::DeleteResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyDeleteConnection(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyDeleteConnection(*r, c); }, snap);
   out->set_policy_version(*write_version);
   return grpc::Status::OK;
 }
@@ -250,7 +261,8 @@ grpc::Status LogoutAdminService::ImportPolicy(grpc::ServerContext* ctx,
                                               const v1::ImportPolicyRequest* r,
                                               v1::ImportPolicyResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(actor, [r](v1::PolicyConfig& c) { return ApplyImportPolicy(*r, c); }, snap);
+  LOGOUT_ADMIN_WRITE(
+      actor, [r](v1::PolicyConfig& c) { return ApplyImportPolicy(*r, c); }, snap);
   out->set_policy_version(*write_version);
   return grpc::Status::OK;
 }
@@ -260,7 +272,8 @@ grpc::Status LogoutAdminService::ListAuditEvents(grpc::ServerContext* ctx,
                                                  v1::ListAuditEventsResponse* out) {
   LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
   const uint32_t limit = r->page_size() == 0 ? 100 : std::min<uint32_t>(r->page_size(), 1000);
-  absl::StatusOr<std::vector<v1::AuditEvent>> events = writer_->ListAudit(r->before_version(), limit);
+  absl::StatusOr<std::vector<v1::AuditEvent>> events =
+      writer_->ListAudit(r->before_version(), limit);
   if (!events.ok()) return ToGrpcStatus(events.status());
   for (v1::AuditEvent& e : *events) *out->add_events() = std::move(e);
   return grpc::Status::OK;

@@ -20,11 +20,15 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
 }
 
 grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
-    grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* /*request*/,
-    v1::BuildFederatedLogoutUrlResponse* /*response*/) {
+    grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* request,
+    v1::BuildFederatedLogoutUrlResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "BuildFederatedLogoutUrl is not implemented yet"));
+  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
+  if (snapshot == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
+    return reactor;
+  }
+  reactor->Finish(ToGrpcStatus(policy::BuildFederatedLogout(*snapshot, *request, response)));
   return reactor;
 }
 

@@ -21,9 +21,10 @@ namespace {
 
 constexpr const char* kServices[] = {"", "logout.v1.LogoutPolicy", "logout.v1.LogoutAdmin"};
 
-absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(const std::string& path) {
+absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
+    const std::string& path, const policy::PolicyOptions& options) {
   LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig config, store::ReadPolicyFile(path));
-  return policy::CompiledPolicy::Build(config, /*version=*/1);
+  return policy::CompiledPolicy::Build(config, /*version=*/1, options);
 }
 
 }  // namespace
@@ -31,7 +32,8 @@ absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(const s
 absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth = rpc::AdminAuthenticator::Disabled();
   if (!options.admin_token_file.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(admin_auth, rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
+    LOGOUT_ASSIGN_OR_RETURN(admin_auth,
+                            rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
   }
   std::unique_ptr<LogoutServer> self(new LogoutServer());
   self->admin_auth_ = std::move(admin_auth);
@@ -39,18 +41,20 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   self->SetServing(false);
   self->SetStoreHealth(true);
 
+  policy::PolicyOptions policy_options;
+  policy_options.allow_http_loopback = options.allow_http_loopback;
   // The policy source, validated before anything listens.
   std::shared_ptr<const policy::CompiledPolicy> initial;
   if (options.store == "file") {
     if (!options.policy_path.empty()) {
-      LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path));
+      LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path, policy_options));
     }
   } else {
     LOGOUT_ASSIGN_OR_RETURN(self->store_, store::OpenPolicyStore(options.store));
   }
   LogoutServer* raw = self.get();
-  self->writer_ = std::make_unique<store::PolicyWriter>(self->store_.get(), &self->snapshots_,
-                                                        [raw] { raw->SetServing(true); });
+  self->writer_ = std::make_unique<store::PolicyWriter>(
+      self->store_.get(), &self->snapshots_, [raw] { raw->SetServing(true); }, policy_options);
   if (self->store_ != nullptr) {
     LOGOUT_ASSIGN_OR_RETURN(store::StoredPolicy stored, self->store_->Load());
     if (stored.version == 0 && !options.policy_path.empty()) {

@@ -46,6 +46,8 @@ struct ServerOptions {
   // ignored once the store holds a policy); with "file" it is what is served. Without any
   // policy logoutd reports NOT_SERVING and decisions answer UNAVAILABLE.
   std::string policy_path;
+  // Development only: allow http:// loopback URLs in connection settings.
+  bool allow_http_loopback = false;
   // File holding the admin bearer token. Empty: the admin API refuses every call.
   std::string admin_token_file;
   // Largest request message accepted.

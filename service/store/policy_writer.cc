@@ -18,14 +18,15 @@ absl::StatusOr<uint64_t> PolicyWriter::Write(absl::string_view actor, const Muta
         absl::StatusOr<v1::AuditEvent> event = apply(config);
         if (!event.ok()) return event.status();
         absl::StatusOr<std::unique_ptr<policy::CompiledPolicy>> built =
-            policy::CompiledPolicy::BuildUnversioned(config);
+            policy::CompiledPolicy::BuildUnversioned(config, options_);
         if (!built.ok()) return built.status();
         compiled = *std::move(built);
         event->set_actor(std::string(actor));
         return event;
       });
   if (!committed.ok()) return committed.status();
-  if (holder_->InstallIfNewer(policy::CompiledPolicy::Publish(std::move(compiled), committed->version)) &&
+  if (holder_->InstallIfNewer(
+          policy::CompiledPolicy::Publish(std::move(compiled), committed->version)) &&
       on_installed_) {
     on_installed_();
   }
@@ -40,10 +41,11 @@ absl::Status PolicyWriter::Reload() {
   const std::shared_ptr<const policy::CompiledPolicy> live = holder_->Get();
   if (live != nullptr && live->version() >= stored->version) return absl::OkStatus();
   absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> compiled =
-      policy::CompiledPolicy::Build(stored->config, stored->version);
+      policy::CompiledPolicy::Build(stored->config, stored->version, options_);
   if (!compiled.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("stored policy version ", stored->version,
-                                                   " does not compile: ", compiled.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("stored policy version ", stored->version,
+                     " does not compile: ", compiled.status().message()));
   }
   if (holder_->InstallIfNewer(*std::move(compiled)) && on_installed_) on_installed_();
   return absl::OkStatus();

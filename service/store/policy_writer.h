@@ -25,8 +25,8 @@ class PolicyWriter {
   // `on_installed` (optional) runs after every snapshot this writer installs (e.g. to report
   // SERVING once the first policy is live).
   PolicyWriter(PolicyStore* store, SnapshotHolder* holder,
-               std::function<void()> on_installed = nullptr)
-      : store_(store), holder_(holder), on_installed_(std::move(on_installed)) {}
+               std::function<void()> on_installed = nullptr, policy::PolicyOptions options = {})
+      : store_(store), holder_(holder), on_installed_(std::move(on_installed)), options_(options) {}
 
   // Write runs `apply` on the current policy in one transaction, compiles the result (an
   // invalid policy aborts the write with the compiler's InvalidArgumentError naming tenant,
@@ -52,6 +52,7 @@ class PolicyWriter {
   PolicyStore* const store_;
   SnapshotHolder* const holder_;
   const std::function<void()> on_installed_;
+  const policy::PolicyOptions options_;
 };
 
 }  // namespace logout::store

@@ -33,7 +33,9 @@ constexpr const char* kSchema[] = {
 // One prepared statement, finalised on scope exit.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -118,7 +120,8 @@ class SqliteStore final : public PolicyStore {
     event->set_policy_version(next.version);
     event->mutable_time()->set_seconds(now_micros / 1000000);
     event->mutable_time()->set_nanos(static_cast<int32_t>(now_micros % 1000000) * 1000);
-    if (!WritePolicyLocked(next.version, body, now_micros) || !WriteAuditLocked(*event, now_micros)) {
+    if (!WritePolicyLocked(next.version, body, now_micros) ||
+        !WriteAuditLocked(*event, now_micros)) {
       ExecLocked("ROLLBACK");
       return Error("cannot write the policy");
     }
@@ -130,15 +133,16 @@ class SqliteStore final : public PolicyStore {
   }
 
   absl::StatusOr<std::vector<v1::AuditEvent>> ListAudit(uint64_t before_version,
-                                                         uint32_t limit) override
+                                                        uint32_t limit) override
       ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     Statement select(db_,
                      "SELECT version, time_micros, actor, action, object, before_json, after_json "
                      "FROM logoutd_audit WHERE version < ?1 ORDER BY version DESC LIMIT ?2");
     if (!select.ok()) return Error("cannot read the audit trail");
-    sqlite3_bind_int64(select.get(), 1,
-                       before_version == 0 ? INT64_MAX : static_cast<sqlite3_int64>(before_version));
+    sqlite3_bind_int64(
+        select.get(), 1,
+        before_version == 0 ? INT64_MAX : static_cast<sqlite3_int64>(before_version));
     sqlite3_bind_int64(select.get(), 2, std::min<uint32_t>(limit, 1000));
     std::vector<v1::AuditEvent> events;
     int rc;
@@ -216,7 +220,8 @@ class SqliteStore final : public PolicyStore {
     sqlite3_bind_int64(insert.get(), 1, static_cast<sqlite3_int64>(e.policy_version()));
     sqlite3_bind_int64(insert.get(), 2, now_micros);
     int col = 3;
-    for (const std::string* s : {&e.actor(), &e.action(), &e.object(), &e.before_json(), &e.after_json()}) {
+    for (const std::string* s :
+         {&e.actor(), &e.action(), &e.object(), &e.before_json(), &e.after_json()}) {
       sqlite3_bind_text(insert.get(), col++, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
     }
     return sqlite3_step(insert.get()) == SQLITE_DONE;
@@ -230,9 +235,9 @@ class SqliteStore final : public PolicyStore {
 
 absl::StatusOr<std::unique_ptr<PolicyStore>> OpenSqliteStore(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                       SQLITE_OPEN_FULLMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);

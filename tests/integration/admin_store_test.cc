@@ -2,6 +2,7 @@
 // and kill -9, decisions see a write as soon as the RPC returns, etags serialise racing
 // writers, an invalid write is refused whole, and connection logout settings are never lost.
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <fstream>
@@ -11,10 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
-#include <sqlite3.h>
-
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
 #include "tests/testing/logoutd_process.h"
@@ -51,7 +50,8 @@ class AdminStoreTest : public ::testing::Test {
     req.set_raw_query(query);
     v1::ValidateLogoutResponse resp;
     auto ctx = CallContext();
-    const grpc::Status s = v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
+    const grpc::Status s =
+        v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return resp;
   }
@@ -80,7 +80,8 @@ TEST_F(AdminStoreTest, WriteIsVisibleAtOnceAndSurvivesRestart) {
   EXPECT_EQ(created.policy_version(), 2u);  // 1 = the seed
   EXPECT_FALSE(created.etag().empty());
   // Same replica, right after the RPC returned.
-  v1::ValidateLogoutResponse r = Decide(*d, "client_id=kiosk&returnTo=https://kiosk.example.com/alt");
+  v1::ValidateLogoutResponse r =
+      Decide(*d, "client_id=kiosk&returnTo=https://kiosk.example.com/alt");
   EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
   EXPECT_EQ(r.policy_version(), 2u);
 
@@ -167,7 +168,8 @@ TEST_F(AdminStoreTest, TwoWritersRaceOnOneEtagExactlyOneWins) {
       req.set_tenant("acme");
       req.set_client_id("web-app");
       req.set_etag(current.etag());
-      req.mutable_client()->add_allowed_logout_urls(absl::StrCat("https://racer", i, ".example.com/"));
+      req.mutable_client()->add_allowed_logout_urls(
+          absl::StrCat("https://racer", i, ".example.com/"));
       req.mutable_update_mask()->add_paths("allowed_logout_urls");
       v1::ClientResponse out;
       auto ctx = CallContext(kToken);
@@ -240,7 +242,8 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   c->set_name("custom-oidc");
   c->set_strategy("oidc");
   (*c->mutable_options()->mutable_fields())["scope"].set_string_value("openid profile");
-  (*c->mutable_options()->mutable_fields())["discovery_url"].set_string_value("https://idp.corp.example/.well-known/openid-configuration");
+  (*c->mutable_options()->mutable_fields())["discovery_url"].set_string_value(
+      "https://idp.corp.example/.well-known/openid-configuration");
   v1::ConnectionResponse out;
   auto ctx = CallContext(kToken);
   ASSERT_TRUE(admin->CreateConnection(ctx.get(), create, &out).ok());
@@ -267,7 +270,8 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   v1::UpdateConnectionRequest option;
   option.set_tenant("acme");
   option.set_connection_name("custom-oidc");
-  (*option.mutable_connection()->mutable_options()->mutable_fields())["scope"].set_string_value("openid email");
+  (*option.mutable_connection()->mutable_options()->mutable_fields())["scope"].set_string_value(
+      "openid email");
   option.mutable_update_mask()->add_paths("options.scope");
   ctx = CallContext(kToken);
   s = admin->UpdateConnection(ctx.get(), option, &out);
@@ -303,6 +307,68 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   ctx = CallContext(kToken);
   ASSERT_TRUE(admin->GetConnection(ctx.get(), get, &out).ok());
   EXPECT_EQ(out.connection().logout().logout_url(), "");
+}
+
+TEST_F(AdminStoreTest, UpdateConnectionLogoutValidatesAndBuildSeesIt) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  struct Bad {
+    std::string path;
+    v1::ConnectionLogout logout;
+    std::string message;
+  };
+  std::vector<Bad> bad(5);
+  bad[0] = {"logout_url", {}, "logout.logout_url"};
+  bad[0].logout.set_logout_url("http://idp.corp.example/logout");
+  bad[1] = {"logout_url", {}, "logout.logout_url"};
+  bad[1].logout.set_logout_url("https://user@idp.corp.example/logout");
+  bad[2] = {"logout_url", {}, "logout.logout_url"};
+  bad[2].logout.set_logout_url("https://idp.corp.example/logout#frag");
+  bad[3] = {"logout_url_template", {}, "logout.logout_url_template"};
+  bad[3].logout.set_logout_url_template("https://idp.corp.example/logout{?returnTo");
+  bad[4] = {"no_such_field", {}, "\"no_such_field\""};
+  for (const Bad& b : bad) {
+    v1::UpdateConnectionLogoutRequest req;
+    req.set_tenant("acme");
+    req.set_connection("corp-oidc");
+    *req.mutable_logout() = b.logout;
+    req.mutable_update_mask()->add_paths(b.path);
+    v1::ConnectionResponse out;
+    auto ctx = CallContext(kToken);
+    const grpc::Status s = admin->UpdateConnectionLogout(ctx.get(), req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << b.path;
+    EXPECT_NE(s.error_message().find(b.message), std::string::npos) << s.error_message();
+  }
+  // A valid template replaces the strategy default, visible at once to BuildFederatedLogoutUrl.
+  v1::UpdateConnectionLogoutRequest req;
+  req.set_tenant("acme");
+  req.set_connection("corp-oidc");
+  req.mutable_logout()->set_logout_url_template(
+      "https://idp.corp.example/v2/logout{?returnTo,client_id}");
+  req.mutable_update_mask()->add_paths("logout_url_template");
+  v1::ConnectionResponse out;
+  auto ctx = CallContext(kToken);
+  grpc::Status s = admin->UpdateConnectionLogout(ctx.get(), req, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.connection().logout().end_session_endpoint(),
+            "https://idp.corp.example/oidc/logout");
+
+  v1::BuildFederatedLogoutUrlRequest build;
+  build.set_tenant("acme");
+  build.set_connection("corp-oidc");
+  build.set_client_id("web-app");
+  build.set_return_to("https://shop.acme.example.com/goodbye");
+  v1::BuildFederatedLogoutUrlResponse built;
+  ctx = CallContext();
+  s = v1::LogoutPolicy::NewStub(d->channel)->BuildFederatedLogoutUrl(ctx.get(), build, &built);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(built.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(built.source(), v1::FEDERATED_URL_SOURCE_TEMPLATE);
+  EXPECT_EQ(
+      built.url(),
+      "https://idp.corp.example/v2/logout?returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye"
+      "&client_id=web-app");
 }
 
 TEST_F(AdminStoreTest, StaleEtagIsAborted) {
@@ -345,7 +411,8 @@ TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepair
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/logoutd.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE logoutd_policy SET body = ?1, version = 7", -1, &stmt, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE logoutd_policy SET body = ?1, version = 7", -1, &stmt,
+                               nullptr),
             SQLITE_OK);
   sqlite3_bind_blob(stmt, 1, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE);
@@ -355,22 +422,25 @@ TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepair
   auto d = Start(/*seed=*/false);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-  EXPECT_EQ(Health(*d, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(*d, "logout.v1.PolicyStore"),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   EXPECT_NE(d->process->output().find("stored policy refused"), std::string::npos);
   v1::ValidateLogoutRequest req;
   req.set_tenant("acme");
   req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
   v1::ValidateLogoutResponse resp;
   auto ctx = CallContext();
-  EXPECT_EQ(v1::LogoutPolicy::NewStub(d->channel)->ValidateLogout(ctx.get(), req, &resp).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      v1::LogoutPolicy::NewStub(d->channel)->ValidateLogout(ctx.get(), req, &resp).error_code(),
+      grpc::StatusCode::UNAVAILABLE);
 
   // An admin import repairs it.
   v1::ImportPolicyRequest import;
   import.mutable_policy()->add_tenants()->set_name("acme");
   v1::ImportPolicyResponse imported;
   ctx = CallContext(kToken);
-  const grpc::Status s = v1::LogoutAdmin::NewStub(d->channel)->ImportPolicy(ctx.get(), import, &imported);
+  const grpc::Status s =
+      v1::LogoutAdmin::NewStub(d->channel)->ImportPolicy(ctx.get(), import, &imported);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(imported.policy_version(), 8u);
   EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::SERVING);
@@ -380,8 +450,9 @@ TEST(AdminFileModeTest, ReadOnlyFileModeRefusesWrites) {
   const std::string token = ::testing::TempDir() + "/file_mode_token";
   std::ofstream(token) << kToken;
   auto d = LogoutdProcess::Start(
-      LOGOUTD_BINARY, {"--store=file", std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json",
-                       "--admin_token_file=" + token});
+      LOGOUTD_BINARY,
+      {"--store=file", std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json",
+       "--admin_token_file=" + token});
   ASSERT_NE(d, nullptr);
   v1::CreateTenantRequest req;
   req.mutable_tenant()->set_name("new");

@@ -1,4 +1,6 @@
 // Starts the real logoutd binary on a real TCP port and calls it with a real gRPC client.
+#include "tests/testing/logoutd_process.h"
+
 #include <signal.h>
 
 #include <fstream>
@@ -12,7 +14,6 @@
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
-#include "tests/testing/logoutd_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace logout {
@@ -160,7 +161,8 @@ TEST(LogoutdProcessTest, InvalidPolicyRefusedAtStartNamingTheEntry) {
     out << R"({"tenants": [{"name": "acme", "clients": [{"clientId": "web",
              "allowedLogoutUrls": ["https://ok.example.com/", "https://*.com"]}]}]})";
   }
-  auto p = Subprocess::Start({LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--store=file", "--policy=" + path});
+  auto p = Subprocess::Start(
+      {LOGOUTD_BINARY, "--listen=127.0.0.1:0", "--store=file", "--policy=" + path});
   ASSERT_NE(p, nullptr);
   const std::optional<int> code = p->Wait(kStartTimeout);
   ASSERT_TRUE(code.has_value());

@@ -121,6 +121,18 @@ async function main() {
       (err) => err.code === grpc.status.NOT_FOUND);
   });
 
+  await check('BuildFederatedLogoutUrl for an OIDC connection (grpcurl call)', async () => {
+    const resp = await unary(policyService, 'BuildFederatedLogoutUrl', {
+      tenant: 'acme', connection: 'corp-oidc', client_id: 'web-app',
+      return_to: 'https://shop.acme.example.com/goodbye', state: 'xyz', upstream_id_token: 'eyJ.upstream.token',
+    });
+    assert.equal(resp.decision, 'DECISION_ALLOW');
+    assert.equal(resp.source, 'FEDERATED_URL_SOURCE_PROVIDER_DEFAULT');
+    assert.equal(resp.supported, true);
+    assert.equal(resp.url, 'https://idp.corp.example/oidc/logout?id_token_hint=eyJ.upstream.token'
+      + '&client_id=logoutd-acme&post_logout_redirect_uri=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye&state=xyz');
+  });
+
   await check('health Check over reflection reports SERVING', async () => {
     const descriptor = await reflection.getDescriptorBySymbol('grpc.health.v1.Health');
     const pkg = descriptor.getPackageObject(LOADER_OPTIONS);

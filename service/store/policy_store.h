@@ -54,7 +54,7 @@ class PolicyStore {
   // ListAudit returns up to `limit` events older than `before_version` (0 = newest), newest
   // first.
   virtual absl::StatusOr<std::vector<v1::AuditEvent>> ListAudit(uint64_t before_version,
-                                                                 uint32_t limit) = 0;
+                                                                uint32_t limit) = 0;
 
   // WatchChanges starts delivering `on_change(version)` (from a store-owned thread) whenever
   // another process may have committed a newer version; the callee then calls Load(). The

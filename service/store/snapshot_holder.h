@@ -25,7 +25,8 @@ class SnapshotHolder {
   // version (a replica may hear of its own write twice, or of writes out of order). Returns
   // whether it was installed.
   bool InstallIfNewer(std::shared_ptr<const policy::CompiledPolicy> next) {
-    std::shared_ptr<const policy::CompiledPolicy> current = current_.load(std::memory_order_acquire);
+    std::shared_ptr<const policy::CompiledPolicy> current =
+        current_.load(std::memory_order_acquire);
     while (current == nullptr || current->version() < next->version()) {
       if (current_.compare_exchange_weak(current, next, std::memory_order_acq_rel)) return true;
     }

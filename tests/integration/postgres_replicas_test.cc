@@ -1,0 +1,190 @@
+// Two real logoutd processes on one real PostgreSQL server (Debian's postgresql, started by the
+// test as a non-root user on loopback): a write through replica A reaches replica B's decisions
+// without a restart (the propagation time is printed), a stored policy B cannot compile keeps B
+// on its last good snapshot and is reported, and a stopped database makes writes fail cleanly
+// while both replicas keep deciding.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "libpq-fe.h"
+#include "logout/v1/admin.grpc.pb.h"
+#include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/logoutd_process.h"
+#include "tests/testing/postgres_server.h"
+
+namespace logout {
+namespace {
+
+using testing::CallContext;
+using testing::LogoutdProcess;
+using testing::PostgresServer;
+
+constexpr char kToken[] = "postgres-replicas-token-0123";
+
+class PostgresReplicasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!PostgresServer::Available()) {
+      GTEST_SKIP() << "PostgreSQL server binaries missing: run scripts/setup.sh (Debian package postgresql)";
+    }
+    auto server = PostgresServer::Create();
+    ASSERT_TRUE(server.ok()) << server.status();
+    pg_ = *std::move(server);
+    auto url = pg_->NewDatabase();
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    token_file_ = ::testing::TempDir() + "/pg_replicas_token";
+    std::ofstream(token_file_) << kToken;
+  }
+
+  std::unique_ptr<LogoutdProcess> Replica(bool seed) {
+    std::vector<std::string> args = {"--store=" + url_, "--admin_token_file=" + token_file_};
+    if (seed) args.push_back(std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json");
+    return LogoutdProcess::Start(LOGOUTD_BINARY, args);
+  }
+
+  static v1::ValidateLogoutResponse Decide(const LogoutdProcess& d, const std::string& query) {
+    v1::ValidateLogoutRequest req;
+    req.set_tenant("acme");
+    req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+    req.set_raw_query(query);
+    v1::ValidateLogoutResponse resp;
+    auto ctx = CallContext();
+    const grpc::Status s = v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  }
+
+  static int Health(const LogoutdProcess& d, const std::string& service) {
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    auto ctx = CallContext();
+    const grpc::Status s = grpc::health::v1::Health::NewStub(d.channel)->Check(ctx.get(), req, &resp);
+    return s.ok() ? resp.status() : -1;
+  }
+
+  static grpc::Status CreateClient(const LogoutdProcess& d, const std::string& id) {
+    v1::CreateClientRequest req;
+    req.set_tenant("acme");
+    req.mutable_client()->set_client_id(id);
+    req.mutable_client()->add_allowed_logout_urls("https://" + id + ".example.com/bye");
+    v1::ClientResponse out;
+    auto ctx = CallContext(kToken);
+    return v1::LogoutAdmin::NewStub(d.channel)->CreateClient(ctx.get(), req, &out);
+  }
+
+  std::unique_ptr<PostgresServer> pg_;
+  std::string url_;
+  std::string token_file_;
+};
+
+TEST_F(PostgresReplicasTest, WriteThroughAReachesBPromptly) {
+  auto a = Replica(/*seed=*/true);
+  ASSERT_NE(a, nullptr);
+  auto b = Replica(/*seed=*/false);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(Decide(*b, "returnTo=https://acme.example.com/logged-out").decision(),
+            v1::DECISION_ALLOW);
+
+  double worst_ms = 0;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = absl::StrCat("replica-app-", i);
+    const std::string query = absl::StrCat("client_id=", id, "&returnTo=https://", id, ".example.com/bye");
+    ASSERT_EQ(Decide(*b, query).reason(), v1::REASON_UNKNOWN_CLIENT);
+    const absl::Time start = absl::Now();
+    const grpc::Status s = CreateClient(*a, id);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    const absl::Time acked = absl::Now();
+    v1::ValidateLogoutResponse r;
+    while ((r = Decide(*b, query)).decision() != v1::DECISION_ALLOW &&
+           absl::Now() - acked < absl::Seconds(10)) {
+      absl::SleepFor(absl::Microseconds(200));
+    }
+    ASSERT_EQ(r.decision(), v1::DECISION_ALLOW) << "replica B never saw the write";
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - acked);
+    worst_ms = std::max(worst_ms, ms);
+    std::cout << "propagation A->B: write took " << absl::ToDoubleMilliseconds(acked - start)
+              << " ms; B decided with it " << ms << " ms after A acknowledged (target < 1000 ms)\n";
+  }
+  std::cout << "propagation A->B worst of 5: " << worst_ms << " ms\n";
+}
+
+TEST_F(PostgresReplicasTest, UncompilablePolicyKeepsLastGoodSnapshotAndIsReported) {
+  auto a = Replica(/*seed=*/true);
+  ASSERT_NE(a, nullptr);
+  auto b = Replica(/*seed=*/false);
+  ASSERT_NE(b, nullptr);
+  ASSERT_EQ(Health(*b, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::SERVING);
+  // Bypass logoutd: store a document with an invalid entry as version 99 and notify.
+  v1::PolicyConfig bad;
+  v1::Tenant* t = bad.add_tenants();
+  t->set_name("acme");
+  t->add_allowed_logout_urls("https://*.com");
+  const std::string body = bad.SerializeAsString();
+  PGconn* conn = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  const char* values[] = {body.data()};
+  const int lengths[] = {static_cast<int>(body.size())};
+  const int formats[] = {1};
+  PGresult* res = PQexecParams(conn,
+                               "UPDATE logoutd_policy SET body = $1, version = 99 WHERE id = 1",
+                               1, nullptr, values, lengths, formats, 0);
+  ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(res);
+  PQclear(PQexec(conn, "NOTIFY logoutd_policy, '99'"));
+  PQfinish(conn);
+
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Health(*b, "logout.v1.PolicyStore") != grpc::health::v1::HealthCheckResponse::NOT_SERVING &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(Health(*b, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // Still serving decisions from the last good snapshot (version 1).
+  EXPECT_EQ(Health(*b, ""), grpc::health::v1::HealthCheckResponse::SERVING);
+  const v1::ValidateLogoutResponse r = Decide(*b, "returnTo=https://acme.example.com/logged-out");
+  EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(r.policy_version(), 1u);
+  EXPECT_TRUE(b->process->WaitForLine("policy reload failed; serving the last good snapshot",
+                                      absl::Seconds(5))
+                  .has_value());
+}
+
+TEST_F(PostgresReplicasTest, StoppedDatabaseFailsWritesCleanlyWhileDecisionsContinue) {
+  auto a = Replica(/*seed=*/true);
+  ASSERT_NE(a, nullptr);
+  auto b = Replica(/*seed=*/false);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(CreateClient(*a, "before-outage").ok());
+  ASSERT_TRUE(pg_->Stop().ok());
+  const absl::Time start = absl::Now();
+  const grpc::Status s = CreateClient(*a, "during-outage");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(9));
+  EXPECT_EQ(s.error_message().find("password"), std::string::npos);
+  for (const LogoutdProcess* d : {a.get(), b.get()}) {
+    v1::ValidateLogoutResponse r = Decide(*d, "returnTo=https://acme.example.com/logged-out");
+    EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
+    EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  // After the database returns, writes work again and nothing from the outage appeared.
+  ASSERT_TRUE(pg_->Start().ok());
+  grpc::Status after = CreateClient(*a, "after-outage");
+  for (int i = 0; i < 20 && !after.ok(); ++i) {
+    absl::SleepFor(absl::Milliseconds(250));
+    after = CreateClient(*a, "after-outage");
+  }
+  ASSERT_TRUE(after.ok()) << after.error_message();
+  EXPECT_EQ(Decide(*a, "client_id=during-outage").reason(), v1::REASON_UNKNOWN_CLIENT);
+}
+
+}  // namespace
+}  // namespace logout

@@ -257,6 +257,23 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   ctx = CallContext(kToken);
   grpc::Status s = admin->UpdateConnectionLogout(ctx.get(), set_url, &out);
   ASSERT_TRUE(s.ok()) << s.error_message();
+  // The same etag again is stale now.
+  ctx = CallContext(kToken);
+  EXPECT_EQ(admin->UpdateConnectionLogout(ctx.get(), set_url, &out).error_code(),
+            grpc::StatusCode::ABORTED);
+  // The audit event has the connection before and after.
+  {
+    v1::ListAuditEventsRequest list;
+    list.set_page_size(1);
+    v1::ListAuditEventsResponse events;
+    auto actx = CallContext(kToken);
+    ASSERT_TRUE(admin->ListAuditEvents(actx.get(), list, &events).ok());
+    ASSERT_EQ(events.events_size(), 1);
+    EXPECT_EQ(events.events(0).action(), "UpdateConnectionLogout");
+    EXPECT_EQ(events.events(0).object(), "tenant/acme/connection/custom-oidc");
+    EXPECT_EQ(events.events(0).before_json().find("logout_url"), std::string::npos);
+    EXPECT_NE(events.events(0).after_json().find("https://idp.corp.example/logout"), std::string::npos);
+  }
 
   // A later save of a different logout field...
   v1::UpdateConnectionLogoutRequest other_field;

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Performance run: builds a Release tree in build-bench/, runs the end-to-end load test (logoutd
+# pinned to CPU 0, the load generator to CPU 1, one server process, baseline health Check and
+# ValidateLogout without a hint / with an RS256 / with an ES256 hint) and then the
+# micro-benchmarks. Prints every table and writes build-bench/bench-results.json.
+# Figures are printed and compared with the targets, never asserted. About 3 minutes after the
+# first build (which takes longer).
+#
+#   bash scripts/bench.sh
+#   DURATION=20s WARMUP=3s IN_FLIGHT=64 CHANNELS=4 MIN_TIME=0.5 bash scripts/bench.sh
+#   MODE=open RATE=30000 bash scripts/bench.sh          # fixed arrival rate instead
+#   SKIP_MICRO=1 bash scripts/bench.sh                  # load test only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${BUILD_DIR:-build-bench}
+JOBS=${JOBS:-2}
+MODE=${MODE:-closed}
+IN_FLIGHT=${IN_FLIGHT:-64}
+RATE=${RATE:-20000}
+CHANNELS=${CHANNELS:-4}
+WARMUP=${WARMUP:-2s}
+DURATION=${DURATION:-10s}
+ENTRIES=${ENTRIES:-1000}
+MIN_TIME=${MIN_TIME:-0.2}
+SERVER_CPU=${SERVER_CPU:-0}
+LOADGEN_CPU=${LOADGEN_CPU:-1}
+RUN_DIR="$BUILD_DIR/bench-run"
+RESULTS="$BUILD_DIR/bench-results.json"
+
+echo "== build ($BUILD_DIR, Release, -j$JOBS)"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS" --target logoutd logout_loadgen mint_bench_policy \
+  url_benchmark allow_list_benchmark decision_benchmark snapshot_benchmark jwt_benchmark
+
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR"
+"$BUILD_DIR/bench/mint_bench_policy" --out_dir="$RUN_DIR" --entries="$ENTRIES"
+
+# Pinning: the server on one core, the generator on another (skipped on a 1-CPU machine).
+server_pin=() loadgen_pin=()
+if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+  server_pin=(taskset -c "$SERVER_CPU")
+  loadgen_pin=(taskset -c "$LOADGEN_CPU")
+else
+  echo "warning: fewer than 2 CPUs or no taskset: server and generator are not pinned" >&2
+fi
+
+server_pid=
+stop_server() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=
+}
+trap stop_server EXIT INT TERM
+
+echo
+echo "== end-to-end: logoutd on CPU $SERVER_CPU, logout_loadgen on CPU $LOADGEN_CPU ($MODE loop)"
+"${server_pin[@]}" "$BUILD_DIR/service/logoutd" --listen=127.0.0.1:0 --store=file \
+  --policy="$RUN_DIR/policy.json" --drain_delay=0s 2>"$RUN_DIR/server.log" &
+server_pid=$!
+port=
+for _ in $(seq 100); do
+  port=$(grep -o '"port":[0-9]*' "$RUN_DIR/server.log" | head -n1 | cut -d: -f2 || true)
+  [[ -n $port ]] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z $port ]]; then
+  echo "logoutd did not start:" >&2
+  cat "$RUN_DIR/server.log" >&2
+  exit 1
+fi
+
+load_status=0
+"${loadgen_pin[@]}" "$BUILD_DIR/bench/logout_loadgen" --target="127.0.0.1:$port" \
+  --server_pid="$server_pid" --mode="$MODE" --in_flight="$IN_FLIGHT" --rate="$RATE" \
+  --channels="$CHANNELS" --warmup="$WARMUP" --duration="$DURATION" \
+  --scenarios=health,nohint,rs256,es256 \
+  --hint_rs256="$RUN_DIR/hint_rs256.txt" --hint_es256="$RUN_DIR/hint_es256.txt" \
+  --rs256_public_key="$RUN_DIR/rs256_public.pem" --es256_public_key="$RUN_DIR/es256_public.pem" \
+  --json_out="$RUN_DIR/load.json" || load_status=$?
+stop_server
+
+micro=(url_benchmark allow_list_benchmark decision_benchmark snapshot_benchmark jwt_benchmark)
+if [[ -z ${SKIP_MICRO:-} ]]; then
+  for b in "${micro[@]}"; do
+    echo
+    echo "== $b (--benchmark_min_time=$MIN_TIME, CPU $LOADGEN_CPU)"
+    "${loadgen_pin[@]}" "$BUILD_DIR/bench/$b" --benchmark_min_time="$MIN_TIME" \
+      --benchmark_out="$RUN_DIR/$b.json" --benchmark_out_format=json
+  done
+fi
+
+# One file: the load test's JSON and each micro-benchmark's Google Benchmark JSON.
+{
+  echo '{"load":'
+  if [[ -s $RUN_DIR/load.json ]]; then cat "$RUN_DIR/load.json"; else echo null; fi
+  echo ',"micro":{'
+  sep=
+  for b in "${micro[@]}"; do
+    if [[ -s $RUN_DIR/$b.json ]]; then
+      printf '%s"%s":' "$sep" "$b"
+      cat "$RUN_DIR/$b.json"
+      sep=,
+    fi
+  done
+  echo '}}'
+} >"$RESULTS"
+echo
+echo "results: $RESULTS (per-program output in $RUN_DIR/)"
+exit "$load_status"

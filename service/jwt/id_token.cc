@@ -32,14 +32,20 @@ std::optional<int64_t> NumericDate(const internal::MemberValue& v) {
   return std::nullopt;
 }
 
+// OpenSSL 3 re-fetches the implementation of a legacy EVP_sha256() on every
+// EVP_DigestVerifyInit (name lookups under a lock); fetching once avoids that. The fetched
+// digests live for the process (never freed: they are reachable from these statics).
 const EVP_MD* DigestFor(Algorithm alg) {
+  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  static const EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA2-384", nullptr);
+  static const EVP_MD* const sha512 = EVP_MD_fetch(nullptr, "SHA2-512", nullptr);
   switch (HashBytes(alg)) {
     case 32:
-      return EVP_sha256();
+      return sha256 != nullptr ? sha256 : EVP_sha256();
     case 48:
-      return EVP_sha384();
+      return sha384 != nullptr ? sha384 : EVP_sha384();
     default:
-      return EVP_sha512();
+      return sha512 != nullptr ? sha512 : EVP_sha512();
   }
 }
 

@@ -44,16 +44,7 @@ class AdminStoreTest : public ::testing::Test {
   }
 
   static v1::ValidateLogoutResponse Decide(const LogoutdProcess& d, const std::string& query) {
-    v1::ValidateLogoutRequest req;
-    req.set_tenant("acme");
-    req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
-    req.set_raw_query(query);
-    v1::ValidateLogoutResponse resp;
-    auto ctx = CallContext();
-    const grpc::Status s =
-        v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp;
+    return testing::DecideV2(d, "acme", query);
   }
 
   static grpc::Status CreateClient(v1::LogoutAdmin::Stub& admin, const std::string& id,
@@ -402,15 +393,7 @@ TEST_F(AdminStoreTest, StaleEtagIsAborted) {
   EXPECT_EQ(admin->UpdateTenant(ctx.get(), req, &out).error_code(), grpc::StatusCode::ABORTED);
 }
 
-// Calls grpc.health.v1.Health/Check for `service`.
-int Health(const LogoutdProcess& d, const std::string& service) {
-  grpc::health::v1::HealthCheckRequest req;
-  req.set_service(service);
-  grpc::health::v1::HealthCheckResponse resp;
-  auto ctx = CallContext();
-  const grpc::Status s = grpc::health::v1::Health::NewStub(d.channel)->Check(ctx.get(), req, &resp);
-  return s.ok() ? resp.status() : -static_cast<int>(s.error_code());
-}
+using testing::HealthOf;
 
 TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepaired) {
   {
@@ -438,8 +421,8 @@ TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepair
 
   auto d = Start(/*seed=*/false);
   ASSERT_NE(d, nullptr);
-  EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-  EXPECT_EQ(Health(*d, "logout.v1.PolicyStore"),
+  EXPECT_EQ(HealthOf(*d, ""), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(HealthOf(*d, "logout.v1.PolicyStore"),
             grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   EXPECT_NE(d->process->output().find("stored policy refused"), std::string::npos);
   v1::ValidateLogoutRequest req;
@@ -460,7 +443,7 @@ TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepair
       v1::LogoutAdmin::NewStub(d->channel)->ImportPolicy(ctx.get(), import, &imported);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(imported.policy_version(), 8u);
-  EXPECT_EQ(Health(*d, ""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(HealthOf(*d, ""), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST(AdminFileModeTest, ReadOnlyFileModeRefusesWrites) {

@@ -51,24 +51,10 @@ class PostgresReplicasTest : public ::testing::Test {
   }
 
   static v1::ValidateLogoutResponse Decide(const LogoutdProcess& d, const std::string& query) {
-    v1::ValidateLogoutRequest req;
-    req.set_tenant("acme");
-    req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
-    req.set_raw_query(query);
-    v1::ValidateLogoutResponse resp;
-    auto ctx = CallContext();
-    const grpc::Status s = v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp;
+    return testing::DecideV2(d, "acme", query);
   }
-
   static int Health(const LogoutdProcess& d, const std::string& service) {
-    grpc::health::v1::HealthCheckRequest req;
-    req.set_service(service);
-    grpc::health::v1::HealthCheckResponse resp;
-    auto ctx = CallContext();
-    const grpc::Status s = grpc::health::v1::Health::NewStub(d.channel)->Check(ctx.get(), req, &resp);
-    return s.ok() ? resp.status() : -1;
+    return testing::HealthOf(d, service);
   }
 
   static grpc::Status CreateClient(const LogoutdProcess& d, const std::string& id) {

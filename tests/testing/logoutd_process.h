@@ -13,8 +13,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "logout/v1/logout.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 
 namespace logout::testing {
@@ -55,6 +57,30 @@ inline std::unique_ptr<grpc::ClientContext> CallContext(const std::string& beare
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   if (!bearer_token.empty()) ctx->AddMetadata("authorization", "Bearer " + bearer_token);
   return ctx;
+}
+
+// DecideV2 calls ValidateLogout for /v2/logout with `raw_query` on `tenant` and expects an OK RPC.
+inline v1::ValidateLogoutResponse DecideV2(const LogoutdProcess& d, const std::string& tenant,
+                                           const std::string& raw_query) {
+  v1::ValidateLogoutRequest req;
+  req.set_tenant(tenant);
+  req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  req.set_raw_query(raw_query);
+  v1::ValidateLogoutResponse resp;
+  auto ctx = CallContext();
+  const grpc::Status s = v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+// HealthOf returns the grpc.health.v1 status of `service`, or minus the gRPC error code.
+inline int HealthOf(const LogoutdProcess& d, const std::string& service) {
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  auto ctx = CallContext();
+  const grpc::Status s = grpc::health::v1::Health::NewStub(d.channel)->Check(ctx.get(), req, &resp);
+  return s.ok() ? resp.status() : -static_cast<int>(s.error_code());
 }
 
 }  // namespace logout::testing

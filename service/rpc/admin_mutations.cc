@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,22 @@ std::string Json(const google::protobuf::Message& m) {
   options.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(m, &out, options);
   return out;
+}
+
+// A connection as written to the audit trail: opaque options whose key names a secret
+// (client_secret, password, private_key, ...) are replaced by "<redacted>".
+std::string AuditJson(const v1::Connection& c) {
+  v1::Connection masked = c;
+  for (auto& [key, value] : *masked.mutable_options()->mutable_fields()) {
+    const std::string lower = absl::AsciiStrToLower(key);
+    for (absl::string_view word : {"secret", "password", "private", "token", "key"}) {
+      if (absl::StrContains(lower, word)) {
+        value.set_string_value("<redacted>");
+        break;
+      }
+    }
+  }
+  return Json(masked);
 }
 
 std::string Quote(absl::string_view s) {
@@ -264,7 +281,7 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateConnection(const v1::CreateConnectionR
   *(*t)->add_connections() = r.connection();
   return Event("CreateConnection",
                absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection().name()), "",
-               Json(r.connection()));
+               AuditJson(r.connection()));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionRequest& r,
@@ -280,7 +297,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionR
     return s;
   }
   if (absl::Status s = CheckEtag(r.etag(), ConnectionEtag(*c), "connection"); !s.ok()) return s;
-  const std::string before = Json(*c);
+  const std::string before = AuditJson(*c);
   // "options.<key>" paths change one key of the opaque options and keep every other.
   FieldMask regular;
   for (const std::string& path : r.update_mask().paths()) {
@@ -300,7 +317,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionR
   if (regular.paths_size() > 0) MergeMasked(r.connection(), regular, c);
   return Event("UpdateConnection",
                absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection_name()), before,
-               Json(*c));
+               AuditJson(*c));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
@@ -313,11 +330,11 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
   }
   if (absl::Status s = CheckMask<v1::ConnectionLogout>(r.update_mask(), {}); !s.ok()) return s;
   if (absl::Status s = CheckEtag(r.etag(), ConnectionEtag(*c), "connection"); !s.ok()) return s;
-  const std::string before = Json(*c);
+  const std::string before = AuditJson(*c);
   MergeMasked(r.logout(), r.update_mask(), c->mutable_logout());
   return Event("UpdateConnectionLogout",
                absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before,
-               Json(*c));
+               AuditJson(*c));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionRequest& r,
@@ -331,7 +348,7 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
     return absl::NotFoundError(absl::StrCat("connection ", Quote(r.connection()), " not found"));
   }
   if (absl::Status s = CheckEtag(r.etag(), ConnectionEtag(*it), "connection"); !s.ok()) return s;
-  const std::string before = Json(*it);
+  const std::string before = AuditJson(*it);
   conns->erase(it);
   return Event("DeleteConnection",
                absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before, "");

@@ -38,7 +38,8 @@ Setup Make(const std::string& alg) {
                            : alg == "EdDSA" ? KeyFamily::kEd25519
                                             : KeyFamily::kRsa;
   Setup s{TestKey::Generate(family), alg, "", nullptr};
-  s.token = s.key.Mint(alg, absl::StrCat(R"({"alg":")", alg, R"(","kid":"k1","typ":"JWT"})"), kClaims);
+  s.token =
+      s.key.Mint(alg, absl::StrCat(R"({"alg":")", alg, R"(","kid":"k1","typ":"JWT"})"), kClaims);
   logout::v1::Jwks jwks;
   *jwks.add_keys() = s.key.ToJwk("k1");
   s.keys = *logout::jwt::KeySet::Create(jwks);
@@ -81,8 +82,9 @@ void BM_BareEvpVerify(benchmark::State& state, const std::string& alg) {
   if (alg == "ES256" || alg == "ES384") {  // OpenSSL wants DER
     const size_t half = sig.size() / 2;
     ECDSA_SIG* e = ECDSA_SIG_new();
-    ECDSA_SIG_set0(e, BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()), half, nullptr),
-                   BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + half, half, nullptr));
+    ECDSA_SIG_set0(
+        e, BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()), half, nullptr),
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + half, half, nullptr));
     unsigned char* der = nullptr;
     const int len = i2d_ECDSA_SIG(e, &der);
     sig.assign(reinterpret_cast<char*>(der), len);
@@ -98,9 +100,9 @@ void BM_BareEvpVerify(benchmark::State& state, const std::string& alg) {
       EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
     }
-    const int ok = EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()),
-                                    sig.size(), reinterpret_cast<const unsigned char*>(input.data()),
-                                    input.size());
+    const int ok =
+        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(input.data()), input.size());
     EVP_MD_CTX_free(ctx);
     if (ok != 1) state.SkipWithError("bare verification failed");
     benchmark::DoNotOptimize(ok);

@@ -5,9 +5,9 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
-#include <array>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"

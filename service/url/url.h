@@ -1,6 +1,7 @@
 // WHATWG URL parsing for logoutd: what the browser will do with a redirect target.
 //
-//   absl::StatusOr<logout::url::Url> u = logout::url::Url::Parse("https://EXAMPLE.com:443/a/../b?x#y");
+//   absl::StatusOr<logout::url::Url> u =
+//   logout::url::Url::Parse("https://EXAMPLE.com:443/a/../b?x#y");
 //   // u->href() == "https://example.com/b?x#y", u->hostname() == "example.com", u->port() == ""
 //
 // The parser follows the URL Standard's basic URL parser (https://url.spec.whatwg.org/) for every

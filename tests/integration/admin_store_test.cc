@@ -263,7 +263,8 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
     EXPECT_EQ(events.events(0).action(), "UpdateConnectionLogout");
     EXPECT_EQ(events.events(0).object(), "tenant/acme/connection/custom-oidc");
     EXPECT_EQ(events.events(0).before_json().find("logout_url"), std::string::npos);
-    EXPECT_NE(events.events(0).after_json().find("https://idp.corp.example/logout"), std::string::npos);
+    EXPECT_NE(events.events(0).after_json().find("https://idp.corp.example/logout"),
+              std::string::npos);
   }
 
   // A later save of a different logout field...

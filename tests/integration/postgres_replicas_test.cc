@@ -32,7 +32,8 @@ class PostgresReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!PostgresServer::Available()) {
-      GTEST_SKIP() << "PostgreSQL server binaries missing: run scripts/setup.sh (Debian package postgresql)";
+      GTEST_SKIP()
+          << "PostgreSQL server binaries missing: run scripts/setup.sh (Debian package postgresql)";
     }
     auto server = PostgresServer::Create();
     ASSERT_TRUE(server.ok()) << server.status();
@@ -83,7 +84,8 @@ TEST_F(PostgresReplicasTest, WriteThroughAReachesBPromptly) {
   double worst_ms = 0;
   for (int i = 0; i < 5; ++i) {
     const std::string id = absl::StrCat("replica-app-", i);
-    const std::string query = absl::StrCat("client_id=", id, "&returnTo=https://", id, ".example.com/bye");
+    const std::string query =
+        absl::StrCat("client_id=", id, "&returnTo=https://", id, ".example.com/bye");
     ASSERT_EQ(Decide(*b, query).reason(), v1::REASON_UNKNOWN_CLIENT);
     const absl::Time start = absl::Now();
     const grpc::Status s = CreateClient(*a, id);
@@ -120,28 +122,31 @@ TEST_F(PostgresReplicasTest, UncompilablePolicyKeepsLastGoodSnapshotAndIsReporte
   const char* values[] = {body.data()};
   const int lengths[] = {static_cast<int>(body.size())};
   const int formats[] = {1};
-  PGresult* res = PQexecParams(conn,
-                               "UPDATE logoutd_policy SET body = $1, version = 99 WHERE id = 1",
-                               1, nullptr, values, lengths, formats, 0);
+  PGresult* res =
+      PQexecParams(conn, "UPDATE logoutd_policy SET body = $1, version = 99 WHERE id = 1", 1,
+                   nullptr, values, lengths, formats, 0);
   ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
   PQclear(res);
   PQclear(PQexec(conn, "NOTIFY logoutd_policy, '99'"));
   PQfinish(conn);
 
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (Health(*b, "logout.v1.PolicyStore") != grpc::health::v1::HealthCheckResponse::NOT_SERVING &&
+  while (Health(*b, "logout.v1.PolicyStore") !=
+             grpc::health::v1::HealthCheckResponse::NOT_SERVING &&
          absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_EQ(Health(*b, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(Health(*b, "logout.v1.PolicyStore"),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   // Still serving decisions from the last good snapshot (version 1).
   EXPECT_EQ(Health(*b, ""), grpc::health::v1::HealthCheckResponse::SERVING);
   const v1::ValidateLogoutResponse r = Decide(*b, "returnTo=https://acme.example.com/logged-out");
   EXPECT_EQ(r.decision(), v1::DECISION_ALLOW);
   EXPECT_EQ(r.policy_version(), 1u);
-  EXPECT_TRUE(b->process->WaitForLine("policy reload failed; serving the last good snapshot",
-                                      absl::Seconds(5))
-                  .has_value());
+  EXPECT_TRUE(
+      b->process
+          ->WaitForLine("policy reload failed; serving the last good snapshot", absl::Seconds(5))
+          .has_value());
 }
 
 TEST_F(PostgresReplicasTest, StoppedDatabaseFailsWritesCleanlyWhileDecisionsContinue) {

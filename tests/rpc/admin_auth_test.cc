@@ -38,26 +38,34 @@ TEST(AdminAuthenticatorTest, WrongTokenIsPermissionDeniedWithoutEcho) {
   auto auth = AdminAuthenticator::FromToken(kToken);
   ASSERT_TRUE(auth.ok());
   const absl::Status s =
-      (*auth)->Authorize(Metadata{{"authorization", "Bearer s3cr3t-admin-token-0123456780"}}).status();
+      (*auth)
+          ->Authorize(Metadata{{"authorization", "Bearer s3cr3t-admin-token-0123456780"}})
+          .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(std::string(s.message()).find("s3cr3t"), std::string::npos);
-  EXPECT_EQ(
-      (*auth)->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken + "x"}}).status().code(),
-      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ((*auth)
+                ->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken + "x"}})
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST(AdminAuthenticatorTest, DuplicateAuthorizationIsUnauthenticated) {
   auto auth = AdminAuthenticator::FromToken(kToken);
   ASSERT_TRUE(auth.ok());
   const std::string value = std::string("Bearer ") + kToken;
-  EXPECT_EQ((*auth)->Authorize(Metadata{{"authorization", value}, {"authorization", value}}).status().code(),
+  EXPECT_EQ((*auth)
+                ->Authorize(Metadata{{"authorization", value}, {"authorization", value}})
+                .status()
+                .code(),
             absl::StatusCode::kUnauthenticated);
 }
 
 TEST(AdminAuthenticatorTest, DisabledRefusesEveryToken) {
   auto auth = AdminAuthenticator::Disabled();
-  EXPECT_EQ(auth->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken}}).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      auth->Authorize(Metadata{{"authorization", std::string("Bearer ") + kToken}}).status().code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST(AdminAuthenticatorTest, RefusesWeakTokens) {

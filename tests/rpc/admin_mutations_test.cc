@@ -14,14 +14,24 @@ v1::PolicyConfig Policy() {
     tenants {
       name: "acme"
       issuer: "https://acme.example.com/"
-      clients { client_id: "web" allowed_logout_urls: "https://web.example.com/" client_secret: "s3cr3t-s3cr3t-s3cr3t-s3cr3t-0123" }
+      clients {
+        client_id: "web"
+        allowed_logout_urls: "https://web.example.com/"
+        client_secret: "s3cr3t-s3cr3t-s3cr3t-s3cr3t-0123"
+      }
       connections {
         name: "corp"
         strategy: "oidc"
         logout { logout_url: "https://idp.example.com/logout" }
         options {
-          fields { key: "scope" value { string_value: "openid" } }
-          fields { key: "client_secret" value { string_value: "upstream-secret-value" } }
+          fields {
+            key: "scope"
+            value { string_value: "openid" }
+          }
+          fields {
+            key: "client_secret"
+            value { string_value: "upstream-secret-value" }
+          }
         }
       }
     }
@@ -86,14 +96,16 @@ TEST(AdminMutationsTest, OneOptionKeyChangesTheRestStays) {
   v1::UpdateConnectionRequest r;
   r.set_tenant("acme");
   r.set_connection_name("corp");
-  (*r.mutable_connection()->mutable_options()->mutable_fields())["scope"].set_string_value("openid email");
+  (*r.mutable_connection()->mutable_options()->mutable_fields())["scope"].set_string_value(
+      "openid email");
   r.mutable_update_mask()->add_paths("options.scope");
   r.mutable_update_mask()->add_paths("options.gone");  // absent in the request: removed
   ASSERT_TRUE(ApplyUpdateConnection(r, config).ok());
   const auto& fields = config.tenants(0).connections(0).options().fields();
   EXPECT_EQ(fields.at("scope").string_value(), "openid email");
   EXPECT_EQ(fields.at("client_secret").string_value(), "upstream-secret-value");
-  EXPECT_EQ(config.tenants(0).connections(0).logout().logout_url(), "https://idp.example.com/logout");
+  EXPECT_EQ(config.tenants(0).connections(0).logout().logout_url(),
+            "https://idp.example.com/logout");
 }
 
 TEST(AdminMutationsTest, AuditNeverContainsSecrets) {

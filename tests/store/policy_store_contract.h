@@ -153,7 +153,8 @@ TEST_P(PolicyStoreContractTest, ContentSurvivesByteForByte) {
   v1::PolicyConfig big;
   v1::Tenant* t = big.add_tenants();
   t->set_name("acme");
-  for (int i = 0; i < 2000; ++i) t->add_allowed_logout_urls(absl::StrCat("https://a", i, ".example.com/\xC3\xA9"));
+  for (int i = 0; i < 2000; ++i)
+    t->add_allowed_logout_urls(absl::StrCat("https://a", i, ".example.com/\xC3\xA9"));
   auto w = store_->Update([&big](v1::PolicyConfig& config) -> absl::StatusOr<v1::AuditEvent> {
     config = big;
     return v1::AuditEvent();

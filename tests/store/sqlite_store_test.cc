@@ -12,14 +12,13 @@ namespace logout::store {
 namespace {
 
 StoreFactory SqliteFactory() {
-  return StoreFactory{
-      "Sqlite",
-      [] {
-        static std::atomic<int> counter{0};
-        return ::testing::TempDir() + "/sqlite_store_" + std::to_string(getpid()) + "_" +
-               std::to_string(counter++) + ".db";
-      },
-      [](const std::string& path) { return OpenSqliteStore(path); }};
+  return StoreFactory{"Sqlite",
+                      [] {
+                        static std::atomic<int> counter{0};
+                        return ::testing::TempDir() + "/sqlite_store_" + std::to_string(getpid()) +
+                               "_" + std::to_string(counter++) + ".db";
+                      },
+                      [](const std::string& path) { return OpenSqliteStore(path); }};
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, PolicyStoreContractTest, ::testing::Values(SqliteFactory()),

@@ -68,7 +68,8 @@ inline v1::ValidateLogoutResponse DecideV2(const LogoutdProcess& d, const std::s
   req.set_raw_query(raw_query);
   v1::ValidateLogoutResponse resp;
   auto ctx = CallContext();
-  const grpc::Status s = v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
+  const grpc::Status s =
+      v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp;
 }

@@ -157,8 +157,8 @@ absl::Status ExtractMembers(absl::string_view json, absl::Span<const MemberSpec>
   const bool ok = Json::sax_parse(json.begin(), json.end(), &extractor, Json::input_format_t::json,
                                   /*strict=*/true);
   if (!ok || !extractor.top_is_object()) {
-    return absl::InvalidArgumentError(
-        extractor.error().empty() ? "is not a JSON object" : extractor.error());
+    return absl::InvalidArgumentError(extractor.error().empty() ? "is not a JSON object"
+                                                                : extractor.error());
   }
   return absl::OkStatus();
 }

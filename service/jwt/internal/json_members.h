@@ -34,7 +34,7 @@ struct MemberValue {
   std::vector<std::string> strings;  // kStringOrStrings given as an array
   bool is_integer = false;           // kNumber: exact int64 value in `integer`
   int64_t integer = 0;
-  double number = 0;                 // kNumber: the value (approximate for huge integers)
+  double number = 0;  // kNumber: the value (approximate for huge integers)
 };
 
 // ExtractMembers parses `json`, which must be one JSON object, and fills `out[i]` for the member

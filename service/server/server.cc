@@ -79,14 +79,21 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
         self->SetStoreHealth(false);
       }
     }
-    self->store_->WatchChanges([raw](uint64_t version) {
-      if (absl::Status s = raw->writer_->Reload(); !s.ok()) {
-        // The last good snapshot keeps serving; the health detail says the store is ahead.
-        LogEvent(LogLevel::kError, "policy reload failed; serving the last good snapshot",
-                 {{"version", absl::StrCat(version), true}, {"error", std::string(s.message())}});
-        raw->SetStoreHealth(false);
-      } else {
-        raw->SetStoreHealth(true);
+    self->store_->WatchChanges([raw](uint64_t version) { raw->Reconcile(version); });
+    // A reload that failed (database blip) is retried until the snapshot catches up, instead
+    // of waiting for the next write to announce itself.
+    self->reconciler_ = std::thread([raw] {
+      absl::MutexLock lock(&raw->reconcile_mu_);
+      while (!raw->stopping_) {
+        raw->reconcile_mu_.AwaitWithTimeout(absl::Condition(&raw->stopping_), absl::Seconds(2));
+        if (raw->stopping_) break;
+        const uint64_t wanted = raw->announced_version_.load();
+        const auto live = raw->snapshots_.Get();
+        if (wanted > (live == nullptr ? 0 : live->version())) {
+          raw->reconcile_mu_.Unlock();
+          raw->Reconcile(wanted);
+          raw->reconcile_mu_.Lock();
+        }
       }
     });
   }
@@ -121,6 +128,11 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
 
 LogoutServer::~LogoutServer() {
   Shutdown(absl::ZeroDuration());
+  {
+    absl::MutexLock lock(&reconcile_mu_);
+    stopping_ = true;
+  }
+  if (reconciler_.joinable()) reconciler_.join();
   store_.reset();  // stops the change watcher before the writer it calls goes away
 }
 
@@ -128,6 +140,20 @@ void LogoutServer::SetServing(bool serving) {
   for (const char* name : kServices) {
     health_->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
                                      : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  }
+}
+
+void LogoutServer::Reconcile(uint64_t version) {
+  uint64_t seen = announced_version_.load();
+  while (version > seen && !announced_version_.compare_exchange_weak(seen, version)) {
+  }
+  if (absl::Status s = writer_->Reload(); !s.ok()) {
+    // The last good snapshot keeps serving; the health detail says the store is ahead.
+    LogEvent(LogLevel::kError, "policy reload failed; serving the last good snapshot",
+             {{"version", absl::StrCat(version), true}, {"error", std::string(s.message())}});
+    SetStoreHealth(false);
+  } else {
+    SetStoreHealth(true);
   }
 }
 

@@ -5,10 +5,15 @@
 #ifndef SERVICE_SERVER_SERVER_H_
 #define SERVICE_SERVER_SERVER_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/policy/compiled_policy.h"
 #include "service/store/snapshot_holder.h"
@@ -86,6 +91,8 @@ class LogoutServer {
  private:
   LogoutServer() = default;
   void SetServing(bool serving);
+  // Reload from the store after it announced `version` (or a retry of that).
+  void Reconcile(uint64_t version);
   void SetStoreHealth(bool fresh);
 
   store::SnapshotHolder snapshots_;
@@ -96,6 +103,11 @@ class LogoutServer {
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;
   std::unique_ptr<rpc::LogoutAdminService> admin_service_;
   std::unique_ptr<grpc::Server> server_;
+  // The newest version the store announced, and the thread retrying reloads that failed.
+  std::atomic<uint64_t> announced_version_{0};
+  absl::Mutex reconcile_mu_;
+  bool stopping_ ABSL_GUARDED_BY(reconcile_mu_) = false;
+  std::thread reconciler_;
   int port_ = 0;
 };
 

@@ -147,6 +147,33 @@ TEST_F(PostgresReplicasTest, UncompilablePolicyKeepsLastGoodSnapshotAndIsReporte
       b->process
           ->WaitForLine("policy reload failed; serving the last good snapshot", absl::Seconds(5))
           .has_value());
+
+  // Repair the document at the same version and without NOTIFY: nothing announces it, so only
+  // B's retry of the failed reload can pick it up.
+  v1::PolicyConfig good;
+  v1::Tenant* g = good.add_tenants();
+  g->set_name("acme");
+  g->add_allowed_logout_urls("https://acme.example.com/repaired");
+  const std::string good_body = good.SerializeAsString();
+  conn = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  const char* good_values[] = {good_body.data()};
+  const int good_lengths[] = {static_cast<int>(good_body.size())};
+  res = PQexecParams(conn, "UPDATE logoutd_policy SET body = $1 WHERE id = 1", 1, nullptr,
+                     good_values, good_lengths, formats, 0);
+  ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(res);
+  PQfinish(conn);
+  const absl::Time retry_deadline = absl::Now() + absl::Seconds(15);
+  v1::ValidateLogoutResponse repaired;
+  while ((repaired = Decide(*b, "returnTo=https://acme.example.com/repaired")).decision() !=
+             v1::DECISION_ALLOW &&
+         absl::Now() < retry_deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(repaired.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(repaired.policy_version(), 99u);
+  EXPECT_EQ(Health(*b, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 TEST_F(PostgresReplicasTest, StoppedDatabaseFailsWritesCleanlyWhileDecisionsContinue) {

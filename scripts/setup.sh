@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
   postgresql openssl
+  prometheus-cpp-dev chromium
   nodejs npm
 )
 

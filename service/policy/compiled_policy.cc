@@ -4,14 +4,20 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "service/common/status_macros.h"
+#include "service/jwt/private_key.h"
+#include "service/policy/initiator.h"
 #include "service/url/url.h"
 
 namespace logout::policy {
 namespace {
 
 constexpr size_t kMaxNameBytes = 256;
+constexpr size_t kMaxLogoutUriBytes = 2048;
+constexpr size_t kMaxSigningKeys = 32;
 
 std::string Quote(absl::string_view s) {
   return absl::StrCat("\"", absl::CEscape(s.substr(0, 256)), "\"");
@@ -65,6 +71,164 @@ absl::Status CompileHintSettings(const v1::Client& c, CompiledClient& client) {
   return absl::OkStatus();
 }
 
+bool IsLoopback(const url::Url& u) {
+  switch (u.host_type()) {
+    case url::HostType::kDomain:
+      return u.hostname() == "localhost";
+    case url::HostType::kIPv4:
+      return u.hostname() == "127.0.0.1";
+    case url::HostType::kIPv6:
+      return u.hostname() == "[::1]";
+    default:
+      return false;
+  }
+}
+
+// CheckLogoutUri validates a front- or back-channel logout URI: absolute https (http only for
+// loopback hosts with allow_http_loopback), no userinfo, no fragment.
+absl::StatusOr<url::Url> CheckLogoutUri(absl::string_view field, const std::string& raw,
+                                        const PolicyOptions& options) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " ", Quote(raw), " ", why));
+  };
+  if (raw.size() > kMaxLogoutUriBytes) return bad("must be at most 2048 bytes");
+  for (char c : raw) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return bad("must not contain spaces or control characters");
+  }
+  absl::StatusOr<url::Url> parsed = url::Url::Parse(raw);
+  if (!parsed.ok()) return bad("is not an absolute URL");
+  if (parsed->scheme() != "https") {
+    if (parsed->scheme() != "http" || !IsLoopback(*parsed)) {
+      return bad("must be an absolute https URL");
+    }
+    if (!options.allow_http_loopback) {
+      return bad(
+          "must be an absolute https URL; http is accepted only for localhost, 127.0.0.1 or "
+          "[::1] with allow_http_loopback");
+    }
+  }
+  if (parsed->saw_userinfo_delimiter() || parsed->has_credentials()) {
+    return bad("must not contain userinfo ('@' in the authority)");
+  }
+  if (parsed->has_fragment()) return bad("must not contain a fragment");
+  return parsed;
+}
+
+// SharesOrigin is true when a non-wildcard entry of `entries` has the scheme, host and port of
+// `u`. Wildcard entries never count: they do not name one origin.
+bool SharesOrigin(const url::Url& u,
+                  const google::protobuf::RepeatedPtrField<std::string>& entries) {
+  for (const std::string& entry : entries) {
+    if (absl::StrContains(entry, '*')) continue;
+    absl::StatusOr<url::Url> e = url::Url::Parse(entry);
+    if (!e.ok()) continue;
+    if (e->scheme() == u.scheme() && e->hostname() == u.hostname() &&
+        e->effective_port() == u.effective_port()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status CompileSingleLogout(const v1::Client& c, const CompiledTenant& tenant,
+                                 const PolicyOptions& options, CompiledClient& client) {
+  if (!c.frontchannel_logout_uri().empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(url::Url u, CheckLogoutUri("frontchannel_logout_uri",
+                                                       c.frontchannel_logout_uri(), options));
+    if (!SharesOrigin(u, c.allowed_logout_urls())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "frontchannel_logout_uri ", Quote(c.frontchannel_logout_uri()),
+          " must have the scheme, host and port of one of the client's allowed_logout_urls "
+          "(wildcard entries do not count)"));
+    }
+    if (c.frontchannel_logout_session_required() && tenant.issuer.empty()) {
+      return absl::InvalidArgumentError(
+          "frontchannel_logout_session_required needs the tenant's issuer (the `iss` parameter)");
+    }
+  }
+  client.frontchannel_logout_uri = c.frontchannel_logout_uri();
+  client.frontchannel_logout_session_required = c.frontchannel_logout_session_required();
+
+  const v1::BackchannelLogoutInitiators& bi = c.backchannel_logout_initiators();
+  if (!v1::BackchannelLogoutInitiators::Mode_IsValid(bi.mode())) {
+    return absl::InvalidArgumentError("backchannel_logout_initiators.mode is not a known mode");
+  }
+  for (int i = 0; i < bi.selected_initiators_size(); ++i) {
+    std::optional<v1::LogoutInitiator> initiator = InitiatorFromName(bi.selected_initiators(i));
+    if (!initiator.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "backchannel_logout_initiators.selected_initiators[", i, "] ",
+          Quote(bi.selected_initiators(i)),
+          " is not a known initiator (rp-logout, idp-logout, password-changed, session-expired, "
+          "session-revoked, account-deleted, email-identifier-changed, mfa-phone-unenrolled, "
+          "account-deactivated)"));
+    }
+    client.backchannel_initiators.insert(static_cast<int>(*initiator));
+  }
+  if (bi.mode() == v1::BackchannelLogoutInitiators::MODE_CUSTOM) {
+    if (bi.selected_initiators_size() == 0) {
+      return absl::InvalidArgumentError(
+          "backchannel_logout_initiators: mode MODE_CUSTOM needs at least one selected initiator");
+    }
+    client.backchannel_all_initiators = false;
+  } else {
+    client.backchannel_initiators.clear();  // ALL: names are validated but not used
+  }
+
+  if (!c.backchannel_logout_uri().empty()) {
+    LOGOUT_RETURN_IF_ERROR(
+        CheckLogoutUri("backchannel_logout_uri", c.backchannel_logout_uri(), options).status());
+    if (tenant.issuer.empty()) {
+      return absl::InvalidArgumentError(
+          "backchannel_logout_uri needs the tenant's issuer (the logout tokens' `iss`)");
+    }
+    if (!jwt::IsHmac(client.id_token_alg) &&
+        tenant.FindSigningKey(client.id_token_alg) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("backchannel_logout_uri: the tenant has no signing_keys entry with alg ",
+                       jwt::AlgorithmName(client.id_token_alg),
+                       " (the client's id_token_signed_response_alg) to sign its logout tokens"));
+    }
+  }
+  client.backchannel_logout_uri = c.backchannel_logout_uri();
+  client.backchannel_logout_session_required = c.backchannel_logout_session_required();
+  return absl::OkStatus();
+}
+
+absl::Status CompileSigningKeys(const v1::Tenant& t, const std::string& where,
+                                CompiledTenant& tenant) {
+  if (t.signing_keys_size() > static_cast<int>(kMaxSigningKeys)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": at most ", kMaxSigningKeys, " signing_keys"));
+  }
+  for (int i = 0; i < t.signing_keys_size(); ++i) {
+    const v1::SigningKey& k = t.signing_keys(i);
+    const std::string kwhere =
+        absl::StrCat(where, " signing_keys[", i, "] (kid ", Quote(k.kid()), ")");
+    if (!ValidName(k.kid())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kwhere, ": kid must be 1-256 printable bytes"));
+    }
+    for (const CompiledSigningKey& other : tenant.signing_keys) {
+      if (other.kid == k.kid()) {
+        return absl::InvalidArgumentError(absl::StrCat(kwhere, ": duplicate kid"));
+      }
+    }
+    std::optional<jwt::Algorithm> alg = jwt::AlgorithmFromName(k.alg());
+    if (!alg.has_value() || jwt::IsHmac(*alg)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(kwhere, ": alg ", Quote(k.alg()),
+                       " is not accepted (RS256/384/512, PS256/384/512, ES256/384, EdDSA)"));
+    }
+    absl::StatusOr<jwt::internal::SharedPkey> pkey =
+        jwt::ParsePrivateKeyPem(k.private_key_pem(), *alg);
+    if (!pkey.ok()) return Prefixed(kwhere, pkey.status());
+    tenant.signing_keys.push_back({k.kid(), *alg, *std::move(pkey)});
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d,
                                           absl::string_view field) {
   if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() > 999999999) {
@@ -90,6 +254,20 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
     }
   }
   tenant->issuer = t.issuer();
+  if (!t.end_session_endpoint().empty()) {
+    absl::StatusOr<url::Url> e = url::Url::Parse(t.end_session_endpoint());
+    if (t.end_session_endpoint().size() > kMaxLogoutUriBytes || !e.ok() ||
+        (e->scheme() != "https" && e->scheme() != "http") || e->has_credentials() ||
+        e->saw_userinfo_delimiter() || e->has_fragment()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": end_session_endpoint ", Quote(t.end_session_endpoint()),
+                       " is not an http(s) URL without userinfo or fragment"));
+    }
+    tenant->end_session_endpoint = t.end_session_endpoint();
+  } else if (!t.issuer().empty()) {
+    tenant->end_session_endpoint = absl::StrCat(absl::StripSuffix(t.issuer(), "/"), "/oidc/logout");
+  }
+  if (absl::Status s = CompileSigningKeys(t, where, *tenant); !s.ok()) return s;
   tenant->redirect_matching = t.redirect_matching();
   tenant->oidc_profile = t.oidc_profile();
   tenant->prompt_enabled = !t.has_prompt_enabled() || t.prompt_enabled();
@@ -165,6 +343,9 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
       client.exact_allowed_logout_urls = *std::move(exact);
     }
     if (absl::Status s = CompileHintSettings(c, client); !s.ok()) return Prefixed(cwhere, s);
+    if (absl::Status s = CompileSingleLogout(c, *tenant, options, client); !s.ok()) {
+      return Prefixed(cwhere, s);
+    }
     client.client_id = c.client_id();
     client.allowed_logout_urls = *std::move(list);
     tenant->clients.emplace(c.client_id(), std::move(client));

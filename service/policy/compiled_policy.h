@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -21,6 +22,7 @@
 #include "logout/v1/policy.pb.h"
 #include "service/federation/connection.h"
 #include "service/jwt/algorithm.h"
+#include "service/jwt/internal/openssl.h"
 #include "service/jwt/key_set.h"
 #include "service/policy/allow_list.h"
 
@@ -36,6 +38,23 @@ struct CompiledClient {
   // HS* only. Never logged.
   std::string client_secret;
   std::optional<absl::Time> client_secret_expires_at;
+
+  // Single logout (validated: absolute https, no fragment, no userinfo; the front-channel URI
+  // shares its origin with a non-wildcard allowed_logout_urls entry). Empty: not registered.
+  std::string frontchannel_logout_uri;
+  bool frontchannel_logout_session_required = false;
+  std::string backchannel_logout_uri;
+  bool backchannel_logout_session_required = false;
+  // False: only the initiators in `backchannel_initiators` send this client a logout token.
+  bool backchannel_all_initiators = true;
+  absl::flat_hash_set<int> backchannel_initiators;  // v1::LogoutInitiator values
+};
+
+// A private key the tenant signs logout tokens with. Never logged.
+struct CompiledSigningKey {
+  std::string kid;
+  jwt::Algorithm alg = jwt::Algorithm::kRS256;
+  jwt::internal::SharedPkey pkey;
 };
 
 struct CompiledTenant {
@@ -58,6 +77,19 @@ struct CompiledTenant {
   absl::Duration clock_skew = absl::Seconds(60);
   // Upstream connections by name (validated: https URLs, safe templates).
   absl::flat_hash_map<std::string, federation::CompiledConnection> connections;
+  // Logout-token signing keys, in configuration order (kids unique).
+  std::vector<CompiledSigningKey> signing_keys;
+  // The end_session_endpoint for discovery (configured, else issuer + "oidc/logout"; empty
+  // when neither is set).
+  std::string end_session_endpoint;
+
+  // FindSigningKey returns the first signing key for `alg`, or nullptr.
+  const CompiledSigningKey* FindSigningKey(jwt::Algorithm alg) const {
+    for (const CompiledSigningKey& k : signing_keys) {
+      if (k.alg == alg) return &k;
+    }
+    return nullptr;
+  }
 
   const CompiledClient* FindClient(absl::string_view client_id) const {
     const auto it = clients.find(client_id);

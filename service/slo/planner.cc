@@ -1,0 +1,227 @@
+#include "service/slo/planner.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "service/policy/initiator.h"
+#include "service/url/url.h"
+
+namespace logout::slo {
+namespace {
+
+constexpr size_t kMaxTenantBytes = 256;
+
+bool IsUnreserved(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+std::string PercentEncode(absl::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (IsUnreserved(c)) {
+      out.push_back(c);
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+  return out;
+}
+
+bool HasControl(absl::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return true;
+  }
+  return false;
+}
+
+absl::Status CheckId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is empty"));
+  if (id.size() > kMaxClientIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is longer than ", kMaxClientIdBytes, " bytes"));
+  }
+  if (HasControl(id)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " contains control characters"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRequest(const v1::PlanLogoutNotificationsRequest& r) {
+  if (r.tenant().empty()) return absl::InvalidArgumentError("tenant is required");
+  if (r.tenant().size() > kMaxTenantBytes) {
+    return absl::InvalidArgumentError("tenant is longer than 256 bytes");
+  }
+  if (r.initiator() == v1::LOGOUT_INITIATOR_UNSPECIFIED ||
+      policy::InitiatorName(r.initiator()).empty()) {
+    return absl::InvalidArgumentError("initiator is required");
+  }
+  if (r.sid().empty() && r.sub().empty()) {
+    return absl::InvalidArgumentError("sid or sub is required");
+  }
+  if (r.sid().size() > kMaxSidBytes || r.sub().size() > kMaxSubBytes) {
+    return absl::InvalidArgumentError("sid and sub must be at most 1024 bytes");
+  }
+  if (HasControl(r.sid()) || HasControl(r.sub())) {
+    return absl::InvalidArgumentError("sid and sub must not contain control characters");
+  }
+  if (static_cast<size_t>(r.session_client_ids_size()) > kMaxSessionClients) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxSessionClients, " session_client_ids"));
+  }
+  for (int i = 0; i < r.session_client_ids_size(); ++i) {
+    if (absl::Status s =
+            CheckId(absl::StrCat("session_client_ids[", i, "]"), r.session_client_ids(i));
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (!r.initiating_client_id().empty()) {
+    if (absl::Status s = CheckId("initiating_client_id", r.initiating_client_id()); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void SetSkip(v1::ClientNotification& n, v1::NotificationSkipReason reason) {
+  if (n.skip_reason() == v1::NOTIFICATION_SKIP_REASON_UNSPECIFIED) n.set_skip_reason(reason);
+}
+
+absl::Status PlanClient(const policy::CompiledTenant& tenant, const std::string& client_id,
+                        const v1::PlanLogoutNotificationsRequest& r, absl::Time now,
+                        const JtiSource& jti_source, v1::ClientNotification& n) {
+  n.set_client_id(client_id);
+  const policy::CompiledClient* c = tenant.FindClient(client_id);
+  if (c == nullptr) {
+    n.set_skip_reason(v1::NOTIFICATION_SKIP_REASON_UNKNOWN_CLIENT);
+    return absl::OkStatus();
+  }
+  if (c->frontchannel_logout_uri.empty() && c->backchannel_logout_uri.empty()) {
+    n.set_skip_reason(v1::NOTIFICATION_SKIP_REASON_NOT_REGISTERED);
+    return absl::OkStatus();
+  }
+  if (!c->frontchannel_logout_uri.empty()) {
+    if (c->frontchannel_logout_session_required && r.sid().empty()) {
+      SetSkip(n, v1::NOTIFICATION_SKIP_REASON_SID_REQUIRED);
+    } else {
+      n.mutable_frontchannel()->set_url(
+          FrontChannelUrl(*c, tenant.issuer, r.sid(), c->frontchannel_logout_session_required));
+    }
+  }
+  if (!c->backchannel_logout_uri.empty()) {
+    if (!c->backchannel_all_initiators &&
+        !c->backchannel_initiators.contains(static_cast<int>(r.initiator()))) {
+      SetSkip(n, v1::NOTIFICATION_SKIP_REASON_INITIATOR_EXCLUDED);
+    } else if (c->backchannel_logout_session_required && r.sid().empty()) {
+      SetSkip(n, v1::NOTIFICATION_SKIP_REASON_SID_REQUIRED);
+    } else {
+      LogoutTokenInput in;
+      in.iss = tenant.issuer;
+      in.aud = c->client_id;
+      in.sub = r.sub();
+      in.sid = r.sid();
+      absl::StatusOr<SignedLogoutToken> token = MintLogoutToken(tenant, *c, in, now, jti_source);
+      if (absl::IsFailedPrecondition(token.status())) {
+        SetSkip(n, v1::NOTIFICATION_SKIP_REASON_NO_SIGNING_KEY);
+      } else if (!token.ok()) {
+        return token.status();
+      } else {
+        v1::BackChannelJob* job = n.mutable_backchannel();
+        job->set_uri(c->backchannel_logout_uri);
+        job->set_logout_token(std::move(token->token));
+        job->set_jti(std::move(token->jti));
+        job->mutable_expires_at()->set_seconds(absl::ToUnixSeconds(token->expires_at));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string FrontChannelUrl(const policy::CompiledClient& client, absl::string_view iss,
+                            absl::string_view sid, bool add_session) {
+  absl::StatusOr<url::Url> u = url::Url::Parse(client.frontchannel_logout_uri);
+  if (!u.ok()) return client.frontchannel_logout_uri;  // validated at compile time
+  if (!add_session) return std::string(u->href());
+  std::vector<absl::string_view> kept;
+  if (u->has_query()) {
+    for (absl::string_view pair : absl::StrSplit(u->query(), '&')) {
+      const absl::string_view name = pair.substr(0, pair.find('='));
+      if (name == "iss" || name == "sid") continue;
+      kept.push_back(pair);
+    }
+  }
+  std::string query = absl::StrJoin(kept, "&");
+  absl::StrAppend(&query, query.empty() ? "" : "&", "iss=", PercentEncode(iss),
+                  "&sid=", PercentEncode(sid));
+  return std::string(u->WithQuery(query).href());
+}
+
+absl::Status PlanLogout(const policy::CompiledPolicy& policy,
+                        const v1::PlanLogoutNotificationsRequest& request, absl::Time now,
+                        v1::PlanLogoutNotificationsResponse* response,
+                        const JtiSource& jti_source) {
+  response->Clear();
+  if (absl::Status s = CheckRequest(request); !s.ok()) return s;
+  const policy::CompiledTenant* tenant = policy.FindTenant(request.tenant());
+  if (tenant == nullptr) return absl::NotFoundError("tenant not found");
+  v1::LogoutNotificationPlan* plan = response->mutable_plan();
+  plan->set_iss(tenant->issuer);
+  absl::flat_hash_set<absl::string_view> seen;
+  std::vector<const std::string*> order;
+  for (const std::string& id : request.session_client_ids()) {
+    if (seen.insert(id).second) order.push_back(&id);
+  }
+  if (!request.initiating_client_id().empty() &&
+      seen.insert(request.initiating_client_id()).second) {
+    order.push_back(&request.initiating_client_id());
+  }
+  const JtiSource& source = jti_source ? jti_source : JtiSource(RandomJti);
+  for (const std::string* id : order) {
+    if (absl::Status s = PlanClient(*tenant, *id, request, now, source, *plan->add_clients());
+        !s.ok()) {
+      response->Clear();
+      return s;
+    }
+  }
+  response->set_policy_version(policy.version());
+  return absl::OkStatus();
+}
+
+absl::Status AttachPlan(const policy::CompiledPolicy& policy,
+                        const v1::ValidateLogoutRequest& request, absl::Time now,
+                        v1::ValidateLogoutResponse* response) {
+  if (!request.plan_notifications() || response->decision() != v1::DECISION_ALLOW) {
+    return absl::OkStatus();
+  }
+  if (response->session().sid().empty() && response->session().sub().empty()) {
+    return absl::OkStatus();
+  }
+  v1::PlanLogoutNotificationsRequest plan_request;
+  plan_request.set_tenant(request.tenant());
+  plan_request.set_sid(response->session().sid());
+  plan_request.set_sub(response->session().sub());
+  *plan_request.mutable_session_client_ids() = request.session_client_ids();
+  plan_request.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  plan_request.set_initiating_client_id(response->client_id());
+  v1::PlanLogoutNotificationsResponse planned;
+  if (absl::Status s = PlanLogout(policy, plan_request, now, &planned); !s.ok()) return s;
+  *response->mutable_notifications() = std::move(*planned.mutable_plan());
+  return absl::OkStatus();
+}
+
+}  // namespace logout::slo

@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
   postgresql openssl
-  prometheus-cpp-dev chromium
+  prometheus-cpp-dev chromium libcurl4-openssl-dev
   nodejs npm
 )
 

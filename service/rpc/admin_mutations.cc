@@ -137,7 +137,13 @@ void MergeMasked(const google::protobuf::Message& source, const FieldMask& mask,
 
 }  // namespace
 
-std::string TenantEtag(const v1::Tenant& tenant) { return Etag("tenant", TenantView(tenant)); }
+std::string TenantEtag(const v1::Tenant& tenant) {
+  // Over the unredacted tenant fields, so that replacing a signing key's PEM changes the etag.
+  v1::Tenant fields = tenant;
+  fields.clear_clients();
+  fields.clear_connections();
+  return Etag("tenant", fields);
+}
 std::string ClientEtag(const v1::Client& client) { return Etag("client", client); }
 std::string ConnectionEtag(const v1::Connection& connection) {
   return Etag("connection", connection);
@@ -147,7 +153,25 @@ v1::Tenant TenantView(const v1::Tenant& tenant) {
   v1::Tenant view = tenant;
   view.clear_clients();
   view.clear_connections();
+  for (v1::SigningKey& k : *view.mutable_signing_keys()) k.clear_private_key_pem();
   return view;
+}
+
+void RedactSecrets(v1::Tenant& tenant) {
+  for (v1::Client& c : *tenant.mutable_clients()) c.clear_client_secret();
+  for (v1::SigningKey& k : *tenant.mutable_signing_keys()) k.clear_private_key_pem();
+}
+
+void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming) {
+  for (v1::SigningKey& k : *incoming.mutable_signing_keys()) {
+    if (!k.private_key_pem().empty()) continue;
+    for (const v1::SigningKey& old : stored.signing_keys()) {
+      if (old.kid() == k.kid() && old.alg() == k.alg()) {
+        k.set_private_key_pem(old.private_key_pem());
+        break;
+      }
+    }
+  }
 }
 
 v1::Client ClientView(const v1::Client& client) {
@@ -187,7 +211,7 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateTenant(const v1::CreateTenantRequest& 
   }
   *config.add_tenants() = r.tenant();
   v1::Tenant masked = r.tenant();
-  for (v1::Client& c : *masked.mutable_clients()) c.clear_client_secret();
+  RedactSecrets(masked);
   return Event("CreateTenant", absl::StrCat("tenant/", r.tenant().name()), "", Json(masked));
 }
 
@@ -201,7 +225,10 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateTenant(const v1::UpdateTenantRequest& 
   }
   if (absl::Status s = CheckEtag(r.etag(), TenantEtag(**t), "tenant"); !s.ok()) return s;
   const std::string before = Json(TenantView(**t));
-  MergeMasked(r.tenant_update(), r.update_mask(), *t);
+  // A signing key sent back without its PEM (as GetTenant shows it) keeps the stored one.
+  v1::Tenant update = r.tenant_update();
+  KeepStoredSigningKeys(**t, update);
+  MergeMasked(update, r.update_mask(), *t);
   return Event("UpdateTenant", absl::StrCat("tenant/", r.tenant()), before, Json(TenantView(**t)));
 }
 
@@ -374,6 +401,8 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
   for (v1::Tenant& t : *next.mutable_tenants()) {
     const v1::Tenant* old_tenant = FindTenant(config, t.name());
     if (old_tenant == nullptr) continue;
+    // A redacted export (signing keys without PEM) re-imported keeps the stored keys.
+    KeepStoredSigningKeys(*old_tenant, t);
     for (v1::Connection& c : *t.mutable_connections()) {
       const v1::Connection* old = FindConnection(*old_tenant, c.name());
       if (old == nullptr) continue;

@@ -22,10 +22,17 @@ std::string TenantEtag(const v1::Tenant& tenant);
 std::string ClientEtag(const v1::Client& client);
 std::string ConnectionEtag(const v1::Connection& connection);
 
-// Views returned to admin callers: a tenant without clients/connections; a client with its
-// secret cleared.
+// Views returned to admin callers: a tenant without clients/connections and with its signing
+// keys' private_key_pem cleared; a client with its secret cleared.
 v1::Tenant TenantView(const v1::Tenant& tenant);
 v1::Client ClientView(const v1::Client& client);
+// RedactSecrets clears every secret of `tenant`: client secrets and signing keys' PEM (what
+// ExportPolicy without include_secrets and the audit trail show).
+void RedactSecrets(v1::Tenant& tenant);
+// KeepStoredSigningKeys gives each signing key of `incoming` without a private_key_pem the PEM
+// of the stored key with the same kid and alg, so that writing back a redacted read (GetTenant,
+// ExportPolicy) does not wipe keys. A key whose kid is new still needs its PEM.
+void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming);
 
 // Each Apply* returns the audit event (actor left empty for the caller to fill) or:
 // NotFoundError (unknown tenant/client/connection), AlreadyExistsError (create of an existing

@@ -2,8 +2,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +30,34 @@ ABSL_FLAG(std::string, admin_token_file, "",
 ABSL_FLAG(bool, dev_allow_http_loopback, false,
           "development only: accept http://localhost / 127.0.0.1 / [::1] connection logout URLs");
 ABSL_FLAG(int, max_receive_message_bytes, 1024 * 1024, "largest request message accepted");
+ABSL_FLAG(std::string, admin_listen, "",
+          "host:port serving only the admin API (empty: admin is served on --listen)");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port serving only grpc.health.v1 in plaintext, for Kubernetes gRPC probes");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for the gRPC ports (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate it verifies (mutual TLS)");
+ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Seconds(60),
+          "how often the TLS files are re-read (rotation without restart)");
+ABSL_FLAG(std::vector<std::string>, admin_client_identities, {},
+          "client-certificate identities (SAN URI/DNS, else CN) allowed to call the admin API");
+ABSL_FLAG(int, max_concurrent_rpcs, 1000,
+          "calls in progress beyond which calls get RESOURCE_EXHAUSTED (0: no bound)");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(60),
+          "ping an idle client connection this often");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
+          "drop a connection whose ping is unanswered this long");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "close connections gracefully after this long so clients rebalance (0: never)");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
+          "how long calls may finish on a connection closed for its age");
+ABSL_FLAG(bool, deliver_backchannel, false,
+          "single logout: POST the back-channel logout tokens of every plan from logoutd itself");
+ABSL_FLAG(absl::Duration, backchannel_timeout, absl::Seconds(30),
+          "--deliver_backchannel: how long one delivery may keep retrying before it gives up");
+ABSL_FLAG(double, decision_log_sample_rate, 0.01,
+          "fraction of decisions logged as JSON lines (0..1); failed calls are always logged");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("logoutd --listen=HOST:PORT --policy=FILE");
@@ -52,6 +82,26 @@ int main(int argc, char** argv) {
   options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
   options.allow_http_loopback = absl::GetFlag(FLAGS_dev_allow_http_loopback);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
+  options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval);
+  options.admin_client_identities = absl::GetFlag(FLAGS_admin_client_identities);
+  options.max_concurrent_rpcs = absl::GetFlag(FLAGS_max_concurrent_rpcs);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
+  options.decision_log_sample_rate = absl::GetFlag(FLAGS_decision_log_sample_rate);
+  options.deliver_backchannel = absl::GetFlag(FLAGS_deliver_backchannel);
+  options.backchannel.total_timeout = absl::GetFlag(FLAGS_backchannel_timeout);
+  if (!(options.decision_log_sample_rate >= 0 && options.decision_log_sample_rate <= 1)) {
+    LogEvent(LogLevel::kError, "cannot start",
+             {{"error", "--decision_log_sample_rate must be between 0 and 1"}});
+    return EXIT_FAILURE;
+  }
   auto server = logout::server::LogoutServer::Create(options);
   if (!server.ok()) {
     LogEvent(LogLevel::kError, "cannot start", {{"error", std::string(server.status().message())}});
@@ -59,7 +109,12 @@ int main(int argc, char** argv) {
   }
   LogEvent(LogLevel::kInfo, "serving",
            {{"address", options.listen_address},
-            {"port", absl::StrCat((*server)->port()), /*raw_number=*/true}});
+            {"port", absl::StrCat((*server)->port()), /*raw_number=*/true},
+            {"admin_port", absl::StrCat((*server)->admin_port()), true},
+            {"health_port", absl::StrCat((*server)->health_port()), true},
+            {"tls", options.tls.cert.empty()        ? "off"
+                    : options.tls.client_ca.empty() ? "tls"
+                                                    : "mtls"}});
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "grpcpp/security/auth_context.h"
 
 namespace logout::rpc {
 namespace {
@@ -56,10 +57,44 @@ std::unique_ptr<AdminAuthenticator> AdminAuthenticator::Disabled() {
   return std::unique_ptr<AdminAuthenticator>(new AdminAuthenticator());
 }
 
+void AdminAuthenticator::AllowClientIdentities(std::vector<std::string> identities) {
+  client_identities_ = std::move(identities);
+}
+
 absl::StatusOr<std::string> AdminAuthenticator::Authorize(
-    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const grpc::AuthContext* auth_context) const {
+  // gRPC sets the x509 properties only for a certificate its TLS handshake verified against
+  // the configured client CA (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY).
+  bool presented_certificate = false;
+  if (auth_context != nullptr && auth_context->IsPeerAuthenticated()) {
+    presented_certificate = true;
+    if (!client_identities_.empty()) {
+      const auto authorised = [this](const grpc::string_ref& value) {
+        for (const std::string& id : client_identities_) {
+          if (absl::string_view(value.data(), value.size()) == id) return true;
+        }
+        return false;
+      };
+      // SANs (URI/SPIFFE and DNS) first; the common name only when there is no SAN at all.
+      const std::vector<grpc::string_ref> sans =
+          auth_context->FindPropertyValues("x509_subject_alternative_name");
+      for (const grpc::string_ref& san : sans) {
+        if (authorised(san)) return "cert:" + std::string(san.data(), san.size());
+      }
+      if (sans.empty()) {
+        for (const grpc::string_ref& cn : auth_context->FindPropertyValues("x509_common_name")) {
+          if (authorised(cn)) return "cert:" + std::string(cn.data(), cn.size());
+        }
+      }
+    }
+  }
   const auto range = metadata.equal_range("authorization");
   if (range.first == range.second) {
+    if (presented_certificate && !client_identities_.empty()) {
+      return absl::PermissionDeniedError(
+          "the client certificate is not authorised for admin calls (--admin_client_identities)");
+    }
     return absl::UnauthenticatedError("admin calls need 'authorization: Bearer <token>' metadata");
   }
   if (std::next(range.first) != range.second) {
@@ -71,7 +106,7 @@ absl::StatusOr<std::string> AdminAuthenticator::Authorize(
     return absl::UnauthenticatedError("the 'authorization' metadata is not a Bearer credential");
   }
   if (!token_digest_.has_value()) {
-    return absl::PermissionDeniedError("the admin API is disabled (no --admin_token_file)");
+    return absl::PermissionDeniedError("bearer tokens are not accepted (no --admin_token_file)");
   }
   const std::array<unsigned char, 32> presented =
       Sha256(absl::StripAsciiWhitespace(value.substr(kBearer.size())));

@@ -1,7 +1,10 @@
-// Admin-call authentication: a bearer token compared in constant time.
+// Admin-call authentication: a verified client-certificate identity (mutual TLS) or a bearer
+// token compared in constant time.
 //
 //   auto auth = AdminAuthenticator::FromTokenFile("/var/run/secrets/logoutd/admin-token");
-//   absl::Status s = (*auth)->Authorize(context->client_metadata());
+//   (*auth)->AllowClientIdentities({"spiffe://example.org/ns/admin/sa/ops"});
+//   absl::StatusOr<std::string> actor =
+//       (*auth)->Authorize(context->client_metadata(), context->auth_context().get());
 #ifndef SERVICE_RPC_ADMIN_AUTH_H_
 #define SERVICE_RPC_ADMIN_AUTH_H_
 
@@ -10,11 +13,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/support/string_ref.h"
+
+namespace grpc {
+class AuthContext;
+}  // namespace grpc
 
 namespace logout::rpc {
 
@@ -34,16 +42,26 @@ class AdminAuthenticator {
   // Disabled returns an authenticator that refuses every call (no token configured).
   static std::unique_ptr<AdminAuthenticator> Disabled();
 
-  // Authorize returns the caller's identity for the audit trail ("token:" + the first 12 hex
-  // digits of the token's SHA-256 — never the token) for a matching bearer token;
-  // UnauthenticatedError when there is no `authorization` metadata or it is not a Bearer
-  // credential; PermissionDeniedError for a wrong token or when the admin API is disabled.
+  // AllowClientIdentities authorises callers whose TLS client certificate (verified by the
+  // server's --tls_client_ca) names one of `identities` exactly, in a URI or DNS subject
+  // alternative name or, failing those, the subject common name. Call before serving.
+  void AllowClientIdentities(std::vector<std::string> identities);
+
+  // Authorize returns the caller's identity for the audit trail: "cert:<identity>" for an
+  // authorised client certificate, or "token:" + the first 12 hex digits of the token's
+  // SHA-256 (never the token) for a matching bearer token. A certificate is checked first;
+  // without an authorised one: UnauthenticatedError when there is no `authorization` metadata
+  // (PermissionDeniedError when a verified certificate was presented but is not authorised)
+  // or it is not a Bearer credential; PermissionDeniedError for a wrong token or when the
+  // admin API is disabled. `auth_context` may be null (insecure transport).
   absl::StatusOr<std::string> Authorize(
-      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+      const grpc::AuthContext* auth_context = nullptr) const;
 
  private:
   AdminAuthenticator() = default;
   std::optional<std::array<unsigned char, 32>> token_digest_;
+  std::vector<std::string> client_identities_;
 };
 
 }  // namespace logout::rpc

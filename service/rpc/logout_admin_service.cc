@@ -1,7 +1,9 @@
 #include "service/rpc/logout_admin_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "service/rpc/admin_mutations.h"
 #include "service/rpc/grpc_status.h"
+#include "service/server/log.h"
 
 namespace logout::rpc {
 namespace {
@@ -33,16 +35,45 @@ void FillConnection(const v1::Connection& c, uint64_t version, v1::ConnectionRes
   out->set_policy_version(version);
 }
 
+// One line per admin write: who, which RPC, and the new version or why it was refused.
+void LogWrite(const char* method, const std::string& actor, const absl::StatusOr<uint64_t>& v) {
+  if (v.ok()) {
+    server::LogEvent(server::LogLevel::kInfo, "admin write",
+                     {{"method", method}, {"actor", actor}, {"version", absl::StrCat(*v), true}});
+  } else {
+    server::LogEvent(server::LogLevel::kWarning, "admin write refused",
+                     {{"method", method},
+                      {"actor", actor},
+                      {"code", absl::StrCat(v.status().raw_code()), true},
+                      {"error", std::string(v.status().message())}});
+  }
+}
+
 }  // namespace
 
-// Authorises the call; returns from the RPC with the auth status when it fails.
-#define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                                              \
-  const absl::StatusOr<std::string> actor_var = auth_->Authorize((ctx)->client_metadata()); \
-  if (!actor_var.ok()) return ToGrpcStatus(actor_var.status())
+// Admits the call (concurrency bound, deadline) and authorises it; returns from the RPC with
+// the status when either fails.
+#define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                                     \
+  const ConcurrencySlot call_slot(limiter_);                                       \
+  if (!call_slot.held()) return limiter_->ExhaustedStatus();                       \
+  if (DeadlineExpired(*(ctx))) {                                                   \
+    return {grpc::StatusCode::DEADLINE_EXCEEDED,                                   \
+            "the call's deadline passed before logoutd started it"};               \
+  }                                                                                \
+  const absl::StatusOr<std::string> actor_var =                                    \
+      auth_->Authorize((ctx)->client_metadata(), (ctx)->auth_context().get());     \
+  if (!actor_var.ok()) {                                                           \
+    server::LogEvent(server::LogLevel::kWarning, "admin call refused",             \
+                     {{"method", __func__},                                        \
+                      {"code", absl::StrCat(actor_var.status().raw_code()), true}, \
+                      {"error", std::string(actor_var.status().message())}});      \
+    return ToGrpcStatus(actor_var.status());                                       \
+  }
 
 // Runs a write; returns from the RPC when it fails, else leaves the snapshot in `snap`.
 #define LOGOUT_ADMIN_WRITE(actor, apply, snap)                                    \
   const absl::StatusOr<uint64_t> write_version = writer_->Write(*(actor), apply); \
+  LogWrite(__func__, *(actor), write_version);                                    \
   if (!write_version.ok()) return ToGrpcStatus(write_version.status());           \
   const Snapshot snap = holder_->Get();                                           \
   if (snap == nullptr) return NoPolicy()
@@ -250,7 +281,7 @@ grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
   *out->mutable_policy() = snap->source();
   if (!r->include_secrets()) {
     for (v1::Tenant& tenant : *out->mutable_policy()->mutable_tenants()) {
-      for (v1::Client& client : *tenant.mutable_clients()) client.clear_client_secret();
+      RedactSecrets(tenant);  // client secrets and signing keys' private_key_pem
     }
   }
   out->set_policy_version(snap->version());

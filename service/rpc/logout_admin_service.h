@@ -10,6 +10,7 @@
 
 #include "logout/v1/admin.grpc.pb.h"
 #include "service/rpc/admin_auth.h"
+#include "service/rpc/call_limits.h"
 #include "service/store/policy_writer.h"
 #include "service/store/snapshot_holder.h"
 
@@ -20,9 +21,10 @@ namespace logout::rpc {
 // Thread-safe; `holder`, `writer` and `auth` must outlive it.
 class LogoutAdminService final : public v1::LogoutAdmin::Service {
  public:
+  // `limiter` (optional) bounds calls in progress, shared with the decision service.
   LogoutAdminService(const store::SnapshotHolder* holder, store::PolicyWriter* writer,
-                     const AdminAuthenticator* auth)
-      : holder_(holder), writer_(writer), auth_(auth) {}
+                     const AdminAuthenticator* auth, ConcurrencyLimiter* limiter = nullptr)
+      : holder_(holder), writer_(writer), auth_(auth), limiter_(limiter) {}
 
   grpc::Status GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* r,
                          v1::TenantResponse* out) override;
@@ -68,6 +70,7 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
   const store::SnapshotHolder* holder_;
   store::PolicyWriter* writer_;
   const AdminAuthenticator* auth_;
+  ConcurrencyLimiter* const limiter_;
 };
 
 }  // namespace logout::rpc

@@ -8,10 +8,12 @@
 #include "service/common/status_macros.h"
 #include "service/rpc/admin_auth.h"
 #include "service/rpc/admin_mutations.h"
+#include "service/rpc/call_limits.h"
 #include "service/rpc/logout_admin_service.h"
 #include "service/rpc/logout_policy_service.h"
 #include "service/server/health_service.h"
 #include "service/server/log.h"
+#include "service/slo/backchannel_dispatch.h"
 #include "service/store/policy_file.h"
 #include "service/store/policy_store.h"
 #include "service/store/policy_writer.h"
@@ -20,6 +22,38 @@ namespace logout::server {
 namespace {
 
 constexpr const char* kServices[] = {"", "logout.v1.LogoutPolicy", "logout.v1.LogoutAdmin"};
+
+// Settings every logoutd gRPC port shares: message size and keepalive.
+void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  const auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(options.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               ms(options.max_connection_age_grace));
+  }
+}
+
+// One line per back-channel job (the delivery audit record): where (origin only), the result
+// and the attempts; never the token or the response body.
+void LogBackchannelOutcome(const slo::DeliveryOutcome& o) {
+  LogEvent(o.result == slo::DeliveryResult::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
+           "backchannel delivery",
+           {{"tenant", o.tenant.substr(0, 128)},
+            {"client_id", o.client_id.substr(0, 256)},
+            {"uri_origin", o.uri_origin},
+            {"result", std::string(slo::DeliveryResultName(o.result))},
+            {"attempts", absl::StrCat(o.attempts), true},
+            {"http_status", absl::StrCat(o.last_http_status), true},
+            {"detail", o.detail},
+            {"elapsed_ms", absl::StrCat(absl::ToInt64Milliseconds(o.elapsed)), true}});
+}
 
 absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
     const std::string& path, const policy::PolicyOptions& options) {
@@ -35,6 +69,15 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     LOGOUT_ASSIGN_OR_RETURN(admin_auth,
                             rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
   }
+  if (!options.admin_client_identities.empty()) {
+    if (options.tls.client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "--admin_client_identities needs mutual TLS (--tls_client_ca)");
+    }
+    admin_auth->AllowClientIdentities(options.admin_client_identities);
+  }
+  LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                          MakeServerCredentials(options.tls));
   std::unique_ptr<LogoutServer> self(new LogoutServer());
   self->admin_auth_ = std::move(admin_auth);
   self->health_ = std::make_unique<HealthService>();
@@ -98,22 +141,57 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     });
   }
 
-  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_);
+  self->limiter_ = std::make_unique<rpc::ConcurrencyLimiter>(options.max_concurrent_rpcs);
+  rpc::PolicyServiceHooks hooks;
+  hooks.limiter = self->limiter_.get();
+  hooks.decision_log_sample_rate = options.decision_log_sample_rate;
+  if (options.deliver_backchannel) {
+    self->backchannel_ = std::make_unique<slo::BackchannelDispatcher>(
+        options.backchannel, [](const slo::DeliveryOutcome& o) { LogBackchannelOutcome(o); });
+    hooks.backchannel = self->backchannel_.get();
+  }
+  self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_, hooks);
   self->admin_service_ = std::make_unique<rpc::LogoutAdminService>(
-      &self->snapshots_, self->writer_.get(), self->admin_auth_.get());
+      &self->snapshots_, self->writer_.get(), self->admin_auth_.get(), self->limiter_.get());
 
   // logoutd's own health service (reflection can describe it), not gRPC's built-in one.
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &self->port_);
-  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  builder.RegisterService(self->health_.get());
-  builder.RegisterService(self->policy_service_.get());
-  builder.RegisterService(self->admin_service_.get());
-  self->server_ = builder.BuildAndStart();
-  if (self->server_ == nullptr || self->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+  const bool separate_admin = !options.admin_listen.empty();
+  {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options.listen_address, credentials, &self->port_);
+    ConfigureBuilder(options, builder);
+    builder.RegisterService(self->health_.get());
+    builder.RegisterService(self->policy_service_.get());
+    if (!separate_admin) builder.RegisterService(self->admin_service_.get());
+    self->server_ = builder.BuildAndStart();
+    if (self->server_ == nullptr || self->port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
+    }
+    self->admin_port_ = self->port_;
+  }
+  if (separate_admin) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options.admin_listen, credentials, &self->admin_port_);
+    ConfigureBuilder(options, builder);
+    builder.RegisterService(self->health_.get());
+    builder.RegisterService(self->admin_service_.get());
+    self->admin_server_ = builder.BuildAndStart();
+    if (self->admin_server_ == nullptr || self->admin_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.admin_listen));
+    }
+  }
+  if (!options.health_listen.empty()) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
+                             &self->health_port_);
+    ConfigureBuilder(options, builder);
+    builder.RegisterService(self->health_.get());
+    self->health_server_ = builder.BuildAndStart();
+    if (self->health_server_ == nullptr || self->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen));
+    }
   }
   if (initial != nullptr) {
     LogEvent(LogLevel::kInfo, "policy loaded",
@@ -175,11 +253,22 @@ void LogoutServer::Drain() {
 void LogoutServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
   health_->Shutdown();  // NOT_SERVING everywhere; Watch streams end.
-  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
+  // In parallel: each Shutdown blocks until its calls finish or the deadline passes.
+  std::vector<std::thread> stoppers;
+  for (grpc::Server* s : {admin_server_.get(), health_server_.get()}) {
+    if (s != nullptr) stoppers.emplace_back([s, deadline] { s->Shutdown(deadline); });
+  }
+  server_->Shutdown(deadline);
+  for (std::thread& t : stoppers) t.join();
+  // Back-channel jobs already queued get the same grace to finish (then they are given up).
+  if (backchannel_ != nullptr) backchannel_->Shutdown(grace);
 }
 
 void LogoutServer::Wait() {
   if (server_ != nullptr) server_->Wait();
+  if (admin_server_ != nullptr) admin_server_->Wait();
+  if (health_server_ != nullptr) health_server_->Wait();
 }
 
 }  // namespace logout::server

@@ -10,12 +10,15 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/policy/compiled_policy.h"
+#include "service/server/tls.h"
+#include "service/slo/backchannel_delivery.h"
 #include "service/store/snapshot_holder.h"
 
 namespace grpc {
@@ -27,10 +30,15 @@ class PolicyStore;
 class PolicyWriter;
 }  // namespace logout::store
 
+namespace logout::slo {
+class BackchannelDispatcher;
+}  // namespace logout::slo
+
 namespace logout::rpc {
 class LogoutPolicyService;
 class LogoutAdminService;
 class AdminAuthenticator;
+class ConcurrencyLimiter;
 }  // namespace logout::rpc
 
 namespace logout::server {
@@ -57,6 +65,37 @@ struct ServerOptions {
   std::string admin_token_file;
   // Largest request message accepted.
   int max_receive_message_bytes = 1024 * 1024;
+
+  // host:port serving only logout.v1.LogoutAdmin (plus health and reflection), so a
+  // NetworkPolicy can open it to operators alone. Empty: admin is served on listen_address.
+  std::string admin_listen;
+  // host:port serving only grpc.health.v1, always plaintext: Kubernetes' gRPC probes cannot
+  // speak TLS. Empty: no such port.
+  std::string health_listen;
+  // TLS for listen_address and admin_listen (not health_listen).
+  TlsFiles tls;
+  // Client-certificate identities (SAN URI/DNS, else CN) allowed to make admin calls; needs
+  // tls.client_ca. An alternative to the bearer token.
+  std::vector<std::string> admin_client_identities;
+  // Calls in progress (decision and admin together) beyond which calls get RESOURCE_EXHAUSTED.
+  // <= 0: no bound.
+  int max_concurrent_rpcs = 1000;
+  // HTTP/2 keepalive: the server pings an idle connection every keepalive_time and drops it
+  // when no answer comes within keepalive_timeout (dead peers behind load balancers); clients
+  // may ping as often as every 10 s. Connections are closed gracefully after
+  // max_connection_age (+ grace for calls in flight) so clients re-resolve and rebalance
+  // across replicas after a scale-out. Zero disables the age limit.
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+  // Fraction of decisions written to the log (one JSON line each).
+  double decision_log_sample_rate = 0.01;
+  // Single logout: logoutd POSTs the back-channel logout tokens of every plan itself (plans
+  // then say backchannel_delivered_by_logoutd), with `backchannel`'s retry and time limits.
+  // Each job's result is logged as one JSON line ("backchannel delivery").
+  bool deliver_backchannel = false;
+  slo::BackchannelDeliveryOptions backchannel;
 };
 
 // LogoutServer owns the gRPC server and the live policy snapshot.
@@ -69,8 +108,14 @@ class LogoutServer {
   static absl::StatusOr<std::unique_ptr<LogoutServer>> Create(const ServerOptions& options);
   ~LogoutServer();
 
-  // port is the bound TCP port.
+  // port is the bound TCP port of listen_address; admin_port() of admin_listen (== port()
+  // without one); health_port() of health_listen (0 without one).
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
+  int health_port() const { return health_port_; }
+
+  // The concurrency bound shared by every call (tests hold slots to exercise the limit).
+  rpc::ConcurrencyLimiter* concurrency_limiter_for_testing() { return limiter_.get(); }
 
   // InstallPolicy swaps in `policy` and reports SERVING.
   void InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy);
@@ -102,13 +147,22 @@ class LogoutServer {
   std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;
   std::unique_ptr<rpc::LogoutAdminService> admin_service_;
+  std::unique_ptr<rpc::ConcurrencyLimiter> limiter_;
+  // The decision server (with admin when there is no admin_listen), then the optional admin
+  // and health-only servers.
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> admin_server_;
+  std::unique_ptr<grpc::Server> health_server_;
   // The newest version the store announced, and the thread retrying reloads that failed.
   std::atomic<uint64_t> announced_version_{0};
   absl::Mutex reconcile_mu_;
   bool stopping_ ABSL_GUARDED_BY(reconcile_mu_) = false;
   std::thread reconciler_;
   int port_ = 0;
+  int admin_port_ = 0;
+  int health_port_ = 0;
+  // --deliver_backchannel (null without). Last: its workers stop first.
+  std::unique_ptr<slo::BackchannelDispatcher> backchannel_;
 };
 
 }  // namespace logout::server

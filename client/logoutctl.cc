@@ -1,0 +1,537 @@
+// logoutctl: a command-line client for logoutd, for operators and scripts. One JSON object on
+// stdout (the response message, proto3 JSON mapping), errors as one JSON object on stderr, and an
+// exit code a script can branch on. See kUsage (logoutctl --help) for the commands and codes.
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "client/admin_client.h"
+#include "client/decision_client.h"
+#include "client/grpc_decision_client.h"
+#include "client/internal/read_file.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace logout {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: logoutctl [global flags] COMMAND [flags and arguments]
+
+Commands:
+  validate --tenant T [--endpoint v2|oidc] [--query 'returnTo=...&client_id=...']
+           [--method get|post] [--session_id SID]
+      ValidateLogout with the query forwarded raw (logoutd parses it).
+  federated-url --tenant T --connection C [--return_to URL] [--client_id ID] [--state S]
+      BuildFederatedLogoutUrl.
+  connection get TENANT CONNECTION
+  connection update TENANT CONNECTION --logout '{ConnectionLogout as JSON}'
+           --mask logout_url,return_to_param [--etag ETAG]
+      UpdateConnectionLogout: only the masked fields change; without --etag unconditionally.
+  policy export [--include_secrets]
+  policy import FILE [--clear_connection_fields logout,options]
+      FILE: a PolicyConfig (JSON, or textproto when named *.textproto/*.txtpb/*.pbtxt) or the
+      output of `policy export`.
+  audit [--tenant T] [--limit N]
+      Newest first, at most N (default 20) events; with --tenant only the events whose object is
+      that tenant or inside it.
+
+Global flags:
+  --target HOST:PORT       logoutd's decision address, any gRPC target (default localhost:50051)
+  --admin_target HOST:PORT admin address when logoutd runs --admin_listen (default --target)
+  --deadline DURATION      per call, retries included (default 5s; e.g. 250ms)
+  --tls                    use TLS with the system roots (implied by the --tls_* flags)
+  --tls_ca PEM             roots verifying logoutd's certificate
+  --tls_cert PEM --tls_key PEM   client certificate for mutual TLS
+  --tls_server_name NAME   verify the certificate against NAME instead of the target host
+  --admin_token_file PATH  bearer token for admin commands (never printed)
+  --fail_open              report an unreachable logoutd as failed_open instead of failed_closed
+  --help
+
+Output: the response as one JSON object on stdout. Errors: one JSON object on stderr,
+{"code":"NOT_FOUND","message":"..."} (validate/federated-url add "outcome").
+
+Exit codes:
+   0  success (validate: DECISION_ALLOW)
+   1  validate / federated-url: DECISION_DENY
+   2  validate: DECISION_REQUIRE_CONFIRMATION
+   3  validate / federated-url: logoutd unavailable, failed closed or open (see "outcome")
+  64  usage error
+  65  INVALID_ARGUMENT (also an unparsable --logout or policy FILE)
+  66  NOT_FOUND (also a file that cannot be read)
+  69  UNAVAILABLE or DEADLINE_EXCEEDED (admin commands)
+  70  any other error (the JSON names the code)
+  75  ABORTED: stale etag; read again and retry
+  77  UNAUTHENTICATED or PERMISSION_DENIED
+)";
+
+constexpr size_t kMaxTokenBytes = 4096;
+constexpr size_t kMaxPolicyBytes = 16 << 20;
+constexpr size_t kMaxArgBytes = 64 << 10;
+constexpr int kMaxAuditPageSize = 1000;
+constexpr int kMaxAuditPages = 100;
+
+enum ExitCode {
+  kExitOk = 0,
+  kExitDeny = 1,
+  kExitConfirm = 2,
+  kExitFailed = 3,
+  kExitUsage = 64,
+  kExitInvalid = 65,
+  kExitNotFound = 66,
+  kExitUnavailable = 69,
+  kExitOther = 70,
+  kExitAborted = 75,
+  kExitDenied = 77,
+};
+
+int ExitCodeFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return kExitOk;
+    case absl::StatusCode::kInvalidArgument:
+      return kExitInvalid;
+    case absl::StatusCode::kNotFound:
+      return kExitNotFound;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    case absl::StatusCode::kAborted:
+      return kExitAborted;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitDenied;
+    default:
+      return kExitOther;
+  }
+}
+
+// --- Output.
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
+  return out;
+}
+
+void PrintMessage(const google::protobuf::Message& message) {
+  std::fprintf(stdout, "%s\n", ToJson(message).c_str());
+  std::fflush(stdout);
+}
+
+// PrintError writes {"code":..., "message":..., ["outcome":...]} on stderr.
+void PrintError(absl::string_view code, absl::string_view message, absl::string_view outcome = "") {
+  google::protobuf::Struct error;
+  auto& fields = *error.mutable_fields();
+  fields["code"].set_string_value(std::string(code));
+  fields["message"].set_string_value(std::string(message));
+  if (!outcome.empty()) fields["outcome"].set_string_value(std::string(outcome));
+  std::fprintf(stderr, "%s\n", ToJson(error).c_str());
+}
+
+int Fail(const absl::Status& status) {
+  PrintError(absl::StatusCodeToString(status.code()), status.message());
+  return ExitCodeFor(status.code());
+}
+
+int Usage(absl::string_view message) {
+  PrintError("USAGE", absl::StrCat(message, " (see logoutctl --help)"));
+  return kExitUsage;
+}
+
+// --- Arguments: `--name=value`, `--name value`, boolean `--name`; "--" ends flags.
+
+const std::set<std::string>& GlobalValueFlags() {
+  static const auto* flags =
+      new std::set<std::string>{"target",   "admin_target", "deadline",        "tls_ca",
+                                "tls_cert", "tls_key",      "tls_server_name", "admin_token_file"};
+  return *flags;
+}
+const std::set<std::string>& GlobalBoolFlags() {
+  static const auto* flags = new std::set<std::string>{"tls", "fail_open", "help"};
+  return *flags;
+}
+
+struct Command {
+  std::vector<std::string> words;  // e.g. {"connection", "get"}
+  int positional;                  // arguments after the words
+  std::set<std::string> value_flags;
+  std::set<std::string> bool_flags;
+};
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = new std::vector<Command>{
+      {{"validate"}, 0, {"tenant", "endpoint", "query", "method", "session_id"}, {}},
+      {{"federated-url"}, 0, {"tenant", "connection", "return_to", "client_id", "state"}, {}},
+      {{"connection", "get"}, 2, {}, {}},
+      {{"connection", "update"}, 2, {"logout", "mask", "etag"}, {}},
+      {{"policy", "export"}, 0, {}, {"include_secrets"}},
+      {{"policy", "import"}, 1, {"clear_connection_fields"}, {}},
+      {{"audit"}, 0, {"tenant", "limit"}, {}},
+  };
+  return *commands;
+}
+
+struct Args {
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> positional;
+  const Command* command = nullptr;
+
+  bool Has(const std::string& name) const { return flags.count(name) > 0; }
+  std::string Get(const std::string& name, const std::string& fallback = "") const {
+    auto it = flags.find(name);
+    return it == flags.end() ? fallback : it->second;
+  }
+  bool Bool(const std::string& name) const { return Has(name) && Get(name) != "false"; }
+};
+
+bool IsValueFlag(const std::string& name) {
+  if (GlobalValueFlags().count(name)) return true;
+  for (const Command& c : Commands()) {
+    if (c.value_flags.count(name)) return true;
+  }
+  return false;
+}
+bool IsBoolFlag(const std::string& name) {
+  if (GlobalBoolFlags().count(name)) return true;
+  for (const Command& c : Commands()) {
+    if (c.bool_flags.count(name)) return true;
+  }
+  return false;
+}
+
+// ParseArgs fills `args` or returns a usage message.
+std::optional<std::string> ParseArgs(int argc, char** argv, Args& args) {
+  bool flags_done = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.size() > kMaxArgBytes) return "an argument is larger than 64 KiB";
+    if (flags_done || !absl::StartsWith(arg, "--")) {
+      args.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (IsBoolFlag(name)) {
+      if (value.has_value() && *value != "true" && *value != "false") {
+        return absl::StrCat("--", name, " takes no value (or =true / =false)");
+      }
+      args.flags[name] = value.value_or("true");
+    } else if (IsValueFlag(name)) {
+      if (!value.has_value()) {
+        if (i + 1 >= argc) return absl::StrCat("--", name, " needs a value");
+        value = argv[++i];
+      }
+      args.flags[name] = *value;
+    } else {
+      return absl::StrCat("unknown flag --", name);
+    }
+  }
+  if (args.Bool("help")) return std::nullopt;
+  // The command: the longest list of words that prefixes the positional arguments.
+  for (const Command& c : Commands()) {
+    if (args.positional.size() < c.words.size()) continue;
+    bool match = true;
+    for (size_t w = 0; w < c.words.size(); ++w) match = match && args.positional[w] == c.words[w];
+    if (match) args.command = &c;
+  }
+  if (args.command == nullptr) {
+    return args.positional.empty() ? "no command"
+                                   : absl::StrCat("unknown command \"", args.positional[0], "\"");
+  }
+  args.positional.erase(args.positional.begin(),
+                        args.positional.begin() + args.command->words.size());
+  const std::string name = absl::StrJoin(args.command->words, " ");
+  if (static_cast<int>(args.positional.size()) != args.command->positional) {
+    return absl::StrCat("\"", name, "\" takes ", args.command->positional, " argument(s), got ",
+                        args.positional.size());
+  }
+  for (const auto& [flag, value] : args.flags) {
+    if (GlobalValueFlags().count(flag) || GlobalBoolFlags().count(flag)) continue;
+    if (!args.command->value_flags.count(flag) && !args.command->bool_flags.count(flag)) {
+      return absl::StrCat("\"", name, "\" does not take --", flag);
+    }
+  }
+  return std::nullopt;
+}
+
+// --- Connections.
+
+std::optional<TlsOptions> TlsFrom(const Args& args) {
+  if (!args.Bool("tls") && !args.Has("tls_ca") && !args.Has("tls_cert") && !args.Has("tls_key") &&
+      !args.Has("tls_server_name")) {
+    return std::nullopt;
+  }
+  return TlsOptions{.ca_file = args.Get("tls_ca"),
+                    .cert_file = args.Get("tls_cert"),
+                    .key_file = args.Get("tls_key"),
+                    .server_name = args.Get("tls_server_name")};
+}
+
+absl::StatusOr<absl::Duration> DeadlineFrom(const Args& args) {
+  absl::Duration d;
+  if (!absl::ParseDuration(args.Get("deadline", "5s"), &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--deadline must be a positive duration such as 250ms or 5s");
+  }
+  return d;
+}
+
+absl::StatusOr<std::unique_ptr<DecisionClient>> NewDecisionClient(const Args& args) {
+  ClientOptions options;
+  options.target = args.Get("target", "localhost:50051");
+  absl::StatusOr<absl::Duration> deadline = DeadlineFrom(args);
+  if (!deadline.ok()) return deadline.status();
+  options.deadline = *deadline;
+  options.tls = TlsFrom(args);
+  options.fail_mode = args.Bool("fail_open") ? FailMode::kOpen : FailMode::kClosed;
+  return CreateGrpcDecisionClient(options);
+}
+
+absl::StatusOr<std::unique_ptr<AdminClient>> NewAdminClient(const Args& args) {
+  AdminClientOptions options;
+  options.target = args.Get("admin_target", args.Get("target", "localhost:50051"));
+  absl::StatusOr<absl::Duration> deadline = DeadlineFrom(args);
+  if (!deadline.ok()) return deadline.status();
+  options.deadline = *deadline;
+  options.tls = TlsFrom(args);
+  if (args.Has("admin_token_file")) {
+    absl::StatusOr<std::string> token =
+        client_internal::ReadFileLimited(args.Get("admin_token_file"), kMaxTokenBytes);
+    if (!token.ok()) return token.status();
+    options.bearer_token = std::string(client_internal::TrimToken(*token));
+    if (options.bearer_token.empty()) {
+      return absl::InvalidArgumentError("--admin_token_file is empty");
+    }
+  }
+  return AdminClient::Create(options);
+}
+
+// --- Decision commands.
+
+template <typename Response>
+int FailedDecision(const DecisionResult<Response>& result) {
+  PrintError(absl::StatusCodeToString(result.status.code()), result.status.message(),
+             OutcomeName(result.outcome));
+  return result.outcome == Outcome::kError ? ExitCodeFor(result.status.code()) : kExitFailed;
+}
+
+int Validate(const Args& args) {
+  if (args.Get("tenant").empty()) return Usage("validate needs --tenant");
+  v1::ValidateLogoutRequest request;
+  request.set_tenant(args.Get("tenant"));
+  const std::string endpoint = args.Get("endpoint", "v2");
+  if (endpoint == "v2") {
+    request.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  } else if (endpoint == "oidc") {
+    request.set_endpoint(v1::ENDPOINT_OIDC_LOGOUT);
+  } else {
+    return Usage("--endpoint must be v2 or oidc");
+  }
+  const std::string method = args.Get("method", "get");
+  if (method == "get") {
+    request.set_http_method(v1::HTTP_METHOD_GET);
+  } else if (method == "post") {
+    request.set_http_method(v1::HTTP_METHOD_POST);
+  } else {
+    return Usage("--method must be get or post");
+  }
+  request.set_raw_query(args.Get("query"));
+  request.set_session_id(args.Get("session_id"));
+  absl::StatusOr<std::unique_ptr<DecisionClient>> client = NewDecisionClient(args);
+  if (!client.ok()) return Fail(client.status());
+  const DecisionResult<v1::ValidateLogoutResponse> result = (*client)->ValidateLogout(request);
+  if (!result.decided()) return FailedDecision(result);
+  PrintMessage(result.response);
+  switch (result.response.decision()) {
+    case v1::DECISION_ALLOW:
+      return kExitOk;
+    case v1::DECISION_REQUIRE_CONFIRMATION:
+      return kExitConfirm;
+    case v1::DECISION_DENY:
+      return kExitDeny;
+    default:
+      return kExitOther;
+  }
+}
+
+int FederatedUrl(const Args& args) {
+  if (args.Get("tenant").empty() || args.Get("connection").empty()) {
+    return Usage("federated-url needs --tenant and --connection");
+  }
+  v1::BuildFederatedLogoutUrlRequest request;
+  request.set_tenant(args.Get("tenant"));
+  request.set_connection(args.Get("connection"));
+  request.set_return_to(args.Get("return_to"));
+  request.set_client_id(args.Get("client_id"));
+  request.set_state(args.Get("state"));
+  absl::StatusOr<std::unique_ptr<DecisionClient>> client = NewDecisionClient(args);
+  if (!client.ok()) return Fail(client.status());
+  const DecisionResult<v1::BuildFederatedLogoutUrlResponse> result =
+      (*client)->BuildFederatedLogoutUrl(request);
+  if (!result.decided()) return FailedDecision(result);
+  PrintMessage(result.response);
+  return result.response.decision() == v1::DECISION_DENY ? kExitDeny : kExitOk;
+}
+
+// --- Admin commands.
+
+template <typename Response>
+int Print(const absl::StatusOr<Response>& response) {
+  if (!response.ok()) return Fail(response.status());
+  PrintMessage(*response);
+  return kExitOk;
+}
+
+std::vector<std::string> SplitList(const std::string& list) {
+  return absl::StrSplit(list, ',', absl::SkipWhitespace());
+}
+
+int ConnectionGet(const Args& args, AdminClient& admin) {
+  v1::GetConnectionRequest request;
+  request.set_tenant(args.positional[0]);
+  request.set_connection(args.positional[1]);
+  return Print(admin.GetConnection(request));
+}
+
+int ConnectionUpdate(const Args& args, AdminClient& admin) {
+  if (!args.Has("logout") || args.Get("mask").empty()) {
+    return Usage("connection update needs --logout and --mask");
+  }
+  v1::UpdateConnectionLogoutRequest request;
+  request.set_tenant(args.positional[0]);
+  request.set_connection(args.positional[1]);
+  request.set_etag(args.Get("etag"));
+  const auto parsed =
+      google::protobuf::util::JsonStringToMessage(args.Get("logout"), request.mutable_logout());
+  if (!parsed.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--logout is not a ConnectionLogout in JSON: ", parsed.message().as_string())));
+  }
+  for (const std::string& path : SplitList(args.Get("mask"))) {
+    request.mutable_update_mask()->add_paths(path);
+  }
+  return Print(admin.UpdateConnectionLogout(request));
+}
+
+int PolicyExport(const Args& args, AdminClient& admin) {
+  v1::ExportPolicyRequest request;
+  request.set_include_secrets(args.Bool("include_secrets"));
+  return Print(admin.ExportPolicy(request));
+}
+
+// ParsePolicyFile accepts a PolicyConfig (JSON or textproto) or `policy export` output.
+absl::StatusOr<v1::PolicyConfig> ParsePolicyFile(const std::string& path,
+                                                 const std::string& content) {
+  v1::PolicyConfig policy;
+  if (absl::EndsWith(path, ".textproto") || absl::EndsWith(path, ".txtpb") ||
+      absl::EndsWith(path, ".pbtxt")) {
+    if (!google::protobuf::TextFormat::ParseFromString(content, &policy)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", path, "\" is not a PolicyConfig textproto"));
+    }
+    return policy;
+  }
+  v1::ExportPolicyResponse exported;
+  if (google::protobuf::util::JsonStringToMessage(content, &exported).ok() &&
+      exported.has_policy()) {
+    return exported.policy();
+  }
+  const auto parsed = google::protobuf::util::JsonStringToMessage(content, &policy);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", path, "\" is not a PolicyConfig in JSON: ", parsed.message().as_string()));
+  }
+  return policy;
+}
+
+int PolicyImport(const Args& args, AdminClient& admin) {
+  const std::string& path = args.positional[0];
+  absl::StatusOr<std::string> content = client_internal::ReadFileLimited(path, kMaxPolicyBytes);
+  if (!content.ok()) return Fail(content.status());
+  absl::StatusOr<v1::PolicyConfig> policy = ParsePolicyFile(path, *content);
+  if (!policy.ok()) return Fail(policy.status());
+  v1::ImportPolicyRequest request;
+  *request.mutable_policy() = *std::move(policy);
+  for (const std::string& field : SplitList(args.Get("clear_connection_fields"))) {
+    request.mutable_clear_connection_fields()->add_paths(field);
+  }
+  return Print(admin.ImportPolicy(request));
+}
+
+bool EventIsForTenant(const v1::AuditEvent& event, const std::string& tenant) {
+  const std::string object = absl::StrCat("tenant/", tenant);
+  return event.object() == object || absl::StartsWith(event.object(), object + "/");
+}
+
+int Audit(const Args& args, AdminClient& admin) {
+  int limit = 20;
+  if (args.Has("limit") &&
+      (!absl::SimpleAtoi(args.Get("limit"), &limit) || limit < 1 || limit > kMaxAuditPageSize)) {
+    return Usage("--limit must be 1..1000");
+  }
+  const std::string tenant = args.Get("tenant");
+  v1::ListAuditEventsResponse out;
+  v1::ListAuditEventsRequest request;
+  request.set_page_size(tenant.empty() ? limit : kMaxAuditPageSize);
+  for (int page = 0; page < kMaxAuditPages && out.events_size() < limit; ++page) {
+    absl::StatusOr<v1::ListAuditEventsResponse> events = admin.ListAuditEvents(request);
+    if (!events.ok()) return Fail(events.status());
+    for (const v1::AuditEvent& event : events->events()) {
+      if (out.events_size() == limit) break;
+      if (tenant.empty() || EventIsForTenant(event, tenant)) *out.add_events() = event;
+    }
+    if (events->events_size() < static_cast<int>(request.page_size())) break;
+    request.set_before_version(events->events(events->events_size() - 1).policy_version());
+  }
+  PrintMessage(out);
+  return kExitOk;
+}
+
+int Run(int argc, char** argv) {
+  Args args;
+  if (std::optional<std::string> error = ParseArgs(argc, argv, args); error.has_value()) {
+    return Usage(*error);
+  }
+  if (args.Bool("help")) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  const std::vector<std::string>& words = args.command->words;
+  if (words[0] == "validate") return Validate(args);
+  if (words[0] == "federated-url") return FederatedUrl(args);
+  absl::StatusOr<std::unique_ptr<AdminClient>> admin = NewAdminClient(args);
+  if (!admin.ok()) return Fail(admin.status());
+  if (words[0] == "audit") return Audit(args, **admin);
+  if (words[1] == "get") return ConnectionGet(args, **admin);
+  if (words[1] == "update") return ConnectionUpdate(args, **admin);
+  if (words[1] == "export") return PolicyExport(args, **admin);
+  return PolicyImport(args, **admin);
+}
+
+}  // namespace
+}  // namespace logout
+
+int main(int argc, char** argv) { return logout::Run(argc, argv); }

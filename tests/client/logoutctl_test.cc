@@ -1,0 +1,313 @@
+// logoutctl as a script would use it: the real binary run as a subprocess against a real logoutd
+// (SQLite store, admin token), one JSON object on stdout, errors as JSON on stderr, and the
+// documented exit codes.
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "logout/v1/admin.pb.h"
+#include "logout/v1/logout.pb.h"
+#include "tests/testing/logoutd_process.h"
+#include "tests/testing/subprocess.h"
+
+namespace logout {
+namespace {
+
+using testing::LogoutdProcess;
+using testing::Subprocess;
+
+constexpr char kToken[] = "logoutctl-test-token-4f1e9a";
+
+struct Run {
+  int code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string ShellQuote(const std::string& s) {
+  std::string q = "'";
+  for (const char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Parses one JSON object (a whole line) into `message`; fails the test otherwise.
+template <typename Message>
+Message Parse(const std::string& json) {
+  Message m;
+  const auto s = google::protobuf::util::JsonStringToMessage(json, &m);
+  EXPECT_TRUE(s.ok()) << s.message() << " in: " << json;
+  return m;
+}
+
+std::string Field(const std::string& error_json, const std::string& name) {
+  const auto s = Parse<google::protobuf::Struct>(error_json);
+  auto it = s.fields().find(name);
+  return it == s.fields().end() ? "" : it->second.string_value();
+}
+
+class LogoutctlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(::testing::TempDir() + "/logoutctl_" + std::to_string(getpid()));
+    ASSERT_EQ(system(("rm -rf " + *dir_ + " && mkdir -p " + *dir_).c_str()), 0);
+    std::ofstream(*dir_ + "/token") << kToken << "\n";
+    std::ofstream(*dir_ + "/wrong-token") << "not-the-token-1234\n";
+    logoutd_ = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=sqlite:" + *dir_ + "/logoutd.db",
+                                                      "--admin_token_file=" + *dir_ + "/token",
+                                                      std::string("--policy=") +
+                                                          LOGOUT_EXAMPLES_DIR + "/policy.json"})
+                   .release();
+  }
+  static void TearDownTestSuite() {
+    delete logoutd_;
+    logoutd_ = nullptr;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_NE(logoutd_, nullptr); }
+
+  // Runs logoutctl with --target set to logoutd (unless `target` is given) and `args`.
+  static Run Ctl(const std::vector<std::string>& args, const std::string& target = "") {
+    std::vector<std::string> quoted = {
+        ShellQuote(LOGOUTCTL_BINARY),
+        ShellQuote("--target=" +
+                   (target.empty() ? absl::StrCat("127.0.0.1:", logoutd_->port) : target))};
+    for (const std::string& a : args) quoted.push_back(ShellQuote(a));
+    const std::string err_file = *dir_ + "/stderr";
+    const std::string cmd =
+        absl::StrCat("exec ", absl::StrJoin(quoted, " "), " 2>", ShellQuote(err_file));
+    auto p = Subprocess::Start({"/bin/sh", "-c", cmd});
+    Run run;
+    if (p == nullptr) {
+      ADD_FAILURE() << "cannot start logoutctl";
+      return run;
+    }
+    const std::optional<int> code = p->Wait(absl::Seconds(30));
+    EXPECT_TRUE(code.has_value()) << "logoutctl did not finish";
+    run.code = code.value_or(-1);
+    run.out = p->output();
+    run.err = ReadAll(err_file);
+    return run;
+  }
+
+  static std::string TokenFlag() { return "--admin_token_file=" + *dir_ + "/token"; }
+
+  static std::string* dir_;
+  static LogoutdProcess* logoutd_;
+};
+std::string* LogoutctlTest::dir_ = nullptr;
+LogoutdProcess* LogoutctlTest::logoutd_ = nullptr;
+
+TEST_F(LogoutctlTest, ValidateAllowExitsZeroWithTheResponse) {
+  const Run r =
+      Ctl({"validate", "--tenant=acme", "--endpoint=v2",
+           "--query=client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const auto resp = Parse<v1::ValidateLogoutResponse>(r.out);
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(resp.reason(), v1::REASON_REDIRECT_ALLOWED);
+  EXPECT_EQ(resp.redirect_url(), "https://shop.acme.example.com/goodbye");
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one JSON object, one line";
+}
+
+TEST_F(LogoutctlTest, ValidateDenyExitsOne) {
+  const Run r = Ctl({"validate", "--tenant", "acme", "--query",
+                     "client_id=web-app&returnTo=https://evil.example/"});
+  ASSERT_EQ(r.code, 1) << r.err;
+  const auto resp = Parse<v1::ValidateLogoutResponse>(r.out);
+  EXPECT_EQ(resp.decision(), v1::DECISION_DENY);
+  EXPECT_EQ(resp.reason(), v1::REASON_TARGET_NOT_ALLOWED);
+  EXPECT_EQ(resp.redirect_url(), "");
+}
+
+TEST_F(LogoutctlTest, ValidateConfirmationExitsTwo) {
+  const Run r = Ctl({"validate", "--tenant=acme", "--endpoint=oidc", "--session_id=sid-123",
+                     "--query=post_logout_redirect_uri=https://acme.example.com/logged-out"});
+  ASSERT_EQ(r.code, 2) << r.err;
+  const auto resp = Parse<v1::ValidateLogoutResponse>(r.out);
+  EXPECT_EQ(resp.decision(), v1::DECISION_REQUIRE_CONFIRMATION);
+  EXPECT_EQ(resp.reason(), v1::REASON_CONFIRMATION_REQUIRED);
+}
+
+TEST_F(LogoutctlTest, ValidateUnknownTenantExitsNotFound) {
+  const Run r = Ctl({"validate", "--tenant=nope", "--query=returnTo=https://x.example/"});
+  ASSERT_EQ(r.code, 66) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Field(r.err, "code"), "NOT_FOUND");
+  EXPECT_EQ(Field(r.err, "outcome"), "error");
+}
+
+TEST_F(LogoutctlTest, UnreachableLogoutdFailsClosedOrOpenWithExitThree) {
+  // Port 1 on loopback: nothing listens there.
+  Run r = Ctl({"validate", "--tenant=acme", "--query=returnTo=https://acme.example.com/logged-out"},
+              "127.0.0.1:1");
+  ASSERT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.out, "");  // nothing that could be mistaken for a decision
+  EXPECT_EQ(Field(r.err, "outcome"), "failed_closed");
+  EXPECT_EQ(Field(r.err, "code"), "UNAVAILABLE");
+  r = Ctl({"--fail_open", "validate", "--tenant=acme"}, "127.0.0.1:1");
+  ASSERT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(Field(r.err, "outcome"), "failed_open");
+}
+
+TEST_F(LogoutctlTest, UsageErrorsExitSixtyFour) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {},
+           {"frobnicate"},
+           {"validate"},  // no --tenant
+           {"validate", "--tenant=acme", "--endpoint=saml"},
+           {"validate", "--tenant=acme", "--no_such_flag=1"},
+           {"connection", "get", "acme"},          // one argument short
+           {"policy", "export", "--tenant=acme"},  // flag of another command
+           {"audit", "--limit=0"},
+           {"--deadline"}}) {
+    const Run r = Ctl(args);
+    EXPECT_EQ(r.code, 64) << absl::StrJoin(args, " ") << ": " << r.err;
+    EXPECT_EQ(Field(r.err, "code"), "USAGE") << absl::StrJoin(args, " ");
+    EXPECT_EQ(r.out, "");
+  }
+  const Run help = Ctl({"--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("75  ABORTED"), std::string::npos);
+}
+
+TEST_F(LogoutctlTest, FederatedUrl) {
+  Run r = Ctl({"federated-url", "--tenant=acme", "--connection=corp-oidc",
+               "--return_to=https://shop.acme.example.com/goodbye", "--client_id=web-app"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto resp = Parse<v1::BuildFederatedLogoutUrlResponse>(r.out);
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  EXPECT_EQ(resp.url().rfind("https://idp.corp.example/oidc/logout?", 0), 0u) << resp.url();
+  r = Ctl({"federated-url", "--tenant=acme", "--connection=corp-oidc",
+           "--return_to=https://evil.example/", "--client_id=web-app"});
+  ASSERT_EQ(r.code, 1) << r.err;
+  resp = Parse<v1::BuildFederatedLogoutUrlResponse>(r.out);
+  EXPECT_EQ(resp.decision(), v1::DECISION_DENY);
+  EXPECT_EQ(resp.reason(), v1::REASON_TARGET_NOT_ALLOWED);
+}
+
+TEST_F(LogoutctlTest, AdminWithoutOrWithWrongTokenExitsSeventySevenAndNeverPrintsIt) {
+  Run r = Ctl({"connection", "get", "acme", "corp-oidc"});
+  EXPECT_EQ(r.code, 77) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "UNAUTHENTICATED");
+  r = Ctl(
+      {"--admin_token_file=" + *dir_ + "/wrong-token", "connection", "get", "acme", "corp-oidc"});
+  EXPECT_EQ(r.code, 77) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "PERMISSION_DENIED");
+  EXPECT_EQ(r.err.find("not-the-token"), std::string::npos) << r.err;
+  r = Ctl({"--admin_token_file=" + *dir_ + "/missing", "connection", "get", "acme", "corp-oidc"});
+  EXPECT_EQ(r.code, 66) << r.err;
+}
+
+TEST_F(LogoutctlTest, ConnectionGetUpdateAndStaleEtag) {
+  Run r = Ctl({TokenFlag(), "connection", "get", "acme", "corp-oidc"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto before = Parse<v1::ConnectionResponse>(r.out);
+  ASSERT_FALSE(before.etag().empty());
+  EXPECT_EQ(before.connection().logout().end_session_endpoint(),
+            "https://idp.corp.example/oidc/logout");
+
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc",
+           R"(--logout={"returnToParam":"returnTo","logoutUrl":"https://idp.corp.example/bye"})",
+           "--mask=return_to_param", "--etag=" + before.etag()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto after = Parse<v1::ConnectionResponse>(r.out);
+  EXPECT_EQ(after.connection().logout().return_to_param(), "returnTo");
+  EXPECT_EQ(after.connection().logout().logout_url(), "");  // not in the mask: unchanged
+  EXPECT_EQ(after.connection().logout().end_session_endpoint(),
+            "https://idp.corp.example/oidc/logout");
+  EXPECT_NE(after.etag(), before.etag());
+
+  // The etag read before the update is stale now.
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc",
+           R"(--logout={"returnToParam":"next"})", "--mask=return_to_param",
+           "--etag=" + before.etag()});
+  EXPECT_EQ(r.code, 75) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "ABORTED");
+  EXPECT_EQ(r.out, "");
+
+  // Bad input: unparsable JSON locally, an unknown mask path at logoutd; unknown connection.
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc", "--logout={nope",
+           "--mask=return_to_param"});
+  EXPECT_EQ(r.code, 65) << r.err;
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc", "--logout={}",
+           "--mask=no_such_field"});
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "INVALID_ARGUMENT");
+  r = Ctl({TokenFlag(), "connection", "get", "acme", "no-such-connection"});
+  EXPECT_EQ(r.code, 66) << r.err;
+
+  // The audit trail, filtered to the tenant: the update is the newest event.
+  r = Ctl({TokenFlag(), "audit", "--tenant=acme", "--limit=1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto events = Parse<v1::ListAuditEventsResponse>(r.out);
+  ASSERT_EQ(events.events_size(), 1);
+  EXPECT_EQ(events.events(0).action(), "UpdateConnectionLogout");
+  EXPECT_EQ(events.events(0).object(), "tenant/acme/connection/corp-oidc");
+  EXPECT_EQ(events.events(0).actor().rfind("token:", 0), 0u);
+  r = Ctl({TokenFlag(), "audit", "--tenant=no-such-tenant"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::ListAuditEventsResponse>(r.out).events_size(), 0);
+}
+
+TEST_F(LogoutctlTest, PolicyExportImportRoundTrip) {
+  Run r = Ctl({TokenFlag(), "policy", "export"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto exported = Parse<v1::ExportPolicyResponse>(r.out);
+  ASSERT_GE(exported.policy().tenants_size(), 1);
+  const uint64_t version = exported.policy_version();
+
+  // Edit the export (add a tenant allow-list entry) and import it back.
+  v1::ExportPolicyResponse edited = exported;
+  edited.mutable_policy()->mutable_tenants(0)->add_allowed_logout_urls(
+      "https://imported.acme.example.com/");
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(edited, &json).ok());
+  const std::string file = *dir_ + "/policy.json";
+  std::ofstream(file) << json;
+  r = Ctl({TokenFlag(), "policy", "import", file});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GT(Parse<v1::ImportPolicyResponse>(r.out).policy_version(), version);
+  r = Ctl({"validate", "--tenant=acme", "--query=returnTo=https://imported.acme.example.com/"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+
+  // An invalid policy is refused whole by logoutd; an unparsable or missing file locally.
+  edited.mutable_policy()->mutable_tenants(0)->add_allowed_logout_urls("https://*.com");
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(edited.policy(), &json).ok());
+  std::ofstream(file, std::ios::trunc) << json;
+  r = Ctl({TokenFlag(), "policy", "import", file});
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "INVALID_ARGUMENT");
+  std::ofstream(file, std::ios::trunc) << "{\"tenants\": [";
+  r = Ctl({TokenFlag(), "policy", "import", file});
+  EXPECT_EQ(r.code, 65) << r.err;
+  r = Ctl({TokenFlag(), "policy", "import", *dir_ + "/no-such-file.json"});
+  EXPECT_EQ(r.code, 66) << r.err;
+}
+
+}  // namespace
+}  // namespace logout

@@ -446,9 +446,11 @@ TEST(CreateTest, RefusesBadOptions) {
   o.max_attempts = 6;
   EXPECT_EQ(CreateGrpcDecisionClient(o).status().code(), absl::StatusCode::kInvalidArgument);
   o.max_attempts = 3;
-  o.tls = TlsOptions{.ca_file = "/nonexistent/ca.pem"};
+  o.tls = TlsOptions();
+  o.tls->ca_file = "/nonexistent/ca.pem";
   EXPECT_EQ(CreateGrpcDecisionClient(o).status().code(), absl::StatusCode::kNotFound);
-  o.tls = TlsOptions{.cert_file = "/nonexistent/cert.pem"};
+  o.tls = TlsOptions();
+  o.tls->cert_file = "/nonexistent/cert.pem";
   EXPECT_EQ(CreateGrpcDecisionClient(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

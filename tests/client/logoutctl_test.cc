@@ -28,7 +28,7 @@ using testing::Subprocess;
 
 constexpr char kToken[] = "logoutctl-test-token-4f1e9a";
 
-struct Run {
+struct CtlRun {
   int code = -1;
   std::string out;  // stdout
   std::string err;  // stderr
@@ -89,7 +89,7 @@ class LogoutctlTest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(logoutd_, nullptr); }
 
   // Runs logoutctl with --target set to logoutd (unless `target` is given) and `args`.
-  static Run Ctl(const std::vector<std::string>& args, const std::string& target = "") {
+  static CtlRun Ctl(const std::vector<std::string>& args, const std::string& target = "") {
     std::vector<std::string> quoted = {
         ShellQuote(LOGOUTCTL_BINARY),
         ShellQuote("--target=" +
@@ -99,7 +99,7 @@ class LogoutctlTest : public ::testing::Test {
     const std::string cmd =
         absl::StrCat("exec ", absl::StrJoin(quoted, " "), " 2>", ShellQuote(err_file));
     auto p = Subprocess::Start({"/bin/sh", "-c", cmd});
-    Run run;
+    CtlRun run;
     if (p == nullptr) {
       ADD_FAILURE() << "cannot start logoutctl";
       return run;
@@ -121,7 +121,7 @@ std::string* LogoutctlTest::dir_ = nullptr;
 LogoutdProcess* LogoutctlTest::logoutd_ = nullptr;
 
 TEST_F(LogoutctlTest, ValidateAllowExitsZeroWithTheResponse) {
-  const Run r =
+  const CtlRun r =
       Ctl({"validate", "--tenant=acme", "--endpoint=v2",
            "--query=client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -134,8 +134,8 @@ TEST_F(LogoutctlTest, ValidateAllowExitsZeroWithTheResponse) {
 }
 
 TEST_F(LogoutctlTest, ValidateDenyExitsOne) {
-  const Run r = Ctl({"validate", "--tenant", "acme", "--query",
-                     "client_id=web-app&returnTo=https://evil.example/"});
+  const CtlRun r = Ctl({"validate", "--tenant", "acme", "--query",
+                        "client_id=web-app&returnTo=https://evil.example/"});
   ASSERT_EQ(r.code, 1) << r.err;
   const auto resp = Parse<v1::ValidateLogoutResponse>(r.out);
   EXPECT_EQ(resp.decision(), v1::DECISION_DENY);
@@ -144,8 +144,8 @@ TEST_F(LogoutctlTest, ValidateDenyExitsOne) {
 }
 
 TEST_F(LogoutctlTest, ValidateConfirmationExitsTwo) {
-  const Run r = Ctl({"validate", "--tenant=acme", "--endpoint=oidc", "--session_id=sid-123",
-                     "--query=post_logout_redirect_uri=https://acme.example.com/logged-out"});
+  const CtlRun r = Ctl({"validate", "--tenant=acme", "--endpoint=oidc", "--session_id=sid-123",
+                        "--query=post_logout_redirect_uri=https://acme.example.com/logged-out"});
   ASSERT_EQ(r.code, 2) << r.err;
   const auto resp = Parse<v1::ValidateLogoutResponse>(r.out);
   EXPECT_EQ(resp.decision(), v1::DECISION_REQUIRE_CONFIRMATION);
@@ -153,7 +153,7 @@ TEST_F(LogoutctlTest, ValidateConfirmationExitsTwo) {
 }
 
 TEST_F(LogoutctlTest, ValidateUnknownTenantExitsNotFound) {
-  const Run r = Ctl({"validate", "--tenant=nope", "--query=returnTo=https://x.example/"});
+  const CtlRun r = Ctl({"validate", "--tenant=nope", "--query=returnTo=https://x.example/"});
   ASSERT_EQ(r.code, 66) << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(Field(r.err, "code"), "NOT_FOUND");
@@ -162,8 +162,9 @@ TEST_F(LogoutctlTest, ValidateUnknownTenantExitsNotFound) {
 
 TEST_F(LogoutctlTest, UnreachableLogoutdFailsClosedOrOpenWithExitThree) {
   // Port 1 on loopback: nothing listens there.
-  Run r = Ctl({"validate", "--tenant=acme", "--query=returnTo=https://acme.example.com/logged-out"},
-              "127.0.0.1:1");
+  CtlRun r =
+      Ctl({"validate", "--tenant=acme", "--query=returnTo=https://acme.example.com/logged-out"},
+          "127.0.0.1:1");
   ASSERT_EQ(r.code, 3) << r.err;
   EXPECT_EQ(r.out, "");  // nothing that could be mistaken for a decision
   EXPECT_EQ(Field(r.err, "outcome"), "failed_closed");
@@ -185,19 +186,19 @@ TEST_F(LogoutctlTest, UsageErrorsExitSixtyFour) {
            {"policy", "export", "--tenant=acme"},  // flag of another command
            {"audit", "--limit=0"},
            {"--deadline"}}) {
-    const Run r = Ctl(args);
+    const CtlRun r = Ctl(args);
     EXPECT_EQ(r.code, 64) << absl::StrJoin(args, " ") << ": " << r.err;
     EXPECT_EQ(Field(r.err, "code"), "USAGE") << absl::StrJoin(args, " ");
     EXPECT_EQ(r.out, "");
   }
-  const Run help = Ctl({"--help"});
+  const CtlRun help = Ctl({"--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("75  ABORTED"), std::string::npos);
 }
 
 TEST_F(LogoutctlTest, FederatedUrl) {
-  Run r = Ctl({"federated-url", "--tenant=acme", "--connection=corp-oidc",
-               "--return_to=https://shop.acme.example.com/goodbye", "--client_id=web-app"});
+  CtlRun r = Ctl({"federated-url", "--tenant=acme", "--connection=corp-oidc",
+                  "--return_to=https://shop.acme.example.com/goodbye", "--client_id=web-app"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto resp = Parse<v1::BuildFederatedLogoutUrlResponse>(r.out);
   EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
@@ -211,7 +212,7 @@ TEST_F(LogoutctlTest, FederatedUrl) {
 }
 
 TEST_F(LogoutctlTest, AdminWithoutOrWithWrongTokenExitsSeventySevenAndNeverPrintsIt) {
-  Run r = Ctl({"connection", "get", "acme", "corp-oidc"});
+  CtlRun r = Ctl({"connection", "get", "acme", "corp-oidc"});
   EXPECT_EQ(r.code, 77) << r.err;
   EXPECT_EQ(Field(r.err, "code"), "UNAUTHENTICATED");
   r = Ctl(
@@ -224,7 +225,7 @@ TEST_F(LogoutctlTest, AdminWithoutOrWithWrongTokenExitsSeventySevenAndNeverPrint
 }
 
 TEST_F(LogoutctlTest, ConnectionGetUpdateAndStaleEtag) {
-  Run r = Ctl({TokenFlag(), "connection", "get", "acme", "corp-oidc"});
+  CtlRun r = Ctl({TokenFlag(), "connection", "get", "acme", "corp-oidc"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto before = Parse<v1::ConnectionResponse>(r.out);
   ASSERT_FALSE(before.etag().empty());
@@ -275,7 +276,7 @@ TEST_F(LogoutctlTest, ConnectionGetUpdateAndStaleEtag) {
 }
 
 TEST_F(LogoutctlTest, PolicyExportImportRoundTrip) {
-  Run r = Ctl({TokenFlag(), "policy", "export"});
+  CtlRun r = Ctl({TokenFlag(), "policy", "export"});
   ASSERT_EQ(r.code, 0) << r.err;
   const auto exported = Parse<v1::ExportPolicyResponse>(r.out);
   ASSERT_GE(exported.policy().tenants_size(), 1);

@@ -1,0 +1,134 @@
+// Signing keys are secrets in the admin API: redacted in views, the audit trail and exports,
+// and kept when a redacted read is written back.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "service/policy/compiled_policy.h"
+#include "service/rpc/admin_mutations.h"
+#include "tests/testing/slo_fixtures.h"
+
+namespace logout::rpc {
+namespace {
+
+using testing::SigningKeyOf;
+using testing::TestKey;
+
+class AdminSigningKeysTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pem_ = new std::string(testing::PrivateKeyPem(TestKey::Generate(jwt::KeyFamily::kEcP256)));
+  }
+  static void TearDownTestSuite() { delete pem_; }
+
+  static v1::Tenant Tenant() {
+    v1::Tenant t;
+    t.set_name("acme");
+    t.set_issuer("https://acme.example.com/");
+    *t.add_signing_keys() = SigningKeyOf("ec-1", "ES256", *pem_);
+    v1::Client* c = t.add_clients();
+    c->set_client_id("app");
+    c->add_allowed_logout_urls("https://app.example.com/");
+    c->set_id_token_signed_response_alg("ES256");
+    c->set_backchannel_logout_uri("https://app.example.com/bc");
+    return t;
+  }
+
+  static bool HasPem(const std::string& text) {
+    return text.find("PRIVATE KEY") != std::string::npos ||
+           text.find(pem_->substr(40, 40)) != std::string::npos;
+  }
+
+  static std::string* pem_;
+};
+std::string* AdminSigningKeysTest::pem_ = nullptr;
+
+TEST_F(AdminSigningKeysTest, TenantViewAndRedactSecretsClearThePem) {
+  const v1::Tenant view = TenantView(Tenant());
+  ASSERT_EQ(view.signing_keys_size(), 1);
+  EXPECT_EQ(view.signing_keys(0).kid(), "ec-1");
+  EXPECT_EQ(view.signing_keys(0).alg(), "ES256");
+  EXPECT_TRUE(view.signing_keys(0).private_key_pem().empty());
+  v1::Tenant t = Tenant();
+  t.mutable_clients(0)->set_client_secret("a-secret");
+  RedactSecrets(t);
+  EXPECT_TRUE(t.signing_keys(0).private_key_pem().empty());
+  EXPECT_TRUE(t.clients(0).client_secret().empty());
+}
+
+TEST_F(AdminSigningKeysTest, AuditOfTenantWritesNeverContainsThePem) {
+  v1::PolicyConfig config;
+  v1::CreateTenantRequest create;
+  *create.mutable_tenant() = Tenant();
+  absl::StatusOr<v1::AuditEvent> e = ApplyCreateTenant(create, config);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(HasPem(e->after_json())) << e->after_json();
+  EXPECT_NE(e->after_json().find("ec-1"), std::string::npos);
+
+  v1::UpdateTenantRequest update;
+  update.set_tenant("acme");
+  update.mutable_tenant_update()->set_issuer("https://acme2.example.com/");
+  update.mutable_update_mask()->add_paths("issuer");
+  e = ApplyUpdateTenant(update, config);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE(HasPem(e->before_json()));
+  EXPECT_FALSE(HasPem(e->after_json()));
+
+  v1::DeleteTenantRequest del;
+  del.set_tenant("acme");
+  e = ApplyDeleteTenant(del, config);
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(HasPem(e->before_json()));
+}
+
+TEST_F(AdminSigningKeysTest, UpdateWithRedactedKeysKeepsTheStoredPem) {
+  v1::PolicyConfig config;
+  *config.add_tenants() = Tenant();
+  v1::UpdateTenantRequest update;
+  update.set_tenant("acme");
+  *update.mutable_tenant_update() = TenantView(config.tenants(0));  // what GetTenant shows
+  update.mutable_update_mask()->add_paths("signing_keys");
+  ASSERT_TRUE(ApplyUpdateTenant(update, config).ok());
+  EXPECT_EQ(config.tenants(0).signing_keys(0).private_key_pem(), *pem_);
+  EXPECT_TRUE(policy::CompiledPolicy::Build(config, 1).ok());
+}
+
+TEST_F(AdminSigningKeysTest, UpdateWithANewKidWithoutPemIsRefusedByTheCompiler) {
+  v1::PolicyConfig config;
+  *config.add_tenants() = Tenant();
+  v1::UpdateTenantRequest update;
+  update.set_tenant("acme");
+  *update.mutable_tenant_update()->add_signing_keys() = SigningKeyOf("ec-2", "ES256", "");
+  update.mutable_update_mask()->add_paths("signing_keys");
+  ASSERT_TRUE(ApplyUpdateTenant(update, config).ok());
+  const auto built = policy::CompiledPolicy::Build(config, 1);
+  ASSERT_FALSE(built.ok());
+  EXPECT_NE(built.status().message().find(
+                "tenant \"acme\" signing_keys[0] (kid \"ec-2\"): private_key_pem is required"),
+            std::string::npos)
+      << built.status();
+}
+
+TEST_F(AdminSigningKeysTest, ImportOfARedactedExportKeepsTheStoredPem) {
+  v1::PolicyConfig config;
+  *config.add_tenants() = Tenant();
+  v1::ImportPolicyRequest import;
+  *import.mutable_policy() = config;
+  RedactSecrets(*import.mutable_policy()->mutable_tenants(0));  // ExportPolicy without secrets
+  ASSERT_TRUE(import.policy().tenants(0).signing_keys(0).private_key_pem().empty());
+  absl::StatusOr<v1::AuditEvent> e = ApplyImportPolicy(import, config);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(config.tenants(0).signing_keys(0).private_key_pem(), *pem_);
+  EXPECT_FALSE(HasPem(e->after_json()));
+  EXPECT_TRUE(policy::CompiledPolicy::Build(config, 1).ok());
+}
+
+TEST_F(AdminSigningKeysTest, TenantEtagChangesWhenOnlyThePemChanges) {
+  v1::Tenant a = Tenant();
+  v1::Tenant b = Tenant();
+  b.mutable_signing_keys(0)->set_private_key_pem(
+      testing::PrivateKeyPem(TestKey::Generate(jwt::KeyFamily::kEcP256)));
+  EXPECT_NE(TenantEtag(a), TenantEtag(b));
+}
+
+}  // namespace
+}  // namespace logout::rpc

@@ -1,0 +1,304 @@
+#include "service/metrics/metrics.h"
+
+#include <limits>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/descriptor.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+#include "service/metrics/internal/grpc_metrics.h"
+#include "service/metrics/internal/http_exposer.h"
+#include "service/policy/reason.h"
+
+#ifndef LOGOUT_VERSION
+#define LOGOUT_VERSION "dev"
+#endif
+
+namespace logout::metrics {
+namespace {
+
+constexpr int kEndpoints = v1::Endpoint_ARRAYSIZE;
+constexpr int kDecisions = v1::Decision_ARRAYSIZE;
+constexpr int kReasons = v1::Reason_ARRAYSIZE;
+constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
+
+int NormalEndpoint(v1::Endpoint e) { return v1::Endpoint_IsValid(e) ? e : 0; }
+int NormalDecision(v1::Decision d) { return v1::Decision_IsValid(d) ? d : 0; }
+int NormalReason(v1::Reason r) { return v1::Reason_IsValid(r) ? r : 0; }
+
+size_t DecisionIndex(int endpoint, int decision, int reason) {
+  return (static_cast<size_t>(endpoint) * kDecisions + decision) * kReasons + reason;
+}
+size_t FederatedIndex(int decision, int reason) {
+  return static_cast<size_t>(decision) * kReasons + reason;
+}
+
+// EnumLabel turns ENDPOINT_V2_LOGOUT into "v2_logout" (prefix stripped, lower case).
+std::string EnumLabel(const google::protobuf::EnumDescriptor* descriptor, int value,
+                      absl::string_view prefix) {
+  const google::protobuf::EnumValueDescriptor* v = descriptor->FindValueByNumber(value);
+  if (v == nullptr) return "unspecified";
+  absl::string_view name = v->name();
+  if (absl::StartsWith(name, prefix)) name.remove_prefix(prefix.size());
+  return absl::AsciiStrToLower(name);
+}
+
+std::string EndpointLabel(int e) { return EnumLabel(v1::Endpoint_descriptor(), e, "ENDPOINT_"); }
+std::string DecisionLabel(int d) { return EnumLabel(v1::Decision_descriptor(), d, "DECISION_"); }
+std::string ReasonLabel(int r) {
+  return std::string(policy::ReasonCode(static_cast<v1::Reason>(r)));
+}
+
+// The decision a reason goes with (used only to choose which series exist before first use).
+v1::Decision PlausibleDecision(int reason) {
+  if (reason >= v1::REASON_REDIRECT_ALLOWED && reason <= v1::REASON_LOGGED_OUT_PAGE) {
+    return v1::DECISION_ALLOW;
+  }
+  if (reason == v1::REASON_CONFIRMATION_REQUIRED) return v1::DECISION_REQUIRE_CONFIRMATION;
+  if (reason >= v1::REASON_DUPLICATE_PARAMETER) return v1::DECISION_DENY;
+  return v1::DECISION_UNSPECIFIED;
+}
+
+}  // namespace
+
+// Produces logoutd_policy_snapshot_age_seconds at scrape time.
+class Metrics::PolicyAgeCollectable final : public prometheus::Collectable {
+ public:
+  explicit PolicyAgeCollectable(const std::function<absl::Time()>* now) : now_(now) {}
+
+  void Set(absl::Time installed_at) {
+    installed_unix_nanos_.store(absl::ToUnixNanos(installed_at), std::memory_order_relaxed);
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    const int64_t installed = installed_unix_nanos_.load(std::memory_order_relaxed);
+    if (installed == kUnset) return {};
+    prometheus::MetricFamily family;
+    family.name = "logoutd_policy_snapshot_age_seconds";
+    family.help = "Seconds since the live policy snapshot was installed (computed at scrape).";
+    family.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric sample;
+    sample.gauge.value = absl::ToDoubleSeconds((*now_)() - absl::FromUnixNanos(installed));
+    family.metric.push_back(std::move(sample));
+    return {std::move(family)};
+  }
+
+ private:
+  const std::function<absl::Time()>* const now_;
+  std::atomic<int64_t> installed_unix_nanos_{kUnset};
+};
+
+Metrics::Metrics() : Metrics([] { return absl::Now(); }) {}
+
+Metrics::Metrics(std::function<absl::Time()> now)
+    : now_(std::move(now)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      policy_age_(std::make_shared<PolicyAgeCollectable>(&now_)),
+      decision_counters_(new std::atomic<prometheus::Counter*>[kEndpoints * kDecisions * kReasons]),
+      federated_counters_(new std::atomic<prometheus::Counter*>[kDecisions * kReasons]) {
+  prometheus::Registry& r = *registry_;
+
+  prometheus::BuildGauge()
+      .Name("logoutd_build_info")
+      .Help("Always 1; the version label identifies the running logoutd build.")
+      .Register(r)
+      .Add({{"version", LOGOUT_VERSION}})
+      .Set(1);
+
+  decisions_ = &prometheus::BuildCounter()
+                    .Name("logoutd_decisions_total")
+                    .Help("ValidateLogout decisions by endpoint, decision and reason code.")
+                    .Register(r);
+  for (size_t i = 0; i < static_cast<size_t>(kEndpoints * kDecisions * kReasons); ++i) {
+    decision_counters_[i].store(nullptr, std::memory_order_relaxed);
+  }
+  for (const v1::Endpoint e : {v1::ENDPOINT_V2_LOGOUT, v1::ENDPOINT_OIDC_LOGOUT}) {
+    for (int reason = 0; reason < kReasons; ++reason) {
+      const v1::Decision d = PlausibleDecision(reason);
+      if (!v1::Reason_IsValid(reason) || d == v1::DECISION_UNSPECIFIED) continue;
+      decision_counters_[DecisionIndex(e, d, reason)].store(
+          &decisions_->Add({{"endpoint", EndpointLabel(e)},
+                            {"decision", DecisionLabel(d)},
+                            {"reason", ReasonLabel(reason)}}),
+          std::memory_order_relaxed);
+    }
+  }
+
+  federated_ = &prometheus::BuildCounter()
+                    .Name("logoutd_federated_logout_urls_total")
+                    .Help("BuildFederatedLogoutUrl outcomes by decision and reason code.")
+                    .Register(r);
+  for (size_t i = 0; i < static_cast<size_t>(kDecisions * kReasons); ++i) {
+    federated_counters_[i].store(nullptr, std::memory_order_relaxed);
+  }
+  for (int reason = 0; reason < kReasons; ++reason) {
+    if (!v1::Reason_IsValid(reason)) continue;
+    const v1::Decision d =
+        reason == v1::REASON_UNSPECIFIED ? v1::DECISION_ALLOW : PlausibleDecision(reason);
+    if (d != v1::DECISION_ALLOW && d != v1::DECISION_DENY) continue;
+    federated_counters_[FederatedIndex(d, reason)].store(
+        &federated_->Add({{"decision", DecisionLabel(d)}, {"reason", ReasonLabel(reason)}}),
+        std::memory_order_relaxed);
+  }
+
+  policy_version_ = &prometheus::BuildGauge()
+                         .Name("logoutd_policy_version")
+                         .Help("Version of the live policy snapshot (0 before the first one).")
+                         .Register(r)
+                         .Add({});
+  policy_installed_ = &prometheus::BuildGauge()
+                           .Name("logoutd_policy_installed_timestamp_seconds")
+                           .Help("Unix time at which the live policy snapshot was installed.")
+                           .Register(r)
+                           .Add({});
+  reload_failures_ = &prometheus::BuildCounter()
+                          .Name("logoutd_policy_reload_failures_total")
+                          .Help("Policy reloads that failed; the last good snapshot stayed live.")
+                          .Register(r)
+                          .Add({});
+  store_errors_ = MakeFixed(prometheus::BuildCounter()
+                                .Name("logoutd_store_errors_total")
+                                .Help("Policy store errors by operation.")
+                                .Register(r),
+                            "operation", {"read", "write", "listen", "connect", "notify", "watch"});
+  backchannel_results_ = MakeFixed(prometheus::BuildCounter()
+                                       .Name("logoutd_backchannel_deliveries_total")
+                                       .Help("Back-channel logout deliveries by final result.")
+                                       .Register(r),
+                                   "result", {"delivered", "rejected", "gave_up", "dropped"});
+  backchannel_attempts_ = &prometheus::BuildCounter()
+                               .Name("logoutd_backchannel_delivery_attempts_total")
+                               .Help("HTTP attempts made for back-channel logout deliveries.")
+                               .Register(r)
+                               .Add({});
+  rejected_ = MakeFixed(
+      prometheus::BuildCounter()
+          .Name("logoutd_rejected_rpcs_total")
+          .Help("RPCs refused before reaching their handler, by reason.")
+          .Register(r),
+      "reason",
+      {"concurrency_limit", "admin_unauthenticated", "admin_unauthorized", "message_too_large"});
+
+  grpc_ = std::make_unique<internal::GrpcMetrics>(r);
+}
+
+Metrics::~Metrics() {
+  absl::MutexLock lock(&serve_mu_);
+  exposer_.reset();  // stops the HTTP server before anything it renders goes away
+}
+
+Metrics::FixedCounters Metrics::MakeFixed(CounterFamily& family, const std::string& label,
+                                          const std::vector<std::string>& values) {
+  FixedCounters counters;
+  for (const std::string& value : values) {
+    counters.by_value.emplace(value, &family.Add({{label, value}}));
+  }
+  counters.other = &family.Add({{label, "other"}});
+  return counters;
+}
+
+void Metrics::IncrementFixed(const FixedCounters& counters, std::string_view value) {
+  // Debian's Abseil has its own string_view type.
+  const auto it = counters.by_value.find(absl::string_view(value.data(), value.size()));
+  (it == counters.by_value.end() ? counters.other : it->second)->Increment();
+}
+
+absl::Status Metrics::Serve(const std::string& listen_address) {
+  absl::MutexLock lock(&serve_mu_);
+  if (exposer_ != nullptr) return absl::FailedPreconditionError("metrics: already serving");
+  absl::StatusOr<std::unique_ptr<internal::HttpExposer>> exposer =
+      internal::HttpExposer::Start(listen_address, [this] { return Scrape(); });
+  if (!exposer.ok()) return exposer.status();
+  exposer_ = *std::move(exposer);
+  port_.store(exposer_->port(), std::memory_order_release);
+  return absl::OkStatus();
+}
+
+int Metrics::port() const { return port_.load(std::memory_order_acquire); }
+
+void Metrics::RecordDecision(v1::Endpoint endpoint, v1::Decision decision, v1::Reason reason) {
+  const int e = NormalEndpoint(endpoint), d = NormalDecision(decision), r = NormalReason(reason);
+  const size_t index = DecisionIndex(e, d, r);
+  prometheus::Counter* counter = decision_counters_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) [[unlikely]] {
+    counter = DecisionSlow(index, static_cast<v1::Endpoint>(e), static_cast<v1::Decision>(d),
+                           static_cast<v1::Reason>(r));
+  }
+  counter->Increment();
+}
+
+prometheus::Counter* Metrics::DecisionSlow(size_t index, v1::Endpoint endpoint,
+                                           v1::Decision decision, v1::Reason reason) {
+  absl::MutexLock lock(&slow_mu_);
+  prometheus::Counter* counter = decision_counters_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &decisions_->Add({{"endpoint", EndpointLabel(endpoint)},
+                                {"decision", DecisionLabel(decision)},
+                                {"reason", ReasonLabel(reason)}});
+    decision_counters_[index].store(counter, std::memory_order_release);
+  }
+  return counter;
+}
+
+void Metrics::RecordFederatedUrl(v1::Decision decision, v1::Reason reason) {
+  const int d = NormalDecision(decision), r = NormalReason(reason);
+  const size_t index = FederatedIndex(d, r);
+  prometheus::Counter* counter = federated_counters_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) [[unlikely]] {
+    counter = FederatedSlow(index, static_cast<v1::Decision>(d), static_cast<v1::Reason>(r));
+  }
+  counter->Increment();
+}
+
+prometheus::Counter* Metrics::FederatedSlow(size_t index, v1::Decision decision,
+                                            v1::Reason reason) {
+  absl::MutexLock lock(&slow_mu_);
+  prometheus::Counter* counter = federated_counters_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter =
+        &federated_->Add({{"decision", DecisionLabel(decision)}, {"reason", ReasonLabel(reason)}});
+    federated_counters_[index].store(counter, std::memory_order_release);
+  }
+  return counter;
+}
+
+void Metrics::SetPolicy(uint64_t version, absl::Time installed_at) {
+  policy_version_->Set(static_cast<double>(version));
+  policy_installed_->Set(absl::ToDoubleSeconds(installed_at - absl::UnixEpoch()));
+  policy_age_->Set(installed_at);
+}
+
+void Metrics::RecordReloadFailure() { reload_failures_->Increment(); }
+
+void Metrics::RecordStoreError(std::string_view operation) {
+  IncrementFixed(store_errors_, operation);
+}
+
+void Metrics::RecordBackchannelDelivery(std::string_view result, int attempts) {
+  IncrementFixed(backchannel_results_, result);
+  if (attempts > 0) backchannel_attempts_->Increment(attempts);
+}
+
+void Metrics::RecordRejected(std::string_view why) { IncrementFixed(rejected_, why); }
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+Metrics::NewInterceptorFactory() {
+  return grpc_->NewFactory();
+}
+
+std::string Metrics::Scrape() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (prometheus::MetricFamily& family : policy_age_->Collect()) {
+    families.push_back(std::move(family));
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace logout::metrics

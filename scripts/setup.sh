@@ -34,8 +34,13 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# The independent gRPC client used by the reflection test (as grpcurl uses reflection).
-if [[ ! -d tests/integration/node/node_modules/grpc-js-reflection-client ]]; then
-  (cd tests/integration/node && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# npm packages: the node test clients (reflection as grpcurl uses it, the back-channel receiver,
+# playwright-core for the browser test) and the example web tier. `npm ci` whenever node_modules
+# is missing or older than the lock file, so dependencies added later reach existing checkouts.
+for dir in tests/integration/node client/web; do
+  if [[ ! -f "$dir/node_modules/.package-lock.json" ||
+        "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 echo "setup: done"

@@ -221,6 +221,7 @@ bool BackchannelDeliverer::Enqueue(DeliveryJob job) {
     }
   }
   DeliveryOutcome dropped;
+  dropped.tenant = job.tenant;
   dropped.client_id = job.client_id;
   dropped.uri_origin = OriginOf(job.uri);
   dropped.result = DeliveryResult::kDropped;
@@ -264,6 +265,7 @@ void BackchannelDeliverer::WorkerLoop() {
     }
     DeliveryOutcome outcome;
     if (stopped) {
+      outcome.tenant = job.tenant;
       outcome.client_id = job.client_id;
       outcome.uri_origin = OriginOf(job.uri);
       outcome.result = DeliveryResult::kGaveUp;
@@ -284,6 +286,7 @@ bool BackchannelDeliverer::SleepUnlessStopped(absl::Duration d) {
 
 DeliveryOutcome BackchannelDeliverer::Deliver(DeliveryJob& job) {
   DeliveryOutcome out;
+  out.tenant = job.tenant;
   out.client_id = job.client_id;
   out.uri_origin = OriginOf(job.uri);
   const absl::Time start = absl::Now();

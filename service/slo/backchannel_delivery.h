@@ -66,6 +66,7 @@ absl::Duration BackoffDelay(int retry, absl::Duration initial, absl::Duration ma
 
 struct DeliveryJob {
   // For outcomes and logs only.
+  std::string tenant;
   std::string client_id;
   // The validated backchannel_logout_uri (https, or loopback http when the policy allowed it).
   std::string uri;
@@ -78,6 +79,7 @@ struct DeliveryJob {
 };
 
 struct DeliveryOutcome {
+  std::string tenant;
   std::string client_id;
   // scheme://host[:port] of the URI (never the path or query).
   std::string uri_origin;

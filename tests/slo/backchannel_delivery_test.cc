@@ -157,13 +157,14 @@ TEST(BackchannelDeliveryTest, DeliveredOn200WithFormEncodedLogoutToken) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc?tenant=acme"), "aaa.bbb.ccc", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc?tenant=acme"), "aaa.bbb.ccc", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
   EXPECT_EQ(got[0].attempts, 1);
   EXPECT_EQ(got[0].last_http_status, 200);
   EXPECT_EQ(got[0].client_id, "app2");
+  EXPECT_EQ(got[0].tenant, "acme");
   EXPECT_EQ(got[0].uri_origin, absl::StrCat("http://127.0.0.1:", rp.port()));
   const auto requests = rp.Requests();
   ASSERT_THAT(requests, SizeIs(1));
@@ -179,7 +180,7 @@ TEST(BackchannelDeliveryTest, DeliveredOn204) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
@@ -192,7 +193,7 @@ TEST(BackchannelDeliveryTest, RetriesOn503And429AndResetWithAFreshTokenEachAttem
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
@@ -209,8 +210,8 @@ TEST(BackchannelDeliveryTest, RetriesWhenConnectionRefusedUntilTheTimeBudgetEnds
   CountingMinter minter;
   BackchannelDeliverer d(options, outcomes.observer());
   const absl::Time start = absl::Now();
-  ASSERT_TRUE(d.Enqueue(
-      {"app2", absl::StrCat("http://127.0.0.1:", ClosedPort(), "/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", absl::StrCat("http://127.0.0.1:", ClosedPort(), "/bc"),
+                         "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kGaveUp);
@@ -228,7 +229,7 @@ TEST(BackchannelDeliveryTest, RetriesAnAttemptThatTimedOut) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(options, outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
@@ -241,7 +242,7 @@ TEST(BackchannelDeliveryTest, NoRetryOn400) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kRejected);
@@ -259,7 +260,7 @@ TEST(BackchannelDeliveryTest, RedirectIsNotFollowedAndNotRetried) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kRejected);
@@ -278,7 +279,7 @@ TEST(BackchannelDeliveryTest, GivesUpAfterTheBoundedTotalTime) {
   CountingMinter minter;
   BackchannelDeliverer d(options, outcomes.observer());
   const absl::Time start = absl::Now();
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kGaveUp);
@@ -297,7 +298,7 @@ TEST(BackchannelDeliveryTest, RetryAfterIsHonouredUpToTheBackoffCap) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(options, outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
@@ -313,7 +314,7 @@ TEST(BackchannelDeliveryTest, LargeResponseBodyIsCutAndTheStatusStillCounts) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
@@ -324,9 +325,10 @@ TEST(BackchannelDeliveryTest, MintFailureGivesUpWithoutSending) {
   HttpReceiver rp({Reply::Status(503)});
   Outcomes outcomes;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", rp.Url("/bc"), "planned", []() -> absl::StatusOr<std::string> {
-                           return absl::FailedPreconditionError("no key");
-                         }}));
+  ASSERT_TRUE(
+      d.Enqueue({"acme", "app2", rp.Url("/bc"), "planned", []() -> absl::StatusOr<std::string> {
+                   return absl::FailedPreconditionError("no key");
+                 }}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kGaveUp);
@@ -339,7 +341,7 @@ TEST(BackchannelDeliveryTest, UnsupportedSchemeIsRejectedWithoutRetry) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(FastOptions(), outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"app2", "ftp://127.0.0.1/bc", "planned", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "app2", "ftp://127.0.0.1/bc", "planned", minter.fn()}));
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kRejected);
@@ -356,13 +358,13 @@ TEST(BackchannelDeliveryTest, FullQueueDropsInsteadOfBlocking) {
   Outcomes outcomes;
   CountingMinter minter;
   BackchannelDeliverer d(options, outcomes.observer());
-  ASSERT_TRUE(d.Enqueue({"busy", rp.Url("/bc"), "t1", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "busy", rp.Url("/bc"), "t1", minter.fn()}));
   // Wait until the worker holds the first job, so the queue is empty again.
   const absl::Time until = absl::Now() + absl::Seconds(5);
   while (rp.connections() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
-  ASSERT_TRUE(d.Enqueue({"queued", rp.Url("/bc"), "t2", minter.fn()}));
+  ASSERT_TRUE(d.Enqueue({"acme", "queued", rp.Url("/bc"), "t2", minter.fn()}));
   const absl::Time before = absl::Now();
-  EXPECT_FALSE(d.Enqueue({"dropped", rp.Url("/bc"), "t3", minter.fn()}));
+  EXPECT_FALSE(d.Enqueue({"acme", "dropped", rp.Url("/bc"), "t3", minter.fn()}));
   EXPECT_LT(absl::Now() - before, absl::Milliseconds(100));
   const auto first = outcomes.WaitFor(1, absl::Seconds(1));
   ASSERT_THAT(first, SizeIs(1));  // reported synchronously
@@ -383,14 +385,14 @@ TEST(BackchannelDeliveryTest, ShutdownReportsWhatIsLeftAsGaveUpAndRefusesNewJobs
   Outcomes outcomes;
   CountingMinter minter;
   auto d = std::make_unique<BackchannelDeliverer>(options, outcomes.observer());
-  ASSERT_TRUE(d->Enqueue({"inflight", rp.Url("/bc"), "t1", minter.fn()}));
-  ASSERT_TRUE(d->Enqueue({"waiting", rp.Url("/bc"), "t2", minter.fn()}));
+  ASSERT_TRUE(d->Enqueue({"acme", "inflight", rp.Url("/bc"), "t1", minter.fn()}));
+  ASSERT_TRUE(d->Enqueue({"acme", "waiting", rp.Url("/bc"), "t2", minter.fn()}));
   const absl::Time until = absl::Now() + absl::Seconds(5);
   while (rp.connections() == 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
   const absl::Time before = absl::Now();
   d->Shutdown(absl::Milliseconds(100));
   EXPECT_LT(absl::Now() - before, absl::Seconds(1));  // the stalled attempt was aborted
-  EXPECT_FALSE(d->Enqueue({"late", rp.Url("/bc"), "t3", minter.fn()}));
+  EXPECT_FALSE(d->Enqueue({"acme", "late", rp.Url("/bc"), "t3", minter.fn()}));
   const auto got = outcomes.WaitFor(3, absl::Seconds(1));
   ASSERT_THAT(got, SizeIs(3));
   for (const auto& o : got) {

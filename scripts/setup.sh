@@ -35,9 +35,10 @@ else
 fi
 
 # npm packages: the node test clients (reflection as grpcurl uses it, the back-channel receiver,
-# playwright-core for the browser test) and the example web tier. `npm ci` whenever node_modules
-# is missing or older than the lock file, so dependencies added later reach existing checkouts.
-for dir in tests/integration/node client/web; do
+# playwright-core for the browser test), the example web tier, and js-yaml for the deploy manifest
+# test. `npm ci` whenever node_modules is missing or older than the lock file, so dependencies
+# added later reach existing checkouts.
+for dir in tests/integration/node client/web tests/deploy; do
   if [[ ! -f "$dir/node_modules/.package-lock.json" ||
         "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

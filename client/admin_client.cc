@@ -19,6 +19,7 @@ bool IsHeaderSafe(const std::string& token) {
   return true;
 }
 
+// Finish takes the status first: the response must only be moved once the call has returned.
 template <typename Response>
 absl::StatusOr<Response> Finish(const grpc::Status& s, Response response) {
   if (!s.ok()) {
@@ -62,35 +63,40 @@ absl::StatusOr<v1::ConnectionResponse> AdminClient::GetConnection(
     const v1::GetConnectionRequest& request) {
   v1::ConnectionResponse response;
   auto ctx = NewContext();
-  return Finish(stub_->GetConnection(ctx.get(), request, &response), std::move(response));
+  const grpc::Status status = stub_->GetConnection(ctx.get(), request, &response);
+  return Finish(status, std::move(response));
 }
 
 absl::StatusOr<v1::ConnectionResponse> AdminClient::UpdateConnectionLogout(
     const v1::UpdateConnectionLogoutRequest& request) {
   v1::ConnectionResponse response;
   auto ctx = NewContext();
-  return Finish(stub_->UpdateConnectionLogout(ctx.get(), request, &response), std::move(response));
+  const grpc::Status status = stub_->UpdateConnectionLogout(ctx.get(), request, &response);
+  return Finish(status, std::move(response));
 }
 
 absl::StatusOr<v1::ExportPolicyResponse> AdminClient::ExportPolicy(
     const v1::ExportPolicyRequest& request) {
   v1::ExportPolicyResponse response;
   auto ctx = NewContext();
-  return Finish(stub_->ExportPolicy(ctx.get(), request, &response), std::move(response));
+  const grpc::Status status = stub_->ExportPolicy(ctx.get(), request, &response);
+  return Finish(status, std::move(response));
 }
 
 absl::StatusOr<v1::ImportPolicyResponse> AdminClient::ImportPolicy(
     const v1::ImportPolicyRequest& request) {
   v1::ImportPolicyResponse response;
   auto ctx = NewContext();
-  return Finish(stub_->ImportPolicy(ctx.get(), request, &response), std::move(response));
+  const grpc::Status status = stub_->ImportPolicy(ctx.get(), request, &response);
+  return Finish(status, std::move(response));
 }
 
 absl::StatusOr<v1::ListAuditEventsResponse> AdminClient::ListAuditEvents(
     const v1::ListAuditEventsRequest& request) {
   v1::ListAuditEventsResponse response;
   auto ctx = NewContext();
-  return Finish(stub_->ListAuditEvents(ctx.get(), request, &response), std::move(response));
+  const grpc::Status status = stub_->ListAuditEvents(ctx.get(), request, &response);
+  return Finish(status, std::move(response));
 }
 
 }  // namespace logout

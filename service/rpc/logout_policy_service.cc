@@ -1,34 +1,187 @@
 #include "service/rpc/logout_policy_service.h"
 
+#include "absl/random/distributions.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/policy/engine.h"
+#include "service/policy/reason.h"
 #include "service/rpc/grpc_status.h"
+#include "service/server/log.h"
+#include "service/slo/discovery.h"
+#include "service/slo/planner.h"
 
 namespace logout::rpc {
+namespace {
+
+// A reactor that gives its concurrency slot back once the call is over (response sent or
+// call cancelled).
+class LimitedReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit LimitedReactor(ConcurrencyLimiter* limiter) : limiter_(limiter) {}
+  void OnDone() override {
+    limiter_->Release();
+    delete this;
+  }
+  void OnCancel() override {}
+
+ private:
+  ConcurrencyLimiter* const limiter_;
+};
+
+// The scheme, host and port of a serialised URL: what the decision log shows of a redirect
+// (paths and queries may carry state or tokens).
+absl::string_view OriginOf(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return url.substr(0, url.find_first_of("?#"));
+  const size_t end = url.find_first_of("/?#", scheme_end + 3);
+  return url.substr(0, end);
+}
+
+const char* EndpointName(v1::Endpoint endpoint) {
+  switch (endpoint) {
+    case v1::ENDPOINT_V2_LOGOUT:
+      return "v2_logout";
+    case v1::ENDPOINT_OIDC_LOGOUT:
+      return "oidc_logout";
+    default:
+      return "unspecified";
+  }
+}
+
+bool Sampled(double rate) {
+  if (rate <= 0) return false;
+  if (rate >= 1) return true;
+  thread_local absl::InsecureBitGen gen;
+  return absl::Bernoulli(gen, rate);
+}
+
+void LogFailedCall(absl::string_view method, absl::string_view tenant, const grpc::Status& status) {
+  server::LogEvent(server::LogLevel::kWarning, "call failed",
+                   {{"method", std::string(method)},
+                    {"tenant", std::string(tenant.substr(0, 128))},
+                    {"code", absl::StrCat(static_cast<int>(status.error_code())), true},
+                    {"error", status.error_message()}});
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* LogoutPolicyService::Admit(grpc::CallbackServerContext* context,
+                                                     bool& admitted) const {
+  admitted = false;
+  grpc::ServerUnaryReactor* reactor = nullptr;
+  if (hooks_.limiter == nullptr) {
+    reactor = context->DefaultReactor();
+  } else if (hooks_.limiter->TryAcquire()) {
+    reactor = new LimitedReactor(hooks_.limiter);
+  } else {
+    reactor = context->DefaultReactor();
+    reactor->Finish(hooks_.limiter->ExhaustedStatus());
+    return reactor;
+  }
+  if (DeadlineExpired(*context)) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 "the call's deadline passed before logoutd started it"));
+    return reactor;
+  }
+  admitted = true;
+  return reactor;
+}
+
+void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
+                                      const v1::ValidateLogoutResponse& response) const {
+  if (!Sampled(hooks_.decision_log_sample_rate)) return;
+  server::LogEvent(server::LogLevel::kInfo, "decision",
+                   {{"tenant", request.tenant().substr(0, 128)},
+                    {"endpoint", EndpointName(request.endpoint())},
+                    {"decision", v1::Decision_Name(response.decision())},
+                    {"reason", std::string(policy::ReasonCode(response.reason()))},
+                    {"client_id", response.client_id().substr(0, 128)},
+                    {"redirect_origin", std::string(OriginOf(response.redirect_url()))},
+                    {"policy_version", absl::StrCat(response.policy_version()), true}});
+}
 
 grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     grpc::CallbackServerContext* context, const v1::ValidateLogoutRequest* request,
     v1::ValidateLogoutResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  bool admitted = false;
+  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
+  if (!admitted) return reactor;
   const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
   if (snapshot == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
     return reactor;
   }
-  reactor->Finish(ToGrpcStatus(policy::Decide(*snapshot, *request, absl::Now(), response)));
+  const absl::Time now = absl::Now();
+  absl::Status decided = policy::Decide(*snapshot, *request, now, response);
+  // Single logout: the plan of the ended session when asked for and allowed.
+  if (decided.ok()) decided = slo::AttachPlan(*snapshot, *request, now, response);
+  if (decided.ok() && hooks_.backchannel != nullptr && response->has_notifications()) {
+    hooks_.backchannel->Dispatch(snapshot, request->tenant(), response->session().sid(),
+                                 response->session().sub(), response->mutable_notifications());
+  }
+  grpc::Status status = ToGrpcStatus(decided);
+  if (status.ok()) {
+    LogDecision(*request, *response);
+  } else {
+    LogFailedCall("ValidateLogout", request->tenant(), status);
+  }
+  reactor->Finish(status);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
     grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* request,
     v1::BuildFederatedLogoutUrlResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  bool admitted = false;
+  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
+  if (!admitted) return reactor;
   const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
   if (snapshot == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
     return reactor;
   }
-  reactor->Finish(ToGrpcStatus(policy::BuildFederatedLogout(*snapshot, *request, response)));
+  grpc::Status status = ToGrpcStatus(policy::BuildFederatedLogout(*snapshot, *request, response));
+  if (!status.ok()) LogFailedCall("BuildFederatedLogoutUrl", request->tenant(), status);
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
+    grpc::CallbackServerContext* context, const v1::PlanLogoutNotificationsRequest* request,
+    v1::PlanLogoutNotificationsResponse* response) {
+  bool admitted = false;
+  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
+  if (!admitted) return reactor;
+  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
+  if (snapshot == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
+    return reactor;
+  }
+  grpc::Status status = ToGrpcStatus(slo::PlanLogout(*snapshot, *request, absl::Now(), response));
+  if (status.ok() && hooks_.backchannel != nullptr) {
+    hooks_.backchannel->Dispatch(snapshot, request->tenant(), request->sid(), request->sub(),
+                                 response->mutable_plan());
+  }
+  if (!status.ok()) LogFailedCall("PlanLogoutNotifications", request->tenant(), status);
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LogoutPolicyService::GetDiscoveryMetadata(
+    grpc::CallbackServerContext* context, const v1::GetDiscoveryMetadataRequest* request,
+    v1::GetDiscoveryMetadataResponse* response) {
+  bool admitted = false;
+  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
+  if (!admitted) return reactor;
+  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
+  if (snapshot == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
+    return reactor;
+  }
+  grpc::Status status = ToGrpcStatus(slo::DiscoveryMetadata(*snapshot, *request, response));
+  if (!status.ok()) LogFailedCall("GetDiscoveryMetadata", request->tenant(), status);
+  reactor->Finish(status);
   return reactor;
 }
 

@@ -7,15 +7,31 @@
 #define SERVICE_RPC_LOGOUT_POLICY_SERVICE_H_
 
 #include "logout/v1/logout.grpc.pb.h"
+#include "service/rpc/call_limits.h"
+#include "service/slo/backchannel_dispatch.h"
 #include "service/store/snapshot_holder.h"
 
 namespace logout::rpc {
+
+// What the decision service does around each call besides deciding.
+struct PolicyServiceHooks {
+  // Bounds calls in progress (from arrival until the response is sent); null = no bound.
+  ConcurrencyLimiter* limiter = nullptr;
+  // Fraction of decisions logged as one JSON line each (0 = none, 1 = all). Non-OK calls are
+  // always logged.
+  double decision_log_sample_rate = 0;
+  // --deliver_backchannel: when set, every back-channel job of a plan (PlanLogoutNotifications,
+  // ValidateLogout with plan_notifications) is handed to it and the plan says
+  // backchannel_delivered_by_logoutd. Null: the caller delivers.
+  slo::BackchannelDispatcher* backchannel = nullptr;
+};
 
 // LogoutPolicyService answers decision calls. UNAVAILABLE until a snapshot is installed.
 // Thread-safe; `holder` must outlive the service.
 class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
  public:
-  explicit LogoutPolicyService(const store::SnapshotHolder* holder) : holder_(holder) {}
+  explicit LogoutPolicyService(const store::SnapshotHolder* holder, PolicyServiceHooks hooks = {})
+      : holder_(holder), hooks_(hooks) {}
 
   grpc::ServerUnaryReactor* ValidateLogout(grpc::CallbackServerContext* context,
                                            const v1::ValidateLogoutRequest* request,
@@ -23,9 +39,26 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   grpc::ServerUnaryReactor* BuildFederatedLogoutUrl(
       grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* request,
       v1::BuildFederatedLogoutUrlResponse* response) override;
+  // Single logout (service/slo): the notification plan of an ended session, and the logout
+  // members of the tenant's discovery metadata.
+  grpc::ServerUnaryReactor* PlanLogoutNotifications(
+      grpc::CallbackServerContext* context, const v1::PlanLogoutNotificationsRequest* request,
+      v1::PlanLogoutNotificationsResponse* response) override;
+  grpc::ServerUnaryReactor* GetDiscoveryMetadata(
+      grpc::CallbackServerContext* context, const v1::GetDiscoveryMetadataRequest* request,
+      v1::GetDiscoveryMetadataResponse* response) override;
 
  private:
+  // Admit starts a call: returns its reactor, which holds a concurrency slot until the call is
+  // done. When the call must not run (limit reached, deadline already passed) the reactor has
+  // already finished with the status and `admitted` is false.
+  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context, bool& admitted) const;
+  // LogDecision writes the sampled decision line (never tokens nor query strings).
+  void LogDecision(const v1::ValidateLogoutRequest& request,
+                   const v1::ValidateLogoutResponse& response) const;
+
   const store::SnapshotHolder* holder_;
+  const PolicyServiceHooks hooks_;
 };
 
 }  // namespace logout::rpc

@@ -29,9 +29,13 @@ constexpr int kDecisions = v1::Decision_ARRAYSIZE;
 constexpr int kReasons = v1::Reason_ARRAYSIZE;
 constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
 
-int NormalEndpoint(v1::Endpoint e) { return v1::Endpoint_IsValid(e) ? e : 0; }
-int NormalDecision(v1::Decision d) { return v1::Decision_IsValid(d) ? d : 0; }
-int NormalReason(v1::Reason r) { return v1::Reason_IsValid(r) ? r : 0; }
+// Out-of-range values index slot 0 ("unspecified"). In-range numbers the enum lacks (reserved
+// gaps) keep their own slot, created on first use with the label "unspecified": the family
+// hands back the same series for the same labels. A range check, not the generated
+// *_IsValid (an out-of-line switch), keeps this on the hot path's few nanoseconds.
+int NormalEndpoint(v1::Endpoint e) { return static_cast<unsigned>(e) < kEndpoints ? e : 0; }
+int NormalDecision(v1::Decision d) { return static_cast<unsigned>(d) < kDecisions ? d : 0; }
+int NormalReason(v1::Reason r) { return static_cast<unsigned>(r) < kReasons ? r : 0; }
 
 size_t DecisionIndex(int endpoint, int decision, int reason) {
   return (static_cast<size_t>(endpoint) * kDecisions + decision) * kReasons + reason;

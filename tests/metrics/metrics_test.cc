@@ -71,6 +71,9 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
   // Values outside the enums count as "unspecified".
   metrics.RecordDecision(static_cast<v1::Endpoint>(77), static_cast<v1::Decision>(-3),
                          static_cast<v1::Reason>(999));
+  // A reserved number inside the range is "unspecified" too, in the same series.
+  metrics.RecordDecision(v1::ENDPOINT_UNSPECIFIED, v1::DECISION_UNSPECIFIED,
+                         static_cast<v1::Reason>(21));
   metrics.RecordFederatedUrl(v1::DECISION_ALLOW, v1::REASON_UNSPECIFIED);
   metrics.RecordFederatedUrl(v1::DECISION_DENY, v1::REASON_TARGET_HAS_USERINFO);
   metrics.SetPolicy(42, t0 - absl::Seconds(90));
@@ -108,7 +111,7 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
   EXPECT_EQ(e.Value("logoutd_decisions_total", {{"endpoint", "unspecified"},
                                                 {"decision", "unspecified"},
                                                 {"reason", "unspecified"}}),
-            1);
+            2);
   // Pre-created before any use, so rate() and absent() behave from the first scrape.
   EXPECT_EQ(
       e.Value("logoutd_decisions_total",

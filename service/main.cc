@@ -56,6 +56,8 @@ ABSL_FLAG(bool, deliver_backchannel, false,
           "single logout: POST the back-channel logout tokens of every plan from logoutd itself");
 ABSL_FLAG(absl::Duration, backchannel_timeout, absl::Seconds(30),
           "--deliver_backchannel: how long one delivery may keep retrying before it gives up");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port for the Prometheus endpoint GET /metrics (plaintext; empty: off)");
 ABSL_FLAG(double, decision_log_sample_rate, 0.01,
           "fraction of decisions logged as JSON lines (0..1); failed calls are always logged");
 
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   options.decision_log_sample_rate = absl::GetFlag(FLAGS_decision_log_sample_rate);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.deliver_backchannel = absl::GetFlag(FLAGS_deliver_backchannel);
   options.backchannel.total_timeout = absl::GetFlag(FLAGS_backchannel_timeout);
   if (!(options.decision_log_sample_rate >= 0 && options.decision_log_sample_rate <= 1)) {
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
             {"port", absl::StrCat((*server)->port()), /*raw_number=*/true},
             {"admin_port", absl::StrCat((*server)->admin_port()), true},
             {"health_port", absl::StrCat((*server)->health_port()), true},
+            {"metrics_port", absl::StrCat((*server)->metrics_port()), true},
             {"tls", options.tls.cert.empty()        ? "off"
                     : options.tls.client_ca.empty() ? "tls"
                                                     : "mtls"}});

@@ -1,6 +1,7 @@
 #include "service/rpc/logout_admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "service/metrics/metrics.h"
 #include "service/rpc/admin_mutations.h"
 #include "service/rpc/grpc_status.h"
 #include "service/server/log.h"
@@ -51,6 +52,22 @@ void LogWrite(const char* method, const std::string& actor, const absl::StatusOr
 
 }  // namespace
 
+void LogoutAdminService::CountRefusal(const absl::Status& status) const {
+  if (metrics_ == nullptr) return;
+  metrics_->RecordRejected(status.code() == absl::StatusCode::kUnauthenticated
+                               ? "admin_unauthenticated"
+                               : "admin_unauthorized");
+}
+
+void LogoutAdminService::CountStoreError(const absl::Status& status) const {
+  // UNAVAILABLE / INTERNAL / DATA_LOSS from a write come from the store, not the request.
+  if (metrics_ != nullptr && (status.code() == absl::StatusCode::kUnavailable ||
+                              status.code() == absl::StatusCode::kInternal ||
+                              status.code() == absl::StatusCode::kDataLoss)) {
+    metrics_->RecordStoreError("write");
+  }
+}
+
 // Admits the call (concurrency bound, deadline) and authorises it; returns from the RPC with
 // the status when either fails.
 #define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                                     \
@@ -63,6 +80,7 @@ void LogWrite(const char* method, const std::string& actor, const absl::StatusOr
   const absl::StatusOr<std::string> actor_var =                                    \
       auth_->Authorize((ctx)->client_metadata(), (ctx)->auth_context().get());     \
   if (!actor_var.ok()) {                                                           \
+    CountRefusal(actor_var.status());                                              \
     server::LogEvent(server::LogLevel::kWarning, "admin call refused",             \
                      {{"method", __func__},                                        \
                       {"code", absl::StrCat(actor_var.status().raw_code()), true}, \
@@ -74,6 +92,7 @@ void LogWrite(const char* method, const std::string& actor, const absl::StatusOr
 #define LOGOUT_ADMIN_WRITE(actor, apply, snap)                                    \
   const absl::StatusOr<uint64_t> write_version = writer_->Write(*(actor), apply); \
   LogWrite(__func__, *(actor), write_version);                                    \
+  CountStoreError(write_version.status());                                        \
   if (!write_version.ok()) return ToGrpcStatus(write_version.status());           \
   const Snapshot snap = holder_->Get();                                           \
   if (snap == nullptr) return NoPolicy()

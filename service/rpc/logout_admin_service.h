@@ -14,6 +14,10 @@
 #include "service/store/policy_writer.h"
 #include "service/store/snapshot_holder.h"
 
+namespace logout::metrics {
+class Metrics;
+}  // namespace logout::metrics
+
 namespace logout::rpc {
 
 // LogoutAdminService: UNAUTHENTICATED / PERMISSION_DENIED before anything else; UNAVAILABLE for
@@ -21,10 +25,12 @@ namespace logout::rpc {
 // Thread-safe; `holder`, `writer` and `auth` must outlive it.
 class LogoutAdminService final : public v1::LogoutAdmin::Service {
  public:
-  // `limiter` (optional) bounds calls in progress, shared with the decision service.
+  // `limiter` (optional) bounds calls in progress, shared with the decision service;
+  // `metrics` (optional) counts refused calls and store errors.
   LogoutAdminService(const store::SnapshotHolder* holder, store::PolicyWriter* writer,
-                     const AdminAuthenticator* auth, ConcurrencyLimiter* limiter = nullptr)
-      : holder_(holder), writer_(writer), auth_(auth), limiter_(limiter) {}
+                     const AdminAuthenticator* auth, ConcurrencyLimiter* limiter = nullptr,
+                     metrics::Metrics* metrics = nullptr)
+      : holder_(holder), writer_(writer), auth_(auth), limiter_(limiter), metrics_(metrics) {}
 
   grpc::Status GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* r,
                          v1::TenantResponse* out) override;
@@ -67,10 +73,14 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
                                v1::ListAuditEventsResponse* out) override;
 
  private:
+  void CountRefusal(const absl::Status& status) const;
+  void CountStoreError(const absl::Status& status) const;
+
   const store::SnapshotHolder* holder_;
   store::PolicyWriter* writer_;
   const AdminAuthenticator* auth_;
   ConcurrencyLimiter* const limiter_;
+  metrics::Metrics* const metrics_;
 };
 
 }  // namespace logout::rpc

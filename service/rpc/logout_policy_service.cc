@@ -4,6 +4,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/metrics/metrics.h"
 #include "service/policy/engine.h"
 #include "service/policy/reason.h"
 #include "service/rpc/grpc_status.h"
@@ -66,9 +67,10 @@ void LogFailedCall(absl::string_view method, absl::string_view tenant, const grp
 
 }  // namespace
 
-grpc::ServerUnaryReactor* LogoutPolicyService::Admit(grpc::CallbackServerContext* context,
-                                                     bool& admitted) const {
-  admitted = false;
+grpc::ServerUnaryReactor* LogoutPolicyService::Admit(
+    grpc::CallbackServerContext* context,
+    std::shared_ptr<const policy::CompiledPolicy>& snapshot) const {
+  snapshot = nullptr;
   grpc::ServerUnaryReactor* reactor = nullptr;
   if (hooks_.limiter == nullptr) {
     reactor = context->DefaultReactor();
@@ -84,7 +86,10 @@ grpc::ServerUnaryReactor* LogoutPolicyService::Admit(grpc::CallbackServerContext
                                  "the call's deadline passed before logoutd started it"));
     return reactor;
   }
-  admitted = true;
+  snapshot = holder_->Get();
+  if (snapshot == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
+  }
   return reactor;
 }
 
@@ -104,14 +109,9 @@ void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
 grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     grpc::CallbackServerContext* context, const v1::ValidateLogoutRequest* request,
     v1::ValidateLogoutResponse* response) {
-  bool admitted = false;
-  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
-  if (!admitted) return reactor;
-  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
-  if (snapshot == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
-    return reactor;
-  }
+  std::shared_ptr<const policy::CompiledPolicy> snapshot;
+  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  if (snapshot == nullptr) return reactor;
   const absl::Time now = absl::Now();
   absl::Status decided = policy::Decide(*snapshot, *request, now, response);
   // Single logout: the plan of the ended session when asked for and allowed.
@@ -122,6 +122,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
   }
   grpc::Status status = ToGrpcStatus(decided);
   if (status.ok()) {
+    if (hooks_.metrics != nullptr) {
+      hooks_.metrics->RecordDecision(request->endpoint(), response->decision(), response->reason());
+    }
     LogDecision(*request, *response);
   } else {
     LogFailedCall("ValidateLogout", request->tenant(), status);
@@ -133,16 +136,15 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
 grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
     grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* request,
     v1::BuildFederatedLogoutUrlResponse* response) {
-  bool admitted = false;
-  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
-  if (!admitted) return reactor;
-  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
-  if (snapshot == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
-    return reactor;
-  }
+  std::shared_ptr<const policy::CompiledPolicy> snapshot;
+  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(policy::BuildFederatedLogout(*snapshot, *request, response));
-  if (!status.ok()) LogFailedCall("BuildFederatedLogoutUrl", request->tenant(), status);
+  if (!status.ok()) {
+    LogFailedCall("BuildFederatedLogoutUrl", request->tenant(), status);
+  } else if (hooks_.metrics != nullptr) {
+    hooks_.metrics->RecordFederatedUrl(response->decision(), response->reason());
+  }
   reactor->Finish(status);
   return reactor;
 }
@@ -150,14 +152,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
 grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
     grpc::CallbackServerContext* context, const v1::PlanLogoutNotificationsRequest* request,
     v1::PlanLogoutNotificationsResponse* response) {
-  bool admitted = false;
-  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
-  if (!admitted) return reactor;
-  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
-  if (snapshot == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
-    return reactor;
-  }
+  std::shared_ptr<const policy::CompiledPolicy> snapshot;
+  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(slo::PlanLogout(*snapshot, *request, absl::Now(), response));
   if (status.ok() && hooks_.backchannel != nullptr) {
     hooks_.backchannel->Dispatch(snapshot, request->tenant(), request->sid(), request->sub(),
@@ -171,14 +168,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
 grpc::ServerUnaryReactor* LogoutPolicyService::GetDiscoveryMetadata(
     grpc::CallbackServerContext* context, const v1::GetDiscoveryMetadataRequest* request,
     v1::GetDiscoveryMetadataResponse* response) {
-  bool admitted = false;
-  grpc::ServerUnaryReactor* reactor = Admit(context, admitted);
-  if (!admitted) return reactor;
-  const std::shared_ptr<const policy::CompiledPolicy> snapshot = holder_->Get();
-  if (snapshot == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
-    return reactor;
-  }
+  std::shared_ptr<const policy::CompiledPolicy> snapshot;
+  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(slo::DiscoveryMetadata(*snapshot, *request, response));
   if (!status.ok()) LogFailedCall("GetDiscoveryMetadata", request->tenant(), status);
   reactor->Finish(status);

@@ -11,12 +11,18 @@
 #include "service/slo/backchannel_dispatch.h"
 #include "service/store/snapshot_holder.h"
 
+namespace logout::metrics {
+class Metrics;
+}  // namespace logout::metrics
+
 namespace logout::rpc {
 
 // What the decision service does around each call besides deciding.
 struct PolicyServiceHooks {
   // Bounds calls in progress (from arrival until the response is sent); null = no bound.
   ConcurrencyLimiter* limiter = nullptr;
+  // Decision and federated-URL outcomes are counted here; null = not counted.
+  metrics::Metrics* metrics = nullptr;
   // Fraction of decisions logged as one JSON line each (0 = none, 1 = all). Non-OK calls are
   // always logged.
   double decision_log_sample_rate = 0;
@@ -50,9 +56,11 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
 
  private:
   // Admit starts a call: returns its reactor, which holds a concurrency slot until the call is
-  // done. When the call must not run (limit reached, deadline already passed) the reactor has
-  // already finished with the status and `admitted` is false.
-  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context, bool& admitted) const;
+  // done, and sets `snapshot` to the live policy. When the call must not run (limit reached,
+  // deadline already passed, no policy yet) the reactor has already finished with the status
+  // and `snapshot` is null.
+  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context,
+                                  std::shared_ptr<const policy::CompiledPolicy>& snapshot) const;
   // LogDecision writes the sampled decision line (never tokens nor query strings).
   void LogDecision(const v1::ValidateLogoutRequest& request,
                    const v1::ValidateLogoutResponse& response) const;

@@ -6,6 +6,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "service/common/status_macros.h"
+#include "service/metrics/metrics.h"
 #include "service/rpc/admin_auth.h"
 #include "service/rpc/admin_mutations.h"
 #include "service/rpc/call_limits.h"
@@ -23,9 +24,13 @@ namespace {
 
 constexpr const char* kServices[] = {"", "logout.v1.LogoutPolicy", "logout.v1.LogoutAdmin"};
 
-// Settings every logoutd gRPC port shares: message size and keepalive.
-void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder& builder) {
+// Settings every logoutd gRPC port shares: message size, keepalive, the metrics interceptor.
+void ConfigureBuilder(const ServerOptions& options, metrics::Metrics& metrics,
+                      grpc::ServerBuilder& builder) {
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(metrics.NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   const auto ms = [](absl::Duration d) {
     return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
   };
@@ -79,6 +84,12 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                           MakeServerCredentials(options.tls));
   std::unique_ptr<LogoutServer> self(new LogoutServer());
+  self->metrics_ = std::make_unique<metrics::Metrics>();
+  if (!options.metrics_listen.empty()) {
+    if (absl::Status s = self->metrics_->Serve(options.metrics_listen); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("--metrics_listen: ", s.message()));
+    }
+  }
   self->admin_auth_ = std::move(admin_auth);
   self->health_ = std::make_unique<HealthService>();
   self->SetServing(false);
@@ -97,7 +108,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   }
   LogoutServer* raw = self.get();
   self->writer_ = std::make_unique<store::PolicyWriter>(
-      self->store_.get(), &self->snapshots_, [raw] { raw->SetServing(true); }, policy_options);
+      self->store_.get(), &self->snapshots_, [raw] { raw->OnInstalled(); }, policy_options);
   if (self->store_ != nullptr) {
     LOGOUT_ASSIGN_OR_RETURN(store::StoredPolicy stored, self->store_->Load());
     if (stored.version == 0 && !options.policy_path.empty()) {
@@ -119,6 +130,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
       if (absl::Status s = self->writer_->Reload(); !s.ok()) {
         // Fail closed: keep NOT_SERVING; an admin import can repair the store.
         LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
+        self->metrics_->RecordReloadFailure();
         self->SetStoreHealth(false);
       }
     }
@@ -141,18 +153,27 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     });
   }
 
-  self->limiter_ = std::make_unique<rpc::ConcurrencyLimiter>(options.max_concurrent_rpcs);
+  metrics::Metrics* metrics = self->metrics_.get();
+  self->limiter_ = std::make_unique<rpc::ConcurrencyLimiter>(
+      options.max_concurrent_rpcs, [metrics] { metrics->RecordRejected("concurrency_limit"); });
   rpc::PolicyServiceHooks hooks;
   hooks.limiter = self->limiter_.get();
+  hooks.metrics = metrics;
   hooks.decision_log_sample_rate = options.decision_log_sample_rate;
   if (options.deliver_backchannel) {
     self->backchannel_ = std::make_unique<slo::BackchannelDispatcher>(
-        options.backchannel, [](const slo::DeliveryOutcome& o) { LogBackchannelOutcome(o); });
+        options.backchannel, [metrics](const slo::DeliveryOutcome& o) {
+          LogBackchannelOutcome(o);
+          const absl::string_view result = slo::DeliveryResultName(o.result);
+          metrics->RecordBackchannelDelivery(std::string_view(result.data(), result.size()),
+                                             o.attempts);
+        });
     hooks.backchannel = self->backchannel_.get();
   }
   self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_, hooks);
   self->admin_service_ = std::make_unique<rpc::LogoutAdminService>(
-      &self->snapshots_, self->writer_.get(), self->admin_auth_.get(), self->limiter_.get());
+      &self->snapshots_, self->writer_.get(), self->admin_auth_.get(), self->limiter_.get(),
+      metrics);
 
   // logoutd's own health service (reflection can describe it), not gRPC's built-in one.
   grpc::EnableDefaultHealthCheckService(false);
@@ -161,7 +182,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen_address, credentials, &self->port_);
-    ConfigureBuilder(options, builder);
+    ConfigureBuilder(options, *self->metrics_, builder);
     builder.RegisterService(self->health_.get());
     builder.RegisterService(self->policy_service_.get());
     if (!separate_admin) builder.RegisterService(self->admin_service_.get());
@@ -174,7 +195,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   if (separate_admin) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.admin_listen, credentials, &self->admin_port_);
-    ConfigureBuilder(options, builder);
+    ConfigureBuilder(options, *self->metrics_, builder);
     builder.RegisterService(self->health_.get());
     builder.RegisterService(self->admin_service_.get());
     self->admin_server_ = builder.BuildAndStart();
@@ -186,7 +207,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
                              &self->health_port_);
-    ConfigureBuilder(options, builder);
+    ConfigureBuilder(options, *self->metrics_, builder);
     builder.RegisterService(self->health_.get());
     self->health_server_ = builder.BuildAndStart();
     if (self->health_server_ == nullptr || self->health_port_ == 0) {
@@ -229,6 +250,8 @@ void LogoutServer::Reconcile(uint64_t version) {
     // The last good snapshot keeps serving; the health detail says the store is ahead.
     LogEvent(LogLevel::kError, "policy reload failed; serving the last good snapshot",
              {{"version", absl::StrCat(version), true}, {"error", std::string(s.message())}});
+    metrics_->RecordReloadFailure();
+    if (s.code() == absl::StatusCode::kUnavailable) metrics_->RecordStoreError("read");
     SetStoreHealth(false);
   } else {
     SetStoreHealth(true);
@@ -243,8 +266,17 @@ void LogoutServer::SetStoreHealth(bool fresh) {
 
 void LogoutServer::InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy) {
   snapshots_.Swap(std::move(policy));
+  OnInstalled();
+}
+
+void LogoutServer::OnInstalled() {
+  if (const auto live = snapshots_.Get(); live != nullptr) {
+    metrics_->SetPolicy(live->version(), absl::Now());
+  }
   SetServing(true);
 }
+
+int LogoutServer::metrics_port() const { return metrics_->port(); }
 
 void LogoutServer::Drain() {
   if (server_ != nullptr) SetServing(false);

@@ -34,6 +34,10 @@ namespace logout::slo {
 class BackchannelDispatcher;
 }  // namespace logout::slo
 
+namespace logout::metrics {
+class Metrics;
+}  // namespace logout::metrics
+
 namespace logout::rpc {
 class LogoutPolicyService;
 class LogoutAdminService;
@@ -91,6 +95,9 @@ struct ServerOptions {
   absl::Duration max_connection_age_grace = absl::Seconds(30);
   // Fraction of decisions written to the log (one JSON line each).
   double decision_log_sample_rate = 0.01;
+  // host:port of the Prometheus endpoint (GET /metrics, plaintext). Empty: not served (the
+  // metrics are still kept).
+  std::string metrics_listen;
   // Single logout: logoutd POSTs the back-channel logout tokens of every plan itself (plans
   // then say backchannel_delivered_by_logoutd), with `backchannel`'s retry and time limits.
   // Each job's result is logged as one JSON line ("backchannel delivery").
@@ -113,6 +120,8 @@ class LogoutServer {
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
   int health_port() const { return health_port_; }
+  // metrics_port is the bound port of metrics_listen (0 without one).
+  int metrics_port() const;
 
   // The concurrency bound shared by every call (tests hold slots to exercise the limit).
   rpc::ConcurrencyLimiter* concurrency_limiter_for_testing() { return limiter_.get(); }
@@ -136,10 +145,14 @@ class LogoutServer {
  private:
   LogoutServer() = default;
   void SetServing(bool serving);
+  // A snapshot was installed: metrics, then SERVING.
+  void OnInstalled();
   // Reload from the store after it announced `version` (or a retry of that).
   void Reconcile(uint64_t version);
   void SetStoreHealth(bool fresh);
 
+  // Declared first: everything below may record into it until it is destroyed.
+  std::unique_ptr<metrics::Metrics> metrics_;
   store::SnapshotHolder snapshots_;
   std::unique_ptr<store::PolicyStore> store_;
   std::unique_ptr<store::PolicyWriter> writer_;

@@ -25,7 +25,9 @@
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/logoutd_process.h"
+#include "tests/testing/prometheus_text.h"
 #include "tests/testing/test_pki.h"
 
 namespace logout {
@@ -444,6 +446,76 @@ TEST_F(OperationsTest, DecisionLogSampleRateZeroLogsNoDecisions) {
   v1::ValidateLogoutResponse resp;
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Decide(d->channel, &resp).ok());
   EXPECT_THAT(d->process->output(), Not(HasSubstr("\"msg\":\"decision\"")));
+}
+
+// The Prometheus endpoint of the real binary, scraped over HTTP after real calls.
+TEST_F(OperationsTest, MetricsEndpointCountsDecisionsCallsAndRefusals) {
+  auto d = LogoutdProcess::Start(
+      LOGOUTD_BINARY, {"--store=sqlite:" + dir_ + "/logoutd.db", "--policy=" + kPolicy,
+                       "--admin_token_file=" + dir_ + "/token", "--metrics_listen=127.0.0.1:0"});
+  ASSERT_NE(d, nullptr);
+  const int metrics_port = PortFromLog(*d, "metrics_port");
+  ASSERT_GT(metrics_port, 0);
+
+  v1::ValidateLogoutResponse allow;
+  ASSERT_TRUE(Decide(d->channel, &allow).ok());
+  ASSERT_TRUE(Decide(d->channel, &allow).ok());
+  const v1::ValidateLogoutResponse deny =
+      testing::DecideV2(*d, "acme", "returnTo=https%3A%2F%2Fevil.example%2F");
+  ASSERT_EQ(deny.decision(), v1::DECISION_DENY);
+  v1::ValidateLogoutRequest unknown;
+  unknown.set_tenant("no-such-tenant");
+  unknown.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  v1::ValidateLogoutResponse ignored;
+  auto ctx = CallContext();
+  EXPECT_EQ(v1::LogoutPolicy::NewStub(d->channel)
+                ->ValidateLogout(ctx.get(), unknown, &ignored)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ExportPolicyResponse exported;
+  ctx = CallContext();  // no token
+  EXPECT_EQ(
+      v1::LogoutAdmin::NewStub(d->channel)->ExportPolicy(ctx.get(), {}, &exported).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+
+  absl::StatusOr<testing::HttpResponse> scrape =
+      testing::HttpGet("127.0.0.1", metrics_port, "/metrics");
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  EXPECT_EQ(scrape->status, 200);
+  EXPECT_THAT(scrape->Header("content-type"), HasSubstr("text/plain; version=0.0.4"));
+  absl::StatusOr<testing::Exposition> e = testing::ParseExposition(scrape->body);
+  ASSERT_TRUE(e.ok()) << e.status();
+
+  EXPECT_EQ(
+      e->Value("logoutd_decisions_total",
+               {{"endpoint", "v2_logout"}, {"decision", "allow"}, {"reason", allow.reason_code()}}),
+      2);
+  EXPECT_EQ(
+      e->Value("logoutd_decisions_total",
+               {{"endpoint", "v2_logout"}, {"decision", "deny"}, {"reason", deny.reason_code()}}),
+      1);
+  EXPECT_EQ(
+      e->Value("logoutd_grpc_server_handled_total", {{"grpc_service", "logout.v1.LogoutPolicy"},
+                                                     {"grpc_method", "ValidateLogout"},
+                                                     {"grpc_code", "OK"}}),
+      3);
+  EXPECT_EQ(
+      e->Value("logoutd_grpc_server_handled_total", {{"grpc_service", "logout.v1.LogoutPolicy"},
+                                                     {"grpc_method", "ValidateLogout"},
+                                                     {"grpc_code", "NOT_FOUND"}}),
+      1);
+  EXPECT_EQ(e->Value("logoutd_grpc_server_handling_seconds_count",
+                     {{"grpc_service", "logout.v1.LogoutPolicy"},
+                      {"grpc_method", "ValidateLogout"},
+                      {"grpc_code", "OK"}}),
+            3);
+  EXPECT_EQ(e->Value("logoutd_rejected_rpcs_total", {{"reason", "admin_unauthenticated"}}), 1);
+  EXPECT_EQ(e->Value("logoutd_policy_version"), 1);
+  const std::optional<double> age = e->Value("logoutd_policy_snapshot_age_seconds");
+  ASSERT_TRUE(age.has_value());
+  EXPECT_GE(*age, 0);
+  EXPECT_LT(*age, 60);
+  EXPECT_EQ(e->Value("logoutd_policy_reload_failures_total"), 0);
 }
 
 }  // namespace

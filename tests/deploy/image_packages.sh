@@ -61,6 +61,11 @@ base_set=$({
 # Owning package of every library the binaries load (one dpkg -S call: it is slow).
 declare -A lib_path=()
 for b in "${present[@]}"; do
+  if ! ldd "$b" >/dev/null 2>&1; then
+    echo "FAIL ldd cannot read $b (not a dynamically linked executable?)"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
   while read -r lib path; do
     [[ -e "$path" ]] && lib_path["$lib"]=$path
   done < <(ldd "$b" | awk '$2=="=>" && $3 ~ /^\// {print $1, $3}')

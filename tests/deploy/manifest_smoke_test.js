@@ -250,7 +250,17 @@ async function main() {
   for (const s of objs.filter((o) => o.kind === 'Secret')) placeholders[s.metadata.name] = secretData(s);
 
   // The binary knows every flag the manifest passes.
-  const help = execFileSync(binary, ['--helpfull'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).toString();
+  // Abseil prints --helpfull and exits 1.
+  let help;
+  try {
+    help = execFileSync(binary, ['--helpfull'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+  } catch (e) {
+    help = `${e.stdout || ''}${e.stderr || ''}`;
+  }
+  if (!help.includes('-listen')) {
+    report('logoutd --helpfull lists its flags', `${binary} printed no flag list`);
+    return;
+  }
   const sts = objs.find((o) => o.kind === 'StatefulSet');
   const unknown = sts.spec.template.spec.containers[0].args.map((a) => a.split('=')[0])
       .filter((f) => !help.includes(`-${f.replace(/^--/, '')} `) && !help.includes(`-${f.replace(/^--/, '')} (`));

@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const http = require('node:http');
 const {
   makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, unary, closedPort, waitFor, checker,
+  scrapeMetrics,
 } = require('./slo_fixture');
 
 const ISS = 'https://op.bc.example/';
@@ -118,7 +119,7 @@ async function main() {
   });
 
   const logoutd = await startLogoutd(binary, policyFile,
-    ['--deliver_backchannel', `--backchannel_timeout=${TOTAL_TIMEOUT_S}s`]);
+    ['--deliver_backchannel', `--backchannel_timeout=${TOTAL_TIMEOUT_S}s`, '--metrics_listen=127.0.0.1:0']);
   const rpc = policyClient(logoutd.port);
   const { check, finish } = checker();
   const deliveryLines = () => logoutd.output().split('\n').filter((l) => l.includes('"msg":"backchannel delivery"'))
@@ -228,11 +229,25 @@ async function main() {
     assert.equal(resp.redirect_url, 'https://ok200.rp.example/after?state=s');
     assert.equal(resp.notifications.backchannel_delivered_by_logoutd, true);
     assert.deepEqual(resp.notifications.clients.map((c) => c.client_id), ['ok200', 'ok204']);
-    await waitFor(() => attempts.ok204.length > before && lineFor('ok204').length === 2, 5000, 'the second delivery');
+    await waitFor(() => attempts.ok204.length > before && lineFor('ok204').length === 2
+      && lineFor('ok200').length === 2, 5000, 'the second deliveries');
     const last = attempts.ok204[attempts.ok204.length - 1];
     assert.equal(last.error, null);
     assert.equal(last.sid, 'sid-bc-2');
     assert.equal(last.jti, resp.notifications.clients[1].backchannel.jti);
+  });
+
+  await check('results and attempts are in the metrics', async () => {
+    assert.ok(logoutd.metricsPort > 0, 'the serving line names metrics_port');
+    const m = await scrapeMetrics(logoutd.metricsPort);
+    const lines = deliveryLines();
+    const count = (r) => lines.filter((l) => l.result === r).length;
+    assert.equal(count('delivered'), 6);
+    assert.equal(m['logoutd_backchannel_deliveries_total{result="delivered"}'], 6);
+    assert.equal(m['logoutd_backchannel_deliveries_total{result="rejected"}'], 2);
+    assert.equal(m['logoutd_backchannel_deliveries_total{result="gave_up"}'], 2);
+    assert.equal(m['logoutd_backchannel_deliveries_total{result="dropped"}'], 0);
+    assert.equal(m.logoutd_backchannel_delivery_attempts_total, lines.reduce((n, l) => n + l.attempts, 0));
   });
 
   await check('no logout token (nor any signature) in logoutd\'s logs', async () => {

@@ -29,8 +29,12 @@ function makeKey(alg, kid) {
   return { kid, alg, privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }), privateKey, publicKey, jwk };
 }
 
+const tempDirs = [];
+process.on('exit', () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
 function writePolicy(policy) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-slo-'));
+  tempDirs.push(dir);
   const file = path.join(dir, 'policy.json');
   fs.writeFileSync(file, JSON.stringify(policy, null, 2));
   return file;
@@ -51,7 +55,8 @@ function startLogoutd(binary, policyFile, extraArgs = []) {
       if (m) {
         started = true;
         clearTimeout(timer);
-        resolve({ child, port: Number(m[1]), output: () => out });
+        const metrics = out.match(/"msg":"serving".*"metrics_port":(\d+)/);
+        resolve({ child, port: Number(m[1]), metricsPort: metrics ? Number(metrics[1]) : 0, output: () => out });
       }
     };
     child.stdout.on('data', onData);
@@ -100,6 +105,25 @@ async function waitFor(predicate, timeoutMs, what) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+// Fetches GET /metrics and returns { 'name{labels}': value }.
+async function scrapeMetrics(port) {
+  const http = require('node:http');
+  const text = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/metrics', timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const samples = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    samples[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return samples;
+}
+
 // Named checks: each prints ok / not ok; finish() exits 0 only when all passed.
 function checker() {
   const results = [];
@@ -123,5 +147,5 @@ function checker() {
 }
 
 module.exports = {
-  grpc, makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, unary, closedPort, waitFor, checker,
+  grpc, makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, unary, closedPort, waitFor, checker, scrapeMetrics,
 };

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Runs the real logoutd exactly as the rendered `single` overlay would: the container's args and
-// env from `kubectl kustomize`, every volumeMount materialised as a directory (ConfigMap keys
+// Runs the real logoutd exactly as each rendered overlay would: the container's args and env from
+// `kubectl kustomize` (`single`: SQLite on the claim; `ha`: a real PostgreSQL started here with
+// password authentication, reached with PGPASSWORD from the Secret), every volumeMount materialised as a directory (ConfigMap keys
 // written out, Secrets filled with freshly minted certificates and a token, the claim and the
 // emptyDir empty), listen ports remapped to free local ports. Then it does what the kubelet and
 // clients do: native-probe-style gRPC health checks on the plaintext health port (the services
 // the probes name), mutual TLS on the decision and admin ports (and refusals without a client
 // certificate or without TLS), a /metrics scrape, SIGTERM (readiness turns NOT_SERVING, the
 // process exits within terminationGracePeriodSeconds). Last, the repository's placeholder
-// Secrets must keep logoutd from starting (fail closed).
+// Secrets must keep logoutd from starting (fail closed). Without PostgreSQL server binaries the
+// ha part is skipped with a printed reason.
 //
 // Usage: node manifest_smoke_test.js LOGOUTD_BINARY REPO_ROOT.
 // Exit 0 pass, 1 fail, 77 skipped (no kubectl / openssl), reason printed.
@@ -104,11 +106,12 @@ function mintPki() {
 
 // ---- The pod, from the rendered overlay -------------------------------------------------------
 
-function renderSingle() {
-  const out = execFileSync(kubectl, ['kustomize', path.join(root, 'deploy/kustomize/overlays/single')],
+function renderOverlay(name) {
+  const out = execFileSync(kubectl, ['kustomize', path.join(root, 'deploy/kustomize/overlays', name)],
       {encoding: 'utf8'});
   return yaml.loadAll(out).filter(Boolean);
 }
+const workloadOf = (objs) => objs.find((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -130,9 +133,9 @@ function secretData(secret) {
 
 // Builds the process invocation: args/env with mount paths and ports mapped to this machine.
 // `secrets` maps Secret name -> {key: value}.
-async function podInvocation(objs, secrets, label) {
-  const sts = objs.find((o) => o.kind === 'StatefulSet');
-  const pod = sts.spec.template.spec;
+// `storeHost` replaces the host:port of a postgresql:// store (the in-cluster Service name).
+async function podInvocation(objs, secrets, label, storeHost) {
+  const pod = workloadOf(objs).spec.template.spec;
   const c = pod.containers[0];
   const fsRoot = path.join(tmp, label);
   const mountMap = [];  // [containerPath, hostPath], longest first
@@ -173,6 +176,8 @@ async function podInvocation(objs, secrets, label) {
       const name = byNumber.get(Number(m[3]));
       ports[name] = await freePort();
       args.push(`${m[1]}=127.0.0.1:${ports[name]}`);
+    } else if (storeHost && a.startsWith('--store=postgresql://')) {
+      args.push(a.replace(/^(--store=postgresql:\/\/[^@/]*@)[^/]*/, `$1${storeHost}`));
     } else {
       args.push(mapPath(a));
     }
@@ -236,20 +241,70 @@ function httpGet(port, p) {
   });
 }
 
+// ---- A real PostgreSQL with password authentication (ha) ---------------------------------------
+
+function postgresBinDir() {
+  if (process.env.LOGOUT_PG_BINDIR) return process.env.LOGOUT_PG_BINDIR;
+  let best = null;
+  try {
+    for (const v of fs.readdirSync('/usr/lib/postgresql')) {
+      const dir = `/usr/lib/postgresql/${v}/bin`;
+      if (fs.existsSync(`${dir}/initdb`) && fs.existsSync(`${dir}/postgres`) &&
+          (!best || Number(v) > best.v)) best = {v: Number(v), dir};
+    }
+  } catch (e) { /* none */ }
+  return best && best.dir;
+}
+
+// Starts postgres on a free port with role `user`/`password` (scram-sha-256 for every TCP
+// connection) and database `db`. Returns {port, stop} or {skip: reason}.
+async function startPostgres(user, password, db) {
+  const bin = postgresBinDir();
+  if (!bin) return {skip: 'no PostgreSQL server binaries (/usr/lib/postgresql/*/bin; scripts/setup.sh installs postgresql)'};
+  const opts = {};
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-deploy-pg-'));
+  if (process.getuid && process.getuid() === 0) {
+    let uid, gid;
+    try {
+      uid = Number(execFileSync('id', ['-u', 'postgres'], {encoding: 'utf8'}).trim());
+      gid = Number(execFileSync('id', ['-g', 'postgres'], {encoding: 'utf8'}).trim());
+    } catch (e) {
+      return {skip: 'running as root and there is no `postgres` user to run the server as'};
+    }
+    fs.chownSync(dir, uid, gid);
+    Object.assign(opts, {uid, gid});
+  }
+  fs.chmodSync(dir, 0o700);
+  fs.writeFileSync(path.join(dir, 'pw'), password);
+  if (opts.uid !== undefined) fs.chownSync(path.join(dir, 'pw'), opts.uid, opts.gid);
+  execFileSync(`${bin}/initdb`, ['-D', `${dir}/data`, '-A', 'scram-sha-256', '-U', user,
+    `--pwfile=${dir}/pw`, '--no-sync', '-E', 'UTF8', '--locale=C'], {...opts, stdio: 'ignore'});
+  const port = await freePort();
+  const pg = spawn(`${bin}/postgres`, ['-D', `${dir}/data`, '-k', dir, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'shared_buffers=16MB',
+    '-c', 'max_connections=50', '-c', 'dynamic_shared_memory_type=mmap'], {...opts, stdio: 'ignore'});
+  const stop = () => {
+    if (pg.exitCode === null && pg.signalCode === null) pg.kill('SIGINT');
+    return new Promise((r) => (pg.exitCode !== null || pg.signalCode !== null) ? r() : pg.on('exit', r))
+        .then(() => fs.rmSync(dir, {recursive: true, force: true}));
+  };
+  const env = {...process.env, PGPASSWORD: password};
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync(`${bin}/createdb`, ['-h', '127.0.0.1', '-p', String(port), '-U', user, db],
+          {env, stdio: 'ignore'});
+      return {port, stop};
+    } catch (e) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  await stop();
+  throw new Error('PostgreSQL did not come up in 20 s');
+}
+
 // ---- The test -------------------------------------------------------------------------------
 
-async function main() {
-  const objs = renderSingle();
-  const pki = mintPki();
-  const token = crypto.randomBytes(24).toString('base64');
-  const real = {
-    'logoutd-tls': {'tls.crt': pki.serverCert, 'tls.key': pki.serverKey, 'ca.crt': pki.ca},
-    'logoutd-admin-token': {token},
-  };
-  const placeholders = {};
-  for (const s of objs.filter((o) => o.kind === 'Secret')) placeholders[s.metadata.name] = secretData(s);
-
-  // The binary knows every flag the manifest passes.
+async function flagsKnown(objs) {
   // Abseil prints --helpfull and exits 1.
   let help;
   try {
@@ -257,24 +312,21 @@ async function main() {
   } catch (e) {
     help = `${e.stdout || ''}${e.stderr || ''}`;
   }
-  if (!help.includes('-listen')) {
-    report('logoutd --helpfull lists its flags', `${binary} printed no flag list`);
-    return;
-  }
-  const sts = objs.find((o) => o.kind === 'StatefulSet');
-  const unknown = sts.spec.template.spec.containers[0].args.map((a) => a.split('=')[0])
+  if (!help.includes('-listen')) return [`${binary} --helpfull printed no flag list`];
+  return workloadOf(objs).spec.template.spec.containers[0].args.map((a) => a.split('=')[0])
       .filter((f) => !help.includes(`-${f.replace(/^--/, '')} `) && !help.includes(`-${f.replace(/^--/, '')} (`));
-  report('logoutd knows every flag the manifest passes', unknown.length ? `unknown to ${binary}: ${unknown.join(', ')}` : null);
-  if (unknown.length) return;
+}
 
-  const inv = await podInvocation(objs, real, 'pod');
+// Starts the pod's process with real Secrets and checks what kubelet and clients see.
+async function runPod(overlay, objs, secrets, pki, hidden, storeHost, extraChecks) {
+  const inv = await podInvocation(objs, secrets, `${overlay}-pod`, storeHost);
   const child = start(inv);
+  const insecure = grpc.credentials.createInsecure();
   try {
     // startupProbe/livenessProbe: service ""; readinessProbe: the decision service.
     const probe = inv.container.readinessProbe.grpc;
-    const healthPort = inv.ports[Object.entries(inv.ports).map(([n]) => n)
-        .find((n) => inv.container.ports.find((p) => p.name === n).containerPort === probe.port)];
-    const insecure = grpc.credentials.createInsecure();
+    const portName = inv.container.ports.find((p) => p.containerPort === probe.port).name;
+    const healthPort = inv.ports[portName];
     for (const [name, service] of [['startupProbe', inv.container.startupProbe.grpc.service || ''],
       ['livenessProbe', inv.container.livenessProbe.grpc.service || ''],
       ['readinessProbe', probe.service || '']]) {
@@ -282,30 +334,31 @@ async function main() {
         const h = await healthCheck(healthPort, service, insecure);
         return {...h, ok: h.status === 'SERVING'};
       }, 20000);
-      report(`${name} (grpc port ${probe.port}, service "${service}") reports SERVING in plaintext`,
+      report(`${overlay}: ${name} (grpc port ${probe.port}, service "${service}") reports SERVING in plaintext`,
              r.ok ? null : `got ${r.status || r.error}; logoutd stderr:\n${child.stderrText}`);
     }
-    if (probe.service !== READINESS_SERVICE) report('readiness asks for the decision service', `asks for ${probe.service}`);
+    if (probe.service !== READINESS_SERVICE) report(`${overlay}: readiness asks for the decision service`, `asks for ${probe.service}`);
 
     const mtls = grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(pki.clientKey), Buffer.from(pki.clientCert));
     const tlsOnly = grpc.credentials.createSsl(Buffer.from(pki.ca));
     const nameOpts = {'grpc.ssl_target_name_override': SERVER_NAME, 'grpc.default_authority': SERVER_NAME};
     const grpcOk = await healthCheck(inv.ports.grpc, READINESS_SERVICE, mtls, nameOpts);
-    report('decision port answers over mutual TLS (server cert from the tls Secret, client CA ca.crt)',
+    report(`${overlay}: decision port answers over mutual TLS (server cert from the tls Secret, client CA ca.crt)`,
            grpcOk.status === 'SERVING' ? null : `got ${grpcOk.status || grpcOk.error}`);
     const noClientCert = await healthCheck(inv.ports.grpc, READINESS_SERVICE, tlsOnly, nameOpts);
-    report('decision port refuses a client without a certificate',
+    report(`${overlay}: decision port refuses a client without a certificate`,
            noClientCert.error ? null : `answered ${noClientCert.status}`);
     const plain = await healthCheck(inv.ports.grpc, READINESS_SERVICE, insecure);
-    report('decision port refuses plaintext', plain.error ? null : `answered ${plain.status}`);
+    report(`${overlay}: decision port refuses plaintext`, plain.error ? null : `answered ${plain.status}`);
     const adminOk = await healthCheck(inv.ports.admin, '', mtls, nameOpts);
-    report('admin port answers over mutual TLS', adminOk.status === 'SERVING' ? null : `got ${adminOk.status || adminOk.error}`);
+    report(`${overlay}: admin port answers over mutual TLS`, adminOk.status === 'SERVING' ? null : `got ${adminOk.status || adminOk.error}`);
     const adminPlain = await healthCheck(inv.ports.admin, '', insecure);
-    report('admin port refuses plaintext', adminPlain.error ? null : `answered ${adminPlain.status}`);
+    report(`${overlay}: admin port refuses plaintext`, adminPlain.error ? null : `answered ${adminPlain.status}`);
 
     const metrics = await httpGet(inv.ports.metrics, '/metrics');
-    report('metrics port serves /metrics', metrics.code === 200 && /^# (HELP|TYPE) /m.test(metrics.body) ? null :
+    report(`${overlay}: metrics port serves /metrics`, metrics.code === 200 && /^# (HELP|TYPE) /m.test(metrics.body) ? null :
            `got ${metrics.error || metrics.code}`);
+    if (extraChecks) await extraChecks(inv, healthPort);
 
     // SIGTERM: readiness NOT_SERVING during the drain, exit within the grace period.
     const t0 = Date.now();
@@ -314,33 +367,83 @@ async function main() {
       const h = await healthCheck(healthPort, READINESS_SERVICE, insecure);
       return {...h, ok: h.status === 'NOT_SERVING'};
     }, 3000);
-    report('after SIGTERM readiness reports NOT_SERVING while draining', draining.ok ? null : `got ${draining.status || draining.error}`);
+    report(`${overlay}: after SIGTERM readiness reports NOT_SERVING while draining`, draining.ok ? null : `got ${draining.status || draining.error}`);
     const grace = inv.grace === undefined ? 30 : inv.grace;
     const exit = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r(null), grace * 1000))]);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
-    report(`logoutd exits cleanly within terminationGracePeriodSeconds (${grace}s)`,
+    report(`${overlay}: logoutd exits cleanly within terminationGracePeriodSeconds (${grace}s)`,
            exit && exit.code === 0 ? null : `exit ${JSON.stringify(exit)} after ${secs}s`);
     console.log(`       (drain + shutdown took ${secs}s)`);
-    report('logs never contain the admin token', child.stderrText.includes(token) ? 'the token is in stderr' : null);
-    const data = fs.readdirSync(inv.args.find((a) => a.startsWith('--store=sqlite:')).slice('--store=sqlite:'.length).replace(/\/[^/]+$/, ''));
-    report('the SQLite store lives on the data volume', data.some((f) => f.endsWith('.db')) ? null : `volume holds ${data}`);
+    const leaked = Object.entries(hidden).filter(([, v]) => child.stderrText.includes(v)).map(([k]) => k);
+    report(`${overlay}: logs never contain the admin token or the database password`,
+           leaked.length ? `stderr contains the ${leaked.join(', ')}` : null);
+    return inv;
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+}
 
-  // The placeholders in the repository must not start a server.
-  for (const [which, secrets] of [
-    ['TLS placeholder', {...real, 'logoutd-tls': placeholders['logoutd-tls']}],
-    ['admin token placeholder', {...real, 'logoutd-admin-token': placeholders['logoutd-admin-token']}],
-  ]) {
-    const pinv = await podInvocation(objs, secrets, which.replace(/ /g, '-'));
-    const p = start(pinv);
-    const r = await Promise.race([p.exited, new Promise((res) => setTimeout(() => res(null), 15000))]);
-    if (!r) p.kill('SIGKILL');
-    report(`the repository's ${which} keeps logoutd from starting (fail closed)`,
-           r && r.code !== 0 ? null : (r ? `exited ${r.code}` : `still running after 15s; stderr:\n${p.stderrText}`));
-    const lastLine = p.stderrText.trim().split('\n').pop() || '';
-    console.log(`       (logoutd said: ${lastLine.slice(0, 300)})`);
+// Starts the pod with `secrets` and requires it to exit non-zero (fail closed).
+async function mustNotStart(overlay, objs, secrets, what, storeHost) {
+  const inv = await podInvocation(objs, secrets, `${overlay}-${what.replace(/ /g, '-')}`, storeHost);
+  const p = start(inv);
+  const r = await Promise.race([p.exited, new Promise((res) => setTimeout(() => res(null), 20000))]);
+  if (!r) p.kill('SIGKILL');
+  report(`${overlay}: the repository's ${what} keeps logoutd from starting (fail closed)`,
+         r && r.code !== 0 ? null : (r ? `exited ${r.code}` : `still running after 20s; stderr:\n${p.stderrText}`));
+  const lastLine = p.stderrText.trim().split('\n').pop() || '';
+  console.log(`       (logoutd said: ${lastLine.slice(0, 300)})`);
+}
+
+async function main() {
+  const pki = mintPki();
+  const token = crypto.randomBytes(24).toString('base64');
+  const pgPassword = crypto.randomBytes(18).toString('base64');
+  const real = {
+    'logoutd-tls': {'tls.crt': pki.serverCert, 'tls.key': pki.serverKey, 'ca.crt': pki.ca},
+    'logoutd-admin-token': {token},
+    'logoutd-postgres': {password: pgPassword},
+  };
+  const hidden = {'admin token': token, 'database password': pgPassword};
+
+  for (const overlay of ['single', 'ha']) {
+    const objs = renderOverlay(overlay);
+    const placeholders = {};
+    for (const s of objs.filter((o) => o.kind === 'Secret')) placeholders[s.metadata.name] = secretData(s);
+    const unknown = await flagsKnown(objs);
+    report(`${overlay}: logoutd knows every flag the manifest passes`, unknown.length ? `unknown to ${binary}: ${unknown.join(', ')}` : null);
+    if (unknown.length) continue;
+
+    if (overlay === 'single') {
+      await runPod(overlay, objs, real, pki, hidden, null, async (inv) => {
+        const store = inv.args.find((a) => a.startsWith('--store=sqlite:')).slice('--store=sqlite:'.length);
+        report('single: the SQLite store lives on the data volume',
+               fs.existsSync(store) && store.startsWith(inv.cwd) ? null : `${store} missing`);
+      });
+      await mustNotStart(overlay, objs, {...real, 'logoutd-tls': placeholders['logoutd-tls']}, 'TLS placeholder');
+      await mustNotStart(overlay, objs, {...real, 'logoutd-admin-token': placeholders['logoutd-admin-token']}, 'admin token placeholder');
+      continue;
+    }
+
+    // ha: the store URL's role and database, a server that demands the password.
+    const store = workloadOf(objs).spec.template.spec.containers[0].args.find((a) => a.startsWith('--store='));
+    const url = new URL(store.slice('--store='.length));
+    const pg = await startPostgres(decodeURIComponent(url.username), pgPassword, url.pathname.slice(1));
+    if (pg.skip) {
+      console.log(`skip ha: ${pg.skip}`);
+      continue;
+    }
+    try {
+      const host = `127.0.0.1:${pg.port}`;
+      await runPod(overlay, objs, real, pki, hidden, host, async (inv, healthPort) => {
+        const h = await healthCheck(healthPort, 'logout.v1.PolicyStore', grpc.credentials.createInsecure());
+        report('ha: the PostgreSQL store is healthy (logout.v1.PolicyStore SERVING)',
+               h.status === 'SERVING' ? null : `got ${h.status || h.error}`);
+      });
+      await mustNotStart(overlay, objs, {...real, 'logoutd-postgres': placeholders['logoutd-postgres']}, 'PostgreSQL password placeholder', host);
+    } finally {
+      await pg.stop();
+    }
   }
 }
 

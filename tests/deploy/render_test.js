@@ -337,6 +337,12 @@ function checkOverlay(overlay, objs) {
     const tgps = pod.terminationGracePeriodSeconds === undefined ? 30 : pod.terminationGracePeriodSeconds;
     if (!(tgps > drain + grace)) err(`${wid}: terminationGracePeriodSeconds ${tgps} is not > drain_delay + shutdown_grace (${drain + grace}s)`);
     if (c.lifecycle && c.lifecycle.preStop) err(`${cid}: has a preStop hook (logoutd drains on SIGTERM itself)`);
+    // The kubelet must notice NOT_SERVING while logoutd still serves (within the drain delay).
+    const rp = c.readinessProbe;
+    if (rp) {
+      const detect = (rp.periodSeconds || 10) * (rp.failureThreshold || 3);
+      if (detect > drain) err(`${cid}: readiness notices NOT_SERVING after up to ${detect}s, longer than --drain_delay (${drain}s)`);
+    }
   }
 
   // One image across every object that carries one.
@@ -548,6 +554,7 @@ function mutations() {
     ['both', 'policy outside mounts', (o) => {
       const a = ctr(o).args; a[a.findIndex((x) => x.startsWith('--policy='))] = '--policy=/etc/other/policy.json';
     }, /--policy=\/etc\/other\/policy.json is not inside any volumeMount/],
+    ['both', 'slow readiness', (o) => { ctr(o).readinessProbe.periodSeconds = 10; }, /readiness notices NOT_SERVING after up to 20s/],
     ['both', 'short drain budget', (o) => { podSpec(o).terminationGracePeriodSeconds = 10; }, /terminationGracePeriodSeconds 10/],
     ['both', 'Service targets a missing port', (o) => { get(o, 'Service').spec.ports[0].targetPort = 'grpcx'; }, /targetPort grpcx is not a containerPort/],
     ['both', 'headless Service gets a cluster IP', (o) => { delete get(o, 'Service', (s) => s.spec.clusterIP === 'None').spec.clusterIP; }, /expected one headless Service/],

@@ -524,6 +524,87 @@ function checkDockerfile() {
   return errs;
 }
 
+// The customisation README.md describes works: an operator's overlay on top of ours replaces the
+// image (by the name the base gives it), the placeholder Secrets and the policy.
+function checkOperatorOverlay(kubectl, yaml, overlay) {
+  const os = require('os');
+  const errs = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-operator-overlay-'));
+  try {
+    const files = {
+      'secrets/tls.crt': 'operator tls.crt', 'secrets/tls.key': 'operator tls.key',
+      'secrets/ca.crt': 'operator ca.crt', 'secrets/admin-token': 'operator-admin-token-0123456789',
+      'secrets/pg-password': 'operator-pg-password', 'policy.json': '{"tenants": []}\n',
+    };
+    for (const [f, v] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, f)), {recursive: true});
+      fs.writeFileSync(path.join(dir, f), v);
+    }
+    const digest = 'sha256:' + 'ab'.repeat(32);
+    const rel = path.relative(dir, path.join(kustomizeDir, 'overlays', overlay));
+    fs.writeFileSync(path.join(dir, 'kustomization.yaml'), [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      `resources: [${rel}]`,
+      'images:',
+      '- name: registry.example.com/logoutd',
+      '  newName: registry.internal/platform/logoutd',
+      `  digest: ${digest}`,
+      'secretGenerator:',
+      '- name: logoutd-tls',
+      '  behavior: replace',
+      '  type: kubernetes.io/tls',
+      '  files: [tls.crt=secrets/tls.crt, tls.key=secrets/tls.key, ca.crt=secrets/ca.crt]',
+      '- name: logoutd-admin-token',
+      '  behavior: replace',
+      '  files: [token=secrets/admin-token]',
+      ...(overlay === 'ha' ? ['- name: logoutd-postgres', '  behavior: replace',
+        '  files: [password=secrets/pg-password]'] : []),
+      'configMapGenerator:',
+      '- name: logoutd-policy',
+      '  behavior: replace',
+      '  files: [policy.json]',
+      '',
+    ].join('\n'));
+    const objs = render(kubectl, yaml, dir);
+    const w = objs.find((o) => WORKLOAD_KINDS.includes(o.kind));
+    const pod = podTemplateOf(w).spec;
+    const image = pod.containers[0].image;
+    if (image !== `registry.internal/platform/logoutd@${digest}`) errs.push(`operator overlay: image is ${image}`);
+    for (const v of pod.volumes) {
+      if (v.secret) {
+        const sec = objs.find((o) => o.kind === 'Secret' && o.metadata.name === v.secret.secretName);
+        if (!sec) {
+          errs.push(`operator overlay: volume ${v.name} references missing Secret ${v.secret.secretName}`);
+          continue;
+        }
+        for (const it of v.secret.items || []) {
+          const want = files[`secrets/${it.key === 'token' ? 'admin-token' : it.key}`];
+          if (secretValue(sec, it.key) !== want) errs.push(`operator overlay: Secret ${sec.metadata.name} key ${it.key} is not the operator's file`);
+        }
+      }
+      if (v.configMap) {
+        const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name);
+        if (!cm || cm.data['policy.json'] !== files['policy.json']) errs.push(`operator overlay: volume ${v.name} does not carry the operator's policy`);
+      }
+    }
+    for (const e of (pod.containers[0].env || [])) {
+      const ref = e.valueFrom && e.valueFrom.secretKeyRef;
+      if (!ref) continue;
+      const sec = objs.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+      if (!sec || secretValue(sec, ref.key) !== files['secrets/pg-password']) errs.push(`operator overlay: ${e.name} is not the operator's password`);
+    }
+    for (const sec of objs.filter((o) => o.kind === 'Secret')) {
+      for (const k of secretKeys(sec)) {
+        if (secretValue(sec, k).includes(PLACEHOLDER)) errs.push(`operator overlay: Secret ${sec.metadata.name} key ${k} is still a placeholder`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+  return errs;
+}
+
 // ---- Self-test: each deliberate breakage must be reported ---------------------------------
 
 function mutations() {
@@ -620,6 +701,14 @@ function main() {
     report('render base', [e.message]);
   }
   report('Dockerfile matches the manifests', checkDockerfile());
+  for (const overlay of Object.keys(OVERLAYS)) {
+    try {
+      report(`an operator's overlay on overlays/${overlay} replaces image, Secrets and policy (README)`,
+             checkOperatorOverlay(kubectl, yaml, overlay));
+    } catch (e) {
+      report(`an operator's overlay on overlays/${overlay}`, [e.message]);
+    }
+  }
 
   // Self-test: every mutation is caught with the expected message.
   for (const [which, name, mutate, expected] of mutations()) {

@@ -174,6 +174,18 @@ void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming) {
   }
 }
 
+void KeepStoredClientSecrets(const v1::Tenant& stored, v1::Tenant& incoming) {
+  for (v1::Client& c : *incoming.mutable_clients()) {
+    if (!c.client_secret().empty()) continue;
+    const v1::Client* old = FindClient(stored, c.client_id());
+    if (old == nullptr || old->client_secret().empty()) continue;
+    c.set_client_secret(old->client_secret());
+    if (!c.has_client_secret_expires_at() && old->has_client_secret_expires_at()) {
+      *c.mutable_client_secret_expires_at() = old->client_secret_expires_at();
+    }
+  }
+}
+
 v1::Client ClientView(const v1::Client& client) {
   v1::Client view = client;
   view.clear_client_secret();
@@ -392,6 +404,13 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
                                                      " must be \"logout\" or \"options\""));
     }
   }
+  for (const std::string& path : r.clear_client_fields().paths()) {
+    if (path != "client_secret") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("clear_client_fields path ", Quote(path), " must be \"client_secret\""));
+    }
+  }
+  const bool clear_client_secrets = r.clear_client_fields().paths_size() > 0;
   const auto clears = [&r](absl::string_view f) {
     return std::find(r.clear_connection_fields().paths().begin(),
                      r.clear_connection_fields().paths().end(),
@@ -403,6 +422,8 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
     if (old_tenant == nullptr) continue;
     // A redacted export (signing keys without PEM) re-imported keeps the stored keys.
     KeepStoredSigningKeys(*old_tenant, t);
+    // Likewise client secrets, unless the import says to take them as they are.
+    if (!clear_client_secrets) KeepStoredClientSecrets(*old_tenant, t);
     for (v1::Connection& c : *t.mutable_connections()) {
       const v1::Connection* old = FindConnection(*old_tenant, c.name());
       if (old == nullptr) continue;

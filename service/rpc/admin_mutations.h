@@ -33,6 +33,11 @@ void RedactSecrets(v1::Tenant& tenant);
 // of the stored key with the same kid and alg, so that writing back a redacted read (GetTenant,
 // ExportPolicy) does not wipe keys. A key whose kid is new still needs its PEM.
 void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming);
+// KeepStoredClientSecrets gives each client of `incoming` with an empty client_secret the
+// secret of the stored client with the same client_id, and the stored client_secret_expires_at
+// when `incoming` has none (a kept secret never silently loses its expiry), so that importing
+// a redacted export does not wipe secrets. A client whose client_id is new keeps what it has.
+void KeepStoredClientSecrets(const v1::Tenant& stored, v1::Tenant& incoming);
 
 // Each Apply* returns the audit event (actor left empty for the caller to fill) or:
 // NotFoundError (unknown tenant/client/connection), AlreadyExistsError (create of an existing
@@ -58,7 +63,8 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
     const v1::UpdateConnectionLogoutRequest& r, v1::PolicyConfig& config);
 absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionRequest& r,
                                                      v1::PolicyConfig& config);
-// ImportPolicy replaces everything.
+// ImportPolicy replaces everything, except that stored connection logout/options, signing key
+// PEMs and client secrets the import leaves empty are kept (see ImportPolicyRequest).
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
                                                  v1::PolicyConfig& config);
 

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/jwt_minter.h"
 #include "tests/testing/logoutd_process.h"
 
 namespace logout {
@@ -316,6 +317,103 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   ctx = CallContext(kToken);
   ASSERT_TRUE(admin->GetConnection(ctx.get(), get, &out).ok());
   EXPECT_EQ(out.connection().logout().logout_url(), "");
+}
+
+// An RP-initiated logout with an HS256 id_token_hint for `client_id`, MACed with `secret`.
+v1::ValidateLogoutResponse DecideWithHmacHint(const LogoutdProcess& d, const std::string& client_id,
+                                              const std::string& secret) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  const std::string claims =
+      absl::StrCat(R"({"iss":"https://acme.example.com/","sub":"user-1","aud":")", client_id,
+                   R"(","iat":)", now - 60, R"(,"exp":)", now + 3600, "}");
+  v1::ValidateLogoutRequest req;
+  req.set_tenant("acme");
+  req.set_endpoint(v1::ENDPOINT_OIDC_LOGOUT);
+  req.mutable_params()->set_id_token_hint(
+      testing::TestKey::MintHmac("HS256", R"({"alg":"HS256","typ":"JWT"})", claims, secret));
+  req.mutable_params()->set_post_logout_redirect_uri("https://" + client_id + ".example.com/bye");
+  v1::ValidateLogoutResponse resp;
+  auto ctx = CallContext();
+  const grpc::Status s =
+      v1::LogoutPolicy::NewStub(d.channel)->ValidateLogout(ctx.get(), req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+TEST_F(AdminStoreTest, RedactedExportReimportedKeepsClientSecrets) {
+  constexpr char kSecret[] = "hs256-client-secret-0123456789abcdefghij";
+  constexpr char kWrongSecret[] = "not-the-secret-0123456789abcdefghijklmn";
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::CreateClientRequest create;
+  create.set_tenant("acme");
+  v1::Client* c = create.mutable_client();
+  c->set_client_id("hs-app");
+  c->add_allowed_logout_urls("https://hs-app.example.com/bye");
+  c->set_id_token_signed_response_alg("HS256");
+  c->set_client_secret(kSecret);
+  v1::ClientResponse created;
+  auto ctx = CallContext(kToken);
+  grpc::Status s = admin->CreateClient(ctx.get(), create, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(created.client().client_secret().empty());
+
+  v1::ValidateLogoutResponse r = DecideWithHmacHint(*d, "hs-app", kSecret);
+  EXPECT_EQ(r.decision(), v1::DECISION_ALLOW) << r.DebugString();
+  EXPECT_EQ(r.client_source(), v1::CLIENT_SOURCE_ID_TOKEN_HINT);
+  EXPECT_EQ(r.client_id(), "hs-app");
+  r = DecideWithHmacHint(*d, "hs-app", kWrongSecret);
+  EXPECT_EQ(r.decision(), v1::DECISION_DENY);
+  EXPECT_EQ(r.reason(), v1::REASON_ID_TOKEN_HINT_INVALID);
+
+  // Export without secrets, edit, import that document back.
+  v1::ExportPolicyResponse exported;
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->ExportPolicy(ctx.get(), v1::ExportPolicyRequest(), &exported).ok());
+  v1::ImportPolicyRequest import;
+  *import.mutable_policy() = exported.policy();
+  bool found = false;
+  for (v1::Client& client : *import.mutable_policy()->mutable_tenants(0)->mutable_clients()) {
+    if (client.client_id() != "hs-app") continue;
+    found = true;
+    EXPECT_TRUE(client.client_secret().empty());
+    client.set_name("edited after export");
+  }
+  ASSERT_TRUE(found);
+  v1::ImportPolicyResponse imported;
+  ctx = CallContext(kToken);
+  s = admin->ImportPolicy(ctx.get(), import, &imported);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(imported.policy_version(), 3u);
+
+  // The stored secret still verifies HS256 hints, and a wrong one is still refused.
+  r = DecideWithHmacHint(*d, "hs-app", kSecret);
+  EXPECT_EQ(r.decision(), v1::DECISION_ALLOW) << r.DebugString();
+  EXPECT_EQ(r.client_source(), v1::CLIENT_SOURCE_ID_TOKEN_HINT);
+  EXPECT_EQ(r.policy_version(), 3u);
+  r = DecideWithHmacHint(*d, "hs-app", kWrongSecret);
+  EXPECT_EQ(r.decision(), v1::DECISION_DENY);
+  EXPECT_EQ(r.reason(), v1::REASON_ID_TOKEN_HINT_INVALID);
+  v1::GetClientRequest get;
+  get.set_tenant("acme");
+  get.set_client_id("hs-app");
+  v1::ClientResponse got;
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->GetClient(ctx.get(), get, &got).ok());
+  EXPECT_EQ(got.client().name(), "edited after export");
+  EXPECT_TRUE(got.client().client_secret().empty());
+
+  // Neither the audit trail nor the log has the secret.
+  v1::ListAuditEventsResponse events;
+  ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->ListAuditEvents(ctx.get(), v1::ListAuditEventsRequest(), &events).ok());
+  ASSERT_EQ(events.events_size(), 3);
+  for (const v1::AuditEvent& e : events.events()) {
+    EXPECT_EQ(e.before_json().find(kSecret), std::string::npos) << e.action();
+    EXPECT_EQ(e.after_json().find(kSecret), std::string::npos) << e.action();
+  }
+  EXPECT_EQ(d->process->output().find(kSecret), std::string::npos);
 }
 
 TEST_F(AdminStoreTest, UpdateConnectionLogoutValidatesAndBuildSeesIt) {

@@ -95,19 +95,6 @@ bool IsUtf8WithoutControls(absl::string_view s) {
   return true;
 }
 
-bool IsLoopback(const url::Url& u) {
-  switch (u.host_type()) {
-    case url::HostType::kDomain:
-      return u.hostname() == "localhost";
-    case url::HostType::kIPv4:
-      return u.hostname() == "127.0.0.1";
-    case url::HostType::kIPv6:
-      return u.hostname() == "[::1]";
-    default:
-      return false;
-  }
-}
-
 bool HasHttpSchemePrefix(absl::string_view s) {
   return absl::StartsWithIgnoreCase(s, "https://") || absl::StartsWithIgnoreCase(s, "http://");
 }
@@ -116,7 +103,7 @@ bool HasHttpSchemePrefix(absl::string_view s) {
 // std::nullopt.
 std::optional<absl::string_view> CheckOrigin(const url::Url& u, const ConnectionOptions& options) {
   if (u.scheme() != "https") {
-    if (u.scheme() != "http" || !IsLoopback(u)) return kNotHttps;
+    if (u.scheme() != "http" || !url::IsLoopback(u)) return kNotHttps;
     if (!options.allow_http_loopback) return kLoopbackNeedsOption;
   }
   if (u.saw_userinfo_delimiter() || u.has_credentials()) {

@@ -22,24 +22,6 @@ struct Param {
   absl::string_view value;
 };
 
-bool IsUnreserved(unsigned char c) {
-  return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-// AppendEncoded percent-encodes every byte of `value` but the unreserved characters.
-void AppendEncoded(absl::string_view value, std::string* out) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (IsUnreserved(c)) {
-      out->push_back(ch);
-    } else {
-      const char triplet[3] = {'%', kHex[c >> 4], kHex[c & 0xF]};
-      out->append(triplet, 3);
-    }
-  }
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -85,7 +67,7 @@ std::string WithParams(const url::Url& base, std::initializer_list<Param> params
   for (const Param& p : params) {
     if (p.value.empty()) continue;
     absl::StrAppend(&query, p.name, "=");
-    AppendEncoded(p.value, &query);
+    url::AppendComponentEncoded(p.value, &query);
     query.push_back('&');
   }
   query.pop_back();  // the last '&'; `any` guarantees there is one

@@ -71,19 +71,6 @@ absl::Status CompileHintSettings(const v1::Client& c, CompiledClient& client) {
   return absl::OkStatus();
 }
 
-bool IsLoopback(const url::Url& u) {
-  switch (u.host_type()) {
-    case url::HostType::kDomain:
-      return u.hostname() == "localhost";
-    case url::HostType::kIPv4:
-      return u.hostname() == "127.0.0.1";
-    case url::HostType::kIPv6:
-      return u.hostname() == "[::1]";
-    default:
-      return false;
-  }
-}
-
 // CheckLogoutUri validates a front- or back-channel logout URI: absolute https (http only for
 // loopback hosts with allow_http_loopback), no userinfo, no fragment.
 absl::StatusOr<url::Url> CheckLogoutUri(absl::string_view field, const std::string& raw,
@@ -99,7 +86,7 @@ absl::StatusOr<url::Url> CheckLogoutUri(absl::string_view field, const std::stri
   absl::StatusOr<url::Url> parsed = url::Url::Parse(raw);
   if (!parsed.ok()) return bad("is not an absolute URL");
   if (parsed->scheme() != "https") {
-    if (parsed->scheme() != "http" || !IsLoopback(*parsed)) {
+    if (parsed->scheme() != "http" || !url::IsLoopback(*parsed)) {
       return bad("must be an absolute https URL");
     }
     if (!options.allow_http_loopback) {

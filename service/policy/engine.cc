@@ -42,25 +42,6 @@ std::optional<bool> ParseFederated(v1::Endpoint endpoint, const LogoutRequestPar
   return std::nullopt;
 }
 
-bool IsUnreserved(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
-         c == '~';
-}
-
-void AppendPercentEncoded(std::string& out, absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (char c : value) {
-    if (IsUnreserved(c)) {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xf]);
-    }
-  }
-}
-
 // The outcome of validating one requested target against one allow-list.
 struct TargetCheck {
   v1::Reason deny_reason = v1::REASON_UNSPECIFIED;
@@ -111,7 +92,7 @@ url::Url WithState(const url::Url& target, absl::string_view state) {
     absl::StrAppend(&query, piece, "&");
   }
   query.append("state=");
-  AppendPercentEncoded(query, state);
+  url::AppendComponentEncoded(state, &query);
   return target.WithQuery(query);
 }
 

@@ -17,28 +17,6 @@ namespace {
 
 constexpr size_t kMaxTenantBytes = 256;
 
-bool IsUnreserved(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
-         c == '~';
-}
-
-std::string PercentEncode(absl::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (IsUnreserved(c)) {
-      out.push_back(c);
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xf]);
-    }
-  }
-  return out;
-}
-
 bool HasControl(absl::string_view s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
@@ -166,8 +144,10 @@ std::string FrontChannelUrl(const policy::CompiledClient& client, absl::string_v
     }
   }
   std::string query = absl::StrJoin(kept, "&");
-  absl::StrAppend(&query, query.empty() ? "" : "&", "iss=", PercentEncode(iss),
-                  "&sid=", PercentEncode(sid));
+  absl::StrAppend(&query, query.empty() ? "" : "&", "iss=");
+  url::AppendComponentEncoded(iss, &query);
+  query += "&sid=";
+  url::AppendComponentEncoded(sid, &query);
   return std::string(u->WithQuery(query).href());
 }
 

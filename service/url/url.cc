@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 #include "service/url/internal/host.h"
 #include "service/url/internal/percent_encode.h"
@@ -962,6 +963,32 @@ absl::StatusOr<std::string> DomainToAscii(absl::string_view domain) {
       return absl::InvalidArgumentError("invalid domain: forbidden code point");
     default:
       return absl::InvalidArgumentError("invalid domain");
+  }
+}
+
+bool IsLoopback(const Url& url) {
+  switch (url.host_type()) {
+    case HostType::kDomain:
+      return url.hostname() == "localhost";
+    case HostType::kIPv4:
+      return url.hostname() == "127.0.0.1";
+    case HostType::kIPv6:
+      return url.hostname() == "[::1]";
+    default:
+      return false;
+  }
+}
+
+void AppendComponentEncoded(absl::string_view value, std::string* out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out->push_back(ch);
+    } else {
+      const char triplet[3] = {'%', kHex[c >> 4], kHex[c & 0xF]};
+      out->append(triplet, 3);
+    }
   }
 }
 

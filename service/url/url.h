@@ -124,6 +124,15 @@ class Url {
 // domain, or InvalidArgumentError. Does not percent-decode its input and does not parse IPv4.
 absl::StatusOr<std::string> DomainToAscii(absl::string_view domain);
 
+// IsLoopback is true for the loopback hosts RFC 8252 §7.3 names: `localhost`, `127.0.0.1` and
+// `[::1]` (as the parser serialises them).
+bool IsLoopback(const Url& url);
+
+// AppendComponentEncoded appends `value` to `out`, percent-encoding (upper-case hex) every
+// byte except RFC 3986 unreserved characters (ALPHA / DIGIT / "-" / "." / "_" / "~"): safe as
+// a query parameter name or value in any URL.
+void AppendComponentEncoded(absl::string_view value, std::string* out);
+
 }  // namespace logout::url
 
 #endif  // SERVICE_URL_URL_H_

@@ -42,6 +42,11 @@ ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Seconds(60),
           "how often the TLS files are re-read (rotation without restart)");
 ABSL_FLAG(std::vector<std::string>, admin_client_identities, {},
           "client-certificate identities (SAN URI/DNS, else CN) allowed to call the admin API");
+ABSL_FLAG(std::string, slo_token_file, "",
+          "bearer token required for single-logout plans (PlanLogoutNotifications, "
+          "plan_notifications)");
+ABSL_FLAG(std::vector<std::string>, slo_client_identities, {},
+          "client-certificate identities allowed to ask for single-logout plans");
 ABSL_FLAG(int, max_concurrent_rpcs, 1000,
           "calls in progress beyond which calls get RESOURCE_EXHAUSTED (0: no bound)");
 ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(60),
@@ -91,6 +96,8 @@ int main(int argc, char** argv) {
   options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   options.tls.refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval);
   options.admin_client_identities = absl::GetFlag(FLAGS_admin_client_identities);
+  options.slo_token_file = absl::GetFlag(FLAGS_slo_token_file);
+  options.slo_client_identities = absl::GetFlag(FLAGS_slo_client_identities);
   options.max_concurrent_rpcs = absl::GetFlag(FLAGS_max_concurrent_rpcs);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);

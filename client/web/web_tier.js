@@ -135,6 +135,7 @@ async function createWebTier(options) {
   const sessions = new Map();
   // Pending confirmations: csrf -> { sid, sub, client_id, redirect_url, expires }.
   const confirmations = new Map();
+  const MAX_PENDING_CONFIRMATIONS = 10000;
 
   function rpc(method, request) {
     return new Promise((resolve, reject) => {
@@ -175,8 +176,16 @@ async function createWebTier(options) {
     }
     if (resp.decision === 'DECISION_REQUIRE_CONFIRMATION') {
       const csrf = crypto.randomBytes(24).toString('base64url');
+      // Bounded: expired confirmations go first; beyond the cap the oldest is dropped.
+      const now = Date.now();
+      for (const [key, value] of confirmations) {
+        if (value.expires < now) confirmations.delete(key);
+      }
+      while (confirmations.size >= MAX_PENDING_CONFIRMATIONS) {
+        confirmations.delete(confirmations.keys().next().value);
+      }
       confirmations.set(csrf, {
-        sid, sub: (resp.session && resp.session.sub) || (session && session.sub) || '',
+        sid, sub: (session && session.sub) || (resp.session && resp.session.sub) || '',
         client_id: resp.client_id, redirect_url: resp.redirect_url, expires: Date.now() + 5 * 60 * 1000,
       });
       return send(res, 200, page('Sign out?', '<h1>Sign out?</h1>'
@@ -203,7 +212,7 @@ async function createWebTier(options) {
     if (session) {
       try {
         plan = (await rpc('PlanLogoutNotifications', {
-          tenant, sid, sub: pending.sub || session.sub, session_client_ids: session.clients,
+          tenant, sid, sub: session.sub, session_client_ids: session.clients,
           initiator: 'LOGOUT_INITIATOR_RP_LOGOUT', initiating_client_id: pending.client_id,
         })).plan;
       } catch (err) {

@@ -182,13 +182,13 @@ Metrics::Metrics(std::function<absl::Time()> now)
                                .Help("HTTP attempts made for back-channel logout deliveries.")
                                .Register(r)
                                .Add({});
-  rejected_ = MakeFixed(
-      prometheus::BuildCounter()
-          .Name("logoutd_rejected_rpcs_total")
-          .Help("RPCs refused before reaching their handler, by reason.")
-          .Register(r),
-      "reason",
-      {"concurrency_limit", "admin_unauthenticated", "admin_unauthorized", "message_too_large"});
+  rejected_ = MakeFixed(prometheus::BuildCounter()
+                            .Name("logoutd_rejected_rpcs_total")
+                            .Help("RPCs refused before reaching their handler, by reason.")
+                            .Register(r),
+                        "reason",
+                        {"concurrency_limit", "admin_unauthenticated", "admin_unauthorized",
+                         "plan_unauthorized", "message_too_large"});
 
   grpc_ = std::make_unique<internal::GrpcMetrics>(r);
 }

@@ -95,7 +95,8 @@ class Metrics {
   void RecordBackchannelDelivery(std::string_view result, int attempts);
 
   // RecordRejected counts an RPC refused before its handler ran, by reason:
-  // "concurrency_limit", "admin_unauthenticated", "admin_unauthorized", "message_too_large",
+  // "concurrency_limit", "admin_unauthenticated", "admin_unauthorized", "plan_unauthorized",
+  // "message_too_large",
   // "deadline_too_short"; anything else counts as "other".
   void RecordRejected(std::string_view why);
 

@@ -223,13 +223,17 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     response->set_redirect_url(std::string(redirect->href()));
   }
   response->set_federated(*federated);
-  if (!request.session_id().empty()) response->mutable_session()->set_sid(request.session_id());
-  if (hint.has_value()) response->mutable_session()->set_sub(hint->sub);
-
   // 6. Confirmation: only when a session exists that the request does not prove it is about:
   // a verified hint for that very session, or (without a hint) a logout_hint naming it.
   const bool proven = hint.has_value() ? (!hint->sid.empty() && hint->sid == request.session_id())
                                        : p.logout_hint == request.session_id();
+  // The session to end. The hint's `sub` describes it only when the hint is for that session
+  // (or there is no OP session): a hint from another session must not pair its user with this
+  // session's sid (single-logout tokens are built from these two values).
+  if (!request.session_id().empty()) response->mutable_session()->set_sid(request.session_id());
+  if (hint.has_value() && (request.session_id().empty() || proven)) {
+    response->mutable_session()->set_sub(hint->sub);
+  }
   const bool needs_confirmation =
       IsOidc(endpoint) && !request.session_id().empty() && tenant->prompt_enabled && !proven;
   if (needs_confirmation) {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "grpcpp/security/auth_context.h"
 
 namespace logout::rpc {
@@ -57,9 +58,18 @@ std::unique_ptr<AdminAuthenticator> AdminAuthenticator::Disabled() {
   return std::unique_ptr<AdminAuthenticator>(new AdminAuthenticator());
 }
 
-void AdminAuthenticator::AllowClientIdentities(std::vector<std::string> identities) {
+absl::Status AdminAuthenticator::AllowClientIdentities(std::vector<std::string> identities) {
+  for (const std::string& id : identities) {
+    if (absl::StripAsciiWhitespace(id).empty() || id.size() > 1024) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          purpose_.identities_flag, ": identities must be non-empty and at most 1024 bytes"));
+    }
+  }
   client_identities_ = std::move(identities);
+  return absl::OkStatus();
 }
+
+void AdminAuthenticator::SetPurpose(Purpose purpose) { purpose_ = std::move(purpose); }
 
 absl::StatusOr<std::string> AdminAuthenticator::Authorize(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
@@ -93,9 +103,11 @@ absl::StatusOr<std::string> AdminAuthenticator::Authorize(
   if (range.first == range.second) {
     if (presented_certificate && !client_identities_.empty()) {
       return absl::PermissionDeniedError(
-          "the client certificate is not authorised for admin calls (--admin_client_identities)");
+          absl::StrCat("the client certificate is not authorised for ", purpose_.what, " (",
+                       purpose_.identities_flag, ")"));
     }
-    return absl::UnauthenticatedError("admin calls need 'authorization: Bearer <token>' metadata");
+    return absl::UnauthenticatedError(
+        absl::StrCat(purpose_.what, " need 'authorization: Bearer <token>' metadata"));
   }
   if (std::next(range.first) != range.second) {
     return absl::UnauthenticatedError("more than one 'authorization' header");
@@ -106,12 +118,14 @@ absl::StatusOr<std::string> AdminAuthenticator::Authorize(
     return absl::UnauthenticatedError("the 'authorization' metadata is not a Bearer credential");
   }
   if (!token_digest_.has_value()) {
-    return absl::PermissionDeniedError("bearer tokens are not accepted (no --admin_token_file)");
+    return absl::PermissionDeniedError(absl::StrCat(
+        "bearer tokens are not accepted for ", purpose_.what, " (no ", purpose_.token_flag, ")"));
   }
   const std::array<unsigned char, 32> presented =
       Sha256(absl::StripAsciiWhitespace(value.substr(kBearer.size())));
   if (CRYPTO_memcmp(presented.data(), token_digest_->data(), presented.size()) != 0) {
-    return absl::PermissionDeniedError("the admin credential is not authorised");
+    return absl::PermissionDeniedError(
+        absl::StrCat("the credential is not authorised for ", purpose_.what));
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string actor = "token:";

@@ -45,7 +45,16 @@ class AdminAuthenticator {
   // AllowClientIdentities authorises callers whose TLS client certificate (verified by the
   // server's --tls_client_ca) names one of `identities` exactly, in a URI or DNS subject
   // alternative name or, failing those, the subject common name. Call before serving.
-  void AllowClientIdentities(std::vector<std::string> identities);
+  // InvalidArgumentError for an empty (or whitespace-only) or oversized identity.
+  absl::Status AllowClientIdentities(std::vector<std::string> identities);
+
+  // What the credential is for, as error messages name it (default: admin calls).
+  struct Purpose {
+    std::string what = "admin calls";
+    std::string token_flag = "--admin_token_file";
+    std::string identities_flag = "--admin_client_identities";
+  };
+  void SetPurpose(Purpose purpose);
 
   // Authorize returns the caller's identity for the audit trail: "cert:<identity>" for an
   // authorised client certificate, or "token:" + the first 12 hex digits of the token's
@@ -62,6 +71,7 @@ class AdminAuthenticator {
   AdminAuthenticator() = default;
   std::optional<std::array<unsigned char, 32>> token_digest_;
   std::vector<std::string> client_identities_;
+  Purpose purpose_;
 };
 
 }  // namespace logout::rpc

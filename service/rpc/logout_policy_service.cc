@@ -93,6 +93,15 @@ grpc::ServerUnaryReactor* LogoutPolicyService::Admit(
   return reactor;
 }
 
+absl::Status LogoutPolicyService::AuthorizePlan(grpc::CallbackServerContext* context) const {
+  if (hooks_.plan_auth == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::string> caller =
+      hooks_.plan_auth->Authorize(context->client_metadata(), context->auth_context().get());
+  if (!caller.ok() && hooks_.metrics != nullptr)
+    hooks_.metrics->RecordRejected("plan_unauthorized");
+  return caller.status();
+}
+
 void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
                                       const v1::ValidateLogoutResponse& response) const {
   if (!Sampled(hooks_.decision_log_sample_rate)) return;
@@ -112,6 +121,12 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
   grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
   if (snapshot == nullptr) return reactor;
+  if (request->plan_notifications()) {
+    if (absl::Status s = AuthorizePlan(context); !s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return reactor;
+    }
+  }
   const absl::Time now = absl::Now();
   absl::Status decided = policy::Decide(*snapshot, *request, now, response);
   // Single logout: the plan of the ended session when asked for and allowed.
@@ -155,6 +170,10 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
   grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
   if (snapshot == nullptr) return reactor;
+  if (absl::Status s = AuthorizePlan(context); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
   grpc::Status status = ToGrpcStatus(slo::PlanLogout(*snapshot, *request, absl::Now(), response));
   if (status.ok() && hooks_.backchannel != nullptr) {
     hooks_.backchannel->Dispatch(snapshot, request->tenant(), request->sid(), request->sub(),

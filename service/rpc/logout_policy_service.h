@@ -7,6 +7,7 @@
 #define SERVICE_RPC_LOGOUT_POLICY_SERVICE_H_
 
 #include "logout/v1/logout.grpc.pb.h"
+#include "service/rpc/admin_auth.h"
 #include "service/rpc/call_limits.h"
 #include "service/slo/backchannel_dispatch.h"
 #include "service/store/snapshot_holder.h"
@@ -23,6 +24,9 @@ struct PolicyServiceHooks {
   ConcurrencyLimiter* limiter = nullptr;
   // Decision and federated-URL outcomes are counted here; null = not counted.
   metrics::Metrics* metrics = nullptr;
+  // Who may ask for single-logout plans (their back-channel jobs carry signed logout tokens);
+  // null = every caller.
+  const AdminAuthenticator* plan_auth = nullptr;
   // Fraction of decisions logged as one JSON line each (0 = none, 1 = all). Non-OK calls are
   // always logged.
   double decision_log_sample_rate = 0;
@@ -61,6 +65,8 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   // and `snapshot` is null.
   grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context,
                                   std::shared_ptr<const policy::CompiledPolicy>& snapshot) const;
+  // AuthorizePlan checks the caller may ask for a single-logout plan (OK when unrestricted).
+  absl::Status AuthorizePlan(grpc::CallbackServerContext* context) const;
   // LogDecision writes the sampled decision line (never tokens nor query strings).
   void LogDecision(const v1::ValidateLogoutRequest& request,
                    const v1::ValidateLogoutResponse& response) const;

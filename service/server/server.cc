@@ -1,5 +1,6 @@
 #include "service/server/server.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +61,26 @@ void LogBackchannelOutcome(const slo::DeliveryOutcome& o) {
             {"elapsed_ms", absl::StrCat(absl::ToInt64Milliseconds(o.elapsed)), true}});
 }
 
+// An authenticator for a bearer-token file and/or client-certificate identities (which need
+// mutual TLS); with neither, one that refuses every call.
+absl::StatusOr<std::unique_ptr<rpc::AdminAuthenticator>> MakeAuthenticator(
+    const std::string& token_file, const std::vector<std::string>& identities, const TlsFiles& tls,
+    rpc::AdminAuthenticator::Purpose purpose) {
+  std::unique_ptr<rpc::AdminAuthenticator> auth = rpc::AdminAuthenticator::Disabled();
+  if (!token_file.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(auth, rpc::AdminAuthenticator::FromTokenFile(token_file));
+  }
+  if (!identities.empty()) {
+    if (tls.client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(purpose.identities_flag, " needs mutual TLS (--tls_client_ca)"));
+    }
+    LOGOUT_RETURN_IF_ERROR(auth->AllowClientIdentities(identities));
+  }
+  auth->SetPurpose(std::move(purpose));
+  return auth;
+}
+
 absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
     const std::string& path, const policy::PolicyOptions& options) {
   LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig config, store::ReadPolicyFile(path));
@@ -69,17 +90,22 @@ absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
-  std::unique_ptr<rpc::AdminAuthenticator> admin_auth = rpc::AdminAuthenticator::Disabled();
-  if (!options.admin_token_file.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(admin_auth,
-                            rpc::AdminAuthenticator::FromTokenFile(options.admin_token_file));
-  }
-  if (!options.admin_client_identities.empty()) {
-    if (options.tls.client_ca.empty()) {
-      return absl::InvalidArgumentError(
-          "--admin_client_identities needs mutual TLS (--tls_client_ca)");
-    }
-    admin_auth->AllowClientIdentities(options.admin_client_identities);
+  LOGOUT_ASSIGN_OR_RETURN(
+      std::unique_ptr<rpc::AdminAuthenticator> admin_auth,
+      MakeAuthenticator(options.admin_token_file, options.admin_client_identities, options.tls,
+                        rpc::AdminAuthenticator::Purpose()));
+  // Single-logout planning hands out signed logout tokens for any user the caller names: when
+  // a credential is configured, only its holders may ask for a plan.
+  std::unique_ptr<rpc::AdminAuthenticator> plan_auth;
+  if (!options.slo_token_file.empty() || !options.slo_client_identities.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(
+        plan_auth, MakeAuthenticator(
+                       options.slo_token_file, options.slo_client_identities, options.tls,
+                       {"single-logout planning", "--slo_token_file", "--slo_client_identities"}));
+  } else {
+    LogEvent(LogLevel::kWarning,
+             "single-logout planning is open to every caller of the decision port "
+             "(set --slo_client_identities or --slo_token_file)");
   }
   LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                           MakeServerCredentials(options.tls));
@@ -91,6 +117,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     }
   }
   self->admin_auth_ = std::move(admin_auth);
+  self->plan_auth_ = std::move(plan_auth);
   self->health_ = std::make_unique<HealthService>();
   self->SetServing(false);
   self->SetStoreHealth(true);
@@ -159,6 +186,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   rpc::PolicyServiceHooks hooks;
   hooks.limiter = self->limiter_.get();
   hooks.metrics = metrics;
+  hooks.plan_auth = self->plan_auth_.get();
   hooks.decision_log_sample_rate = options.decision_log_sample_rate;
   if (options.deliver_backchannel) {
     self->backchannel_ = std::make_unique<slo::BackchannelDispatcher>(
@@ -236,6 +264,9 @@ LogoutServer::~LogoutServer() {
 }
 
 void LogoutServer::SetServing(bool serving) {
+  // Once draining, a policy installed meanwhile (another replica's write, a retried reload)
+  // must not bring readiness back: the pod is on its way out.
+  if (serving && draining_.load()) return;
   for (const char* name : kServices) {
     health_->SetStatus(name, serving ? grpc::health::v1::HealthCheckResponse::SERVING
                                      : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
@@ -279,12 +310,15 @@ void LogoutServer::OnInstalled() {
 int LogoutServer::metrics_port() const { return metrics_->port(); }
 
 void LogoutServer::Drain() {
+  draining_.store(true);
   if (server_ != nullptr) SetServing(false);
 }
 
 void LogoutServer::Shutdown(absl::Duration grace) {
+  draining_.store(true);
   if (server_ == nullptr) return;
   health_->Shutdown();  // NOT_SERVING everywhere; Watch streams end.
+  const absl::Time end = absl::Now() + grace;
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   // In parallel: each Shutdown blocks until its calls finish or the deadline passes.
   std::vector<std::thread> stoppers;
@@ -293,8 +327,11 @@ void LogoutServer::Shutdown(absl::Duration grace) {
   }
   server_->Shutdown(deadline);
   for (std::thread& t : stoppers) t.join();
-  // Back-channel jobs already queued get the same grace to finish (then they are given up).
-  if (backchannel_ != nullptr) backchannel_->Shutdown(grace);
+  // Back-channel jobs still queued get what is left of the same grace (then they are given
+  // up and logged), so the whole shutdown stays within `grace`.
+  if (backchannel_ != nullptr) {
+    backchannel_->Shutdown(std::max(absl::ZeroDuration(), end - absl::Now()));
+  }
 }
 
 void LogoutServer::Wait() {

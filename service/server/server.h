@@ -81,6 +81,11 @@ struct ServerOptions {
   // Client-certificate identities (SAN URI/DNS, else CN) allowed to make admin calls; needs
   // tls.client_ca. An alternative to the bearer token.
   std::vector<std::string> admin_client_identities;
+  // Who may ask for single-logout plans (PlanLogoutNotifications, ValidateLogout with
+  // plan_notifications), whose back-channel jobs carry signed logout tokens: a bearer-token
+  // file and/or client-certificate identities. Both empty: any caller of the decision port.
+  std::string slo_token_file;
+  std::vector<std::string> slo_client_identities;
   // Calls in progress (decision and admin together) beyond which calls get RESOURCE_EXHAUSTED.
   // <= 0: no bound.
   int max_concurrent_rpcs = 1000;
@@ -159,6 +164,7 @@ class LogoutServer {
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;
+  std::unique_ptr<rpc::AdminAuthenticator> plan_auth_;  // null: planning is unrestricted
   std::unique_ptr<rpc::LogoutAdminService> admin_service_;
   std::unique_ptr<rpc::ConcurrencyLimiter> limiter_;
   // The decision server (with admin when there is no admin_listen), then the optional admin
@@ -168,6 +174,8 @@ class LogoutServer {
   std::unique_ptr<grpc::Server> health_server_;
   // The newest version the store announced, and the thread retrying reloads that failed.
   std::atomic<uint64_t> announced_version_{0};
+  // Set by Drain/Shutdown: health never returns to SERVING afterwards.
+  std::atomic<bool> draining_{false};
   absl::Mutex reconcile_mu_;
   bool stopping_ ABSL_GUARDED_BY(reconcile_mu_) = false;
   std::thread reconciler_;

@@ -188,9 +188,9 @@ absl::Status AttachPlan(const policy::CompiledPolicy& policy,
   if (!request.plan_notifications() || response->decision() != v1::DECISION_ALLOW) {
     return absl::OkStatus();
   }
-  if (response->session().sid().empty() && response->session().sub().empty()) {
-    return absl::OkStatus();
-  }
+  // Nothing to tell without an OP session: a hint alone names a user, not a session, and a
+  // sub-only logout token would end every session of that user at each RP.
+  if (response->session().sid().empty()) return absl::OkStatus();
   v1::PlanLogoutNotificationsRequest plan_request;
   plan_request.set_tenant(request.tenant());
   plan_request.set_sid(response->session().sid());

@@ -448,6 +448,67 @@ TEST_F(OperationsTest, DecisionLogSampleRateZeroLogsNoDecisions) {
   EXPECT_THAT(d->process->output(), Not(HasSubstr("\"msg\":\"decision\"")));
 }
 
+// Single-logout plans carry signed logout tokens for whoever the caller names: with
+// --slo_token_file only its holder may ask for one; plain decisions stay open.
+TEST_F(OperationsTest, SingleLogoutPlanningNeedsTheConfiguredCredential) {
+  constexpr char kPlanToken[] = "operations-test-slo-token-456789";
+  WriteTextFile(dir_ + "/slo-token", kPlanToken);
+  auto d = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy,
+                                                  "--slo_token_file=" + dir_ + "/slo-token"});
+  ASSERT_NE(d, nullptr);
+  auto stub = v1::LogoutPolicy::NewStub(d->channel);
+  v1::PlanLogoutNotificationsRequest plan;
+  plan.set_tenant("acme");
+  plan.set_sid("sid-1");
+  plan.set_sub("victim");
+  plan.add_session_client_ids("web-app");
+  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  v1::PlanLogoutNotificationsResponse planned;
+  auto ctx = CallContext();
+  grpc::Status s = stub->PlanLogoutNotifications(ctx.get(), plan, &planned);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("single-logout planning"));
+  ctx = CallContext("wrong-token-wrong-token-wrong-token");
+  EXPECT_EQ(stub->PlanLogoutNotifications(ctx.get(), plan, &planned).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ctx = CallContext(kPlanToken);
+  s = stub->PlanLogoutNotifications(ctx.get(), plan, &planned);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(planned.plan().clients_size(), 1);
+  EXPECT_EQ(planned.plan().clients(0).skip_reason(), v1::NOTIFICATION_SKIP_REASON_NOT_REGISTERED);
+
+  // A plain decision needs nothing; asking it for a plan needs the credential.
+  v1::ValidateLogoutRequest req;
+  req.set_tenant("acme");
+  req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  req.set_raw_query("client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye");
+  req.set_session_id("sid-1");
+  v1::ValidateLogoutResponse resp;
+  ctx = CallContext();
+  s = stub->ValidateLogout(ctx.get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  req.set_plan_notifications(true);
+  ctx = CallContext();
+  EXPECT_EQ(stub->ValidateLogout(ctx.get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  ctx = CallContext(kPlanToken);
+  s = stub->ValidateLogout(ctx.get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  EXPECT_TRUE(resp.has_notifications());
+  EXPECT_THAT(d->process->output(), Not(HasSubstr(kPlanToken)));
+  EXPECT_THAT(d->process->output(), Not(HasSubstr("planning is open to every caller")));
+}
+
+TEST_F(OperationsTest, OpenSingleLogoutPlanningIsAWarningAtStart) {
+  auto d = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  EXPECT_THAT(d->process->output(),
+              HasSubstr("\"level\":\"warning\",\"msg\":\"single-logout planning is open to every "
+                        "caller of the decision port"));
+}
+
 // The Prometheus endpoint of the real binary, scraped over HTTP after real calls.
 TEST_F(OperationsTest, MetricsEndpointCountsDecisionsCallsAndRefusals) {
   auto d = LogoutdProcess::Start(

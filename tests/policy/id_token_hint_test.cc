@@ -289,6 +289,16 @@ TEST(IdTokenHintTest, HintForAnotherSessionNeedsConfirmation) {
   EXPECT_EQ(r.reason(), v1::REASON_CONFIRMATION_REQUIRED);
   EXPECT_EQ(r.redirect_url(), "https://web.example.com/bye");
   EXPECT_EQ(r.session().sid(), "sid-9");
+  // The hint's user is not known to own sid-9: the session to end carries no sub (single-logout
+  // tokens are built from this pair).
+  EXPECT_EQ(r.session().sub(), "");
+}
+
+TEST(IdTokenHintTest, HintSubDescribesTheSessionOnlyWhenProvenOrWithoutSession) {
+  EXPECT_EQ(Decide(Mint("RS256", Claims()), "", "sid-1").session().sub(), "user-1");
+  EXPECT_EQ(Decide(Mint("RS256", Claims())).session().sub(), "user-1");
+  const std::string no_sid = absl::StrReplaceAll(Claims(), {{R"("sid":"sid-1",)", ""}});
+  EXPECT_EQ(Decide(Mint("RS256", no_sid), "", "sid-1").session().sub(), "");
 }
 
 TEST(IdTokenHintTest, HintWithoutSidNeedsConfirmationWhenSessionExists) {

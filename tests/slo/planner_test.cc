@@ -289,6 +289,24 @@ TEST_F(PlannerTest, ValidateLogoutDenyOrNotAskedAttachesNothing) {
   EXPECT_FALSE(resp.has_notifications());
 }
 
+// Without an OP session there is nothing to notify: a hint or client alone names no session,
+// and a sub-only token would end every session of the user at each RP.
+TEST_F(PlannerTest, ValidateLogoutWithoutOpSessionAttachesNothing) {
+  v1::ValidateLogoutRequest r;
+  r.set_tenant("acme");
+  r.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  r.set_raw_query("client_id=bc&returnTo=https%3A%2F%2Fbc.example.com%2Fbye");
+  r.set_plan_notifications(true);
+  r.add_session_client_ids("fc");
+  r.add_session_client_ids("bc");
+  v1::ValidateLogoutResponse resp;
+  ASSERT_TRUE(policy::Decide(*policy_, r, kNow, &resp).ok());
+  ASSERT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  resp.mutable_session()->set_sub("someone");  // even with a user named
+  ASSERT_TRUE(AttachPlan(*policy_, r, kNow, &resp).ok());
+  EXPECT_FALSE(resp.has_notifications());
+}
+
 TEST_F(PlannerTest, DiscoveryReflectsConfiguration) {
   v1::GetDiscoveryMetadataRequest req;
   req.set_tenant("acme");

@@ -242,13 +242,11 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
   }
   tenant->issuer = t.issuer();
   if (!t.end_session_endpoint().empty()) {
-    absl::StatusOr<url::Url> e = url::Url::Parse(t.end_session_endpoint());
-    if (t.end_session_endpoint().size() > kMaxLogoutUriBytes || !e.ok() ||
-        (e->scheme() != "https" && e->scheme() != "http") || e->has_credentials() ||
-        e->saw_userinfo_delimiter() || e->has_fragment()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": end_session_endpoint ", Quote(t.end_session_endpoint()),
-                       " is not an http(s) URL without userinfo or fragment"));
+    // Published in discovery and used by browsers: the same rule as the logout URIs.
+    absl::StatusOr<url::Url> e =
+        CheckLogoutUri("end_session_endpoint", t.end_session_endpoint(), options);
+    if (!e.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": ", e.status().message()));
     }
     tenant->end_session_endpoint = t.end_session_endpoint();
   } else if (!t.issuer().empty()) {

@@ -83,7 +83,13 @@ HttpAttempt PostToken(const std::string& uri, const std::string& token,
   BodySink sink{0, body_cap};
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, uri.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  // Only http(s), whatever the URI says (the policy already refuses other schemes).
+  if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS)) !=
+          CURLE_OK) {
+    out.result.transport = AttemptResult::Transport::kPermanent;
+    return out;
+  }
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);

@@ -256,5 +256,12 @@ TEST_F(SloValidationTest, EndSessionEndpointDefaultHasExactlyOneSlash) {
   ExpectRefused("tenant \"acme\": end_session_endpoint \"https://login.example.com/logout#x\"");
 }
 
+TEST_F(SloValidationTest, EndSessionEndpointMustBeHttps) {
+  tenant_->set_end_session_endpoint("http://login.example.com/logout");
+  ExpectRefused(
+      "tenant \"acme\": end_session_endpoint \"http://login.example.com/logout\" must be an "
+      "absolute https URL");
+}
+
 }  // namespace
 }  // namespace logout::policy

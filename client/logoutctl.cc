@@ -42,7 +42,7 @@ Commands:
            --mask logout_url,return_to_param [--etag ETAG]
       UpdateConnectionLogout: only the masked fields change; without --etag unconditionally.
   policy export [--include_secrets]
-  policy import FILE [--clear_connection_fields logout,options]
+  policy import FILE [--clear_connection_fields logout,options] [--clear_client_fields client_secret]
       FILE: a PolicyConfig (JSON, or textproto when named *.textproto/*.txtpb/*.pbtxt) or the
       output of `policy export`.
   audit [--tenant T] [--limit N]
@@ -181,7 +181,7 @@ const std::vector<Command>& Commands() {
       {{"connection", "get"}, 2, {}, {}},
       {{"connection", "update"}, 2, {"logout", "mask", "etag"}, {}},
       {{"policy", "export"}, 0, {}, {"include_secrets"}},
-      {{"policy", "import"}, 1, {"clear_connection_fields"}, {}},
+      {{"policy", "import"}, 1, {"clear_connection_fields", "clear_client_fields"}, {}},
       {{"audit"}, 0, {"tenant", "limit"}, {}},
   };
   return *commands;
@@ -477,6 +477,9 @@ int PolicyImport(const Args& args, AdminClient& admin) {
   *request.mutable_policy() = *std::move(policy);
   for (const std::string& field : SplitList(args.Get("clear_connection_fields"))) {
     request.mutable_clear_connection_fields()->add_paths(field);
+  }
+  for (const std::string& field : SplitList(args.Get("clear_client_fields"))) {
+    request.mutable_clear_client_fields()->add_paths(field);
   }
   return Print(admin.ImportPolicy(request));
 }

@@ -295,6 +295,10 @@ TEST_F(LogoutctlTest, PolicyExportImportRoundTrip) {
   EXPECT_GT(Parse<v1::ImportPolicyResponse>(r.out).policy_version(), version);
   r = Ctl({"validate", "--tenant=acme", "--query=returnTo=https://imported.acme.example.com/"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
+  // --clear_client_fields reaches logoutd, which accepts only client_secret.
+  r = Ctl({TokenFlag(), "policy", "import", file, "--clear_client_fields", "name"});
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_NE(Field(r.err, "message").find("clear_client_fields"), std::string::npos) << r.err;
 
   // An invalid policy is refused whole by logoutd; an unparsable or missing file locally.
   edited.mutable_policy()->mutable_tenants(0)->add_allowed_logout_urls("https://*.com");

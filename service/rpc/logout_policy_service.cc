@@ -15,21 +15,6 @@
 namespace logout::rpc {
 namespace {
 
-// A reactor that gives its concurrency slot back once the call is over (response sent or
-// call cancelled).
-class LimitedReactor final : public grpc::ServerUnaryReactor {
- public:
-  explicit LimitedReactor(ConcurrencyLimiter* limiter) : limiter_(limiter) {}
-  void OnDone() override {
-    limiter_->Release();
-    delete this;
-  }
-  void OnCancel() override {}
-
- private:
-  ConcurrencyLimiter* const limiter_;
-};
-
 // The scheme, host and port of a serialised URL: what the decision log shows of a redirect
 // (paths and queries may carry state or tokens).
 absl::string_view OriginOf(absl::string_view url) {
@@ -68,26 +53,18 @@ void LogFailedCall(absl::string_view method, absl::string_view tenant, const grp
 }  // namespace
 
 grpc::ServerUnaryReactor* LogoutPolicyService::Admit(
-    grpc::CallbackServerContext* context,
+    grpc::CallbackServerContext* context, const ConcurrencySlot& slot,
     std::shared_ptr<const policy::CompiledPolicy>& snapshot) const {
   snapshot = nullptr;
-  grpc::ServerUnaryReactor* reactor = nullptr;
-  if (hooks_.limiter == nullptr) {
-    reactor = context->DefaultReactor();
-  } else if (hooks_.limiter->TryAcquire()) {
-    reactor = new LimitedReactor(hooks_.limiter);
-  } else {
-    reactor = context->DefaultReactor();
+  // The default reactor lets gRPC finish the call inline on the thread that ran the handler
+  // (a reactor of our own costs a context switch per call).
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!slot.held()) {
     reactor->Finish(hooks_.limiter->ExhaustedStatus());
-    return reactor;
-  }
-  if (DeadlineExpired(*context)) {
+  } else if (DeadlineExpired(*context)) {
     reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                                  "the call's deadline passed before logoutd started it"));
-    return reactor;
-  }
-  snapshot = holder_->Get();
-  if (snapshot == nullptr) {
+  } else if (snapshot = holder_->Get(); snapshot == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
   }
   return reactor;
@@ -118,8 +95,9 @@ void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
 grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     grpc::CallbackServerContext* context, const v1::ValidateLogoutRequest* request,
     v1::ValidateLogoutResponse* response) {
+  const ConcurrencySlot slot(hooks_.limiter);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
   if (snapshot == nullptr) return reactor;
   if (request->plan_notifications()) {
     if (absl::Status s = AuthorizePlan(context); !s.ok()) {
@@ -151,8 +129,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
 grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
     grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* request,
     v1::BuildFederatedLogoutUrlResponse* response) {
+  const ConcurrencySlot slot(hooks_.limiter);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
   if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(policy::BuildFederatedLogout(*snapshot, *request, response));
   if (!status.ok()) {
@@ -167,8 +146,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
 grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
     grpc::CallbackServerContext* context, const v1::PlanLogoutNotificationsRequest* request,
     v1::PlanLogoutNotificationsResponse* response) {
+  const ConcurrencySlot slot(hooks_.limiter);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
   if (snapshot == nullptr) return reactor;
   if (absl::Status s = AuthorizePlan(context); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
@@ -187,8 +167,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
 grpc::ServerUnaryReactor* LogoutPolicyService::GetDiscoveryMetadata(
     grpc::CallbackServerContext* context, const v1::GetDiscoveryMetadataRequest* request,
     v1::GetDiscoveryMetadataResponse* response) {
+  const ConcurrencySlot slot(hooks_.limiter);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
   if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(slo::DiscoveryMetadata(*snapshot, *request, response));
   if (!status.ok()) LogFailedCall("GetDiscoveryMetadata", request->tenant(), status);

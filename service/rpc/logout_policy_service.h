@@ -20,7 +20,7 @@ namespace logout::rpc {
 
 // What the decision service does around each call besides deciding.
 struct PolicyServiceHooks {
-  // Bounds calls in progress (from arrival until the response is sent); null = no bound.
+  // Bounds calls in progress (while logoutd's handler works on them); null = no bound.
   ConcurrencyLimiter* limiter = nullptr;
   // Decision and federated-URL outcomes are counted here; null = not counted.
   metrics::Metrics* metrics = nullptr;
@@ -59,11 +59,10 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
       v1::GetDiscoveryMetadataResponse* response) override;
 
  private:
-  // Admit starts a call: returns its reactor, which holds a concurrency slot until the call is
-  // done, and sets `snapshot` to the live policy. When the call must not run (limit reached,
-  // deadline already passed, no policy yet) the reactor has already finished with the status
-  // and `snapshot` is null.
-  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context,
+  // Admit starts a call: returns its (default) reactor and sets `snapshot` to the live policy.
+  // When the call must not run (no concurrency `slot`, deadline already passed, no policy yet)
+  // the reactor has already finished with the status and `snapshot` is null.
+  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context, const ConcurrencySlot& slot,
                                   std::shared_ptr<const policy::CompiledPolicy>& snapshot) const;
   // AuthorizePlan checks the caller may ask for a single-logout plan (OK when unrestricted).
   absl::Status AuthorizePlan(grpc::CallbackServerContext* context) const;

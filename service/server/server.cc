@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "service/common/status_macros.h"
 #include "service/metrics/metrics.h"
 #include "service/rpc/admin_auth.h"
@@ -60,6 +62,20 @@ void LogBackchannelOutcome(const slo::DeliveryOutcome& o) {
             {"detail", o.detail},
             {"elapsed_ms", absl::StrCat(absl::ToInt64Milliseconds(o.elapsed)), true}});
 }
+
+// Leaves server reflection off one builder (the plaintext health-only port): reflection is a
+// process-wide builder plugin, and that port answers only health checks.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
 
 // An authenticator for a bearer-token file and/or client-certificate identities (which need
 // mutual TLS); with neither, one that refuses every call.
@@ -236,6 +252,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
                              &self->health_port_);
     ConfigureBuilder(options, *self->metrics_, builder);
+    builder.SetOption(std::make_unique<WithoutReflection>());
     builder.RegisterService(self->health_.get());
     self->health_server_ = builder.BuildAndStart();
     if (self->health_server_ == nullptr || self->health_port_ == 0) {

@@ -128,9 +128,6 @@ class LogoutServer {
   // metrics_port is the bound port of metrics_listen (0 without one).
   int metrics_port() const;
 
-  // The concurrency bound shared by every call (tests hold slots to exercise the limit).
-  rpc::ConcurrencyLimiter* concurrency_limiter_for_testing() { return limiter_.get(); }
-
   // InstallPolicy swaps in `policy` and reports SERVING.
   void InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> policy);
 

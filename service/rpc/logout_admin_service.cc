@@ -36,6 +36,19 @@ void FillConnection(const v1::Connection& c, uint64_t version, v1::ConnectionRes
   out->set_policy_version(version);
 }
 
+// WhileWanted runs `apply` inside the store transaction only if the caller still wants the
+// answer: a write that waited for the store's lock past its deadline (or was cancelled)
+// writes nothing, instead of committing a change its caller was told failed.
+store::Mutation WhileWanted(grpc::ServerContext* ctx, store::Mutation apply) {
+  return [ctx, apply = std::move(apply)](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+    if (ctx->IsCancelled() || DeadlineExpired(*ctx)) {
+      return absl::DeadlineExceededError(
+          "the call's deadline passed while the write waited for the store; nothing was written");
+    }
+    return apply(c);
+  };
+}
+
 // One line per admin write: who, which RPC, and the new version or why it was refused.
 void LogWrite(const char* method, const std::string& actor, const absl::StatusOr<uint64_t>& v) {
   if (v.ok()) {
@@ -89,12 +102,13 @@ void LogoutAdminService::CountStoreError(const absl::Status& status) const {
   }
 
 // Runs a write; returns from the RPC when it fails, else leaves the snapshot in `snap`.
-#define LOGOUT_ADMIN_WRITE(actor, apply, snap)                                    \
-  const absl::StatusOr<uint64_t> write_version = writer_->Write(*(actor), apply); \
-  LogWrite(__func__, *(actor), write_version);                                    \
-  CountStoreError(write_version.status());                                        \
-  if (!write_version.ok()) return ToGrpcStatus(write_version.status());           \
-  const Snapshot snap = holder_->Get();                                           \
+#define LOGOUT_ADMIN_WRITE(actor, apply, snap)                          \
+  const absl::StatusOr<uint64_t> write_version =                        \
+      writer_->Write(*(actor), WhileWanted(ctx, apply));                \
+  LogWrite(__func__, *(actor), write_version);                          \
+  CountStoreError(write_version.status());                              \
+  if (!write_version.ok()) return ToGrpcStatus(write_version.status()); \
+  const Snapshot snap = holder_->Get();                                 \
   if (snap == nullptr) return NoPolicy()
 
 grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* r,

@@ -404,6 +404,46 @@ TEST_F(OperationsTest, ConcurrencyBoundRefusesWithResourceExhausted) {
   EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
 }
 
+// An admin write that waits for the store past its deadline writes nothing: the caller was
+// told DEADLINE_EXCEEDED, so the change must not appear later.
+TEST_F(OperationsTest, AdminWritePastItsDeadlineWritesNothing) {
+  const std::string db = dir_ + "/logoutd.db";
+  auto d = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=sqlite:" + db, "--policy=" + kPolicy,
+                                                  "--admin_token_file=" + dir_ + "/token"});
+  ASSERT_NE(d, nullptr);
+  sqlite3* lock = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &lock), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  v1::CreateClientRequest req;
+  req.set_tenant("acme");
+  req.mutable_client()->set_client_id("too-late");
+  req.mutable_client()->add_allowed_logout_urls("https://too-late.example.com/bye");
+  v1::ClientResponse out;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  EXPECT_EQ(admin->CreateClient(&ctx, req, &out).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The lock goes away while logoutd's write is still waiting for it (busy timeout 5 s).
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_EQ(sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(lock);
+  ASSERT_TRUE(d->process
+                  ->WaitForLine("\"msg\":\"admin write refused\",\"method\":\"CreateClient\"",
+                                absl::Seconds(10))
+                  .has_value())
+      << d->process->output();
+  EXPECT_THAT(d->process->output(), HasSubstr("nothing was written"));
+
+  v1::GetClientRequest get;
+  get.set_tenant("acme");
+  get.set_client_id("too-late");
+  v1::ClientResponse got;
+  auto get_ctx = CallContext(kToken);
+  EXPECT_EQ(admin->GetClient(get_ctx.get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 // Decisions are logged (at the sample rate) without the hint, state, query or secrets; failed
 // calls and admin writes are always logged.
 TEST_F(OperationsTest, LogsAreSampledAndNeverCarryTokensQueriesOrSecrets) {

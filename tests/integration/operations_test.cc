@@ -444,6 +444,31 @@ TEST_F(OperationsTest, AdminWritePastItsDeadlineWritesNothing) {
   EXPECT_EQ(admin->GetClient(get_ctx.get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// --max_connection_age closes connections gracefully (GOAWAY) so clients re-resolve and spread
+// over new replicas; calls keep working on a new connection. The default (5 min) does not.
+TEST_F(OperationsTest, ConnectionsAreRecycledAfterMaxConnectionAge) {
+  auto aged = LogoutdProcess::Start(
+      LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy, "--max_connection_age=1s",
+                       "--max_connection_age_grace=1s"});
+  auto steady = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy});
+  ASSERT_NE(aged, nullptr);
+  ASSERT_NE(steady, nullptr);
+  auto aged_channel = PlainChannel(aged->port);
+  auto steady_channel = PlainChannel(steady->port);
+  v1::ValidateLogoutResponse resp;
+  ASSERT_TRUE(Decide(aged_channel, &resp).ok());
+  ASSERT_TRUE(Decide(steady_channel, &resp).ok());
+  ASSERT_EQ(aged_channel->GetState(false), GRPC_CHANNEL_READY);
+
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  EXPECT_TRUE(aged_channel->WaitForStateChange(GRPC_CHANNEL_READY, deadline))
+      << "the aged connection was not closed within 5 s";
+  EXPECT_EQ(steady_channel->GetState(false), GRPC_CHANNEL_READY);
+  grpc::Status s = Decide(aged_channel, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+}
+
 // Decisions are logged (at the sample rate) without the hint, state, query or secrets; failed
 // calls and admin writes are always logged.
 TEST_F(OperationsTest, LogsAreSampledAndNeverCarryTokensQueriesOrSecrets) {

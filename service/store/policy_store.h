@@ -1,4 +1,5 @@
-// Where the declarative policy lives: one versioned PolicyConfig document plus an audit trail.
+// Where the declarative policy lives: one versioned PolicyConfig document plus an audit trail,
+// and the back-channel delivery audit (one row per finished delivery job, bounded).
 // Implementations: SQLite (embedded default, one replica) and PostgreSQL (many replicas).
 //
 //   auto store = OpenPolicyStore("sqlite:/var/lib/logoutd/logoutd.db");
@@ -8,6 +9,7 @@
 #ifndef SERVICE_STORE_POLICY_STORE_H_
 #define SERVICE_STORE_POLICY_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,11 +58,34 @@ class PolicyStore {
   virtual absl::StatusOr<std::vector<v1::AuditEvent>> ListAudit(uint64_t before_version,
                                                                 uint32_t limit) = 0;
 
+  // AppendDeliveryEvents records finished back-channel delivery jobs (the delivery audit) in one
+  // transaction; the store assigns each an increasing `id` (ignoring the one given) and keeps
+  // `time` (now when unset). Afterwards it deletes the oldest rows so that at most
+  // delivery_retention() remain. UnavailableError when the store fails (nothing is written).
+  virtual absl::Status AppendDeliveryEvents(
+      const std::vector<v1::BackchannelDeliveryEvent>& events) = 0;
+
+  // ListDeliveryEvents returns up to `page_size` (at most 1000) delivery events with
+  // id < `before_id` (0 = from the newest), newest first; only `tenant`'s unless it is empty.
+  virtual absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> ListDeliveryEvents(
+      const std::string& tenant, uint64_t before_id, int page_size) = 0;
+
+  // The delivery audit keeps at most this many rows (default kDefaultDeliveryRetention; tests
+  // lower it). Values below 1 mean 1.
+  static constexpr int64_t kDefaultDeliveryRetention = 100000;
+  void SetDeliveryRetention(int64_t max_rows) {
+    delivery_retention_.store(max_rows < 1 ? 1 : max_rows);
+  }
+  int64_t delivery_retention() const { return delivery_retention_.load(); }
+
   // WatchChanges starts delivering `on_change(version)` (from a store-owned thread) whenever
   // another process may have committed a newer version; the callee then calls Load(). The
   // SQLite store never calls it (one writer process); PostgreSQL uses LISTEN/NOTIFY plus a
   // periodic version check. Call at most once; the callback must outlive the store.
   virtual void WatchChanges(std::function<void(uint64_t version)> on_change) = 0;
+
+ private:
+  std::atomic<int64_t> delivery_retention_{kDefaultDeliveryRetention};
 };
 
 // OpenPolicyStore opens "sqlite:PATH" (creating the file and schema) or "postgres://..." /

@@ -54,8 +54,12 @@
 namespace logout::store {
 namespace {
 
-// Schema version this code writes and understands.
-constexpr int64_t kSchemaVersion = 1;
+// Schema version this code writes and understands. Version 2 added logoutd_delivery_audit; a
+// version 1 database is upgraded in place (table created, version raised) by EnsureSchema.
+constexpr int64_t kSchemaVersion = 2;
+// Largest ListDeliveryEvents page, and events per INSERT statement (9 parameters each).
+constexpr int kMaxDeliveryPage = 1000;
+constexpr size_t kDeliveryRowsPerInsert = 500;
 // pg_advisory_xact_lock keys (advisory locks are per database): one serialises schema
 // creation, the other serialises the very first write while the policy row does not exist.
 constexpr int64_t kSchemaLockKey = 0x6c6f676f75743031;      // "logout01"
@@ -370,6 +374,19 @@ absl::Status EnsureSchema(const Redactor& redactor, PGconn* conn) {
                                 "actor TEXT, action TEXT, object TEXT, "
                                 "before_json TEXT, after_json TEXT)")
                                .status());
+    LOGOUT_RETURN_IF_ERROR(Exec(redactor, c,
+                                "CREATE TABLE IF NOT EXISTS logoutd_delivery_audit ("
+                                "id BIGSERIAL PRIMARY KEY, "
+                                "time_micros BIGINT NOT NULL, "
+                                "tenant TEXT NOT NULL, client_id TEXT NOT NULL, "
+                                "uri_origin TEXT NOT NULL, result TEXT NOT NULL, "
+                                "attempts INTEGER NOT NULL, http_status INTEGER NOT NULL, "
+                                "detail TEXT NOT NULL)")
+                               .status());
+    LOGOUT_RETURN_IF_ERROR(Exec(redactor, c,
+                                "CREATE INDEX IF NOT EXISTS logoutd_delivery_audit_tenant "
+                                "ON logoutd_delivery_audit (tenant, id)")
+                               .status());
     LOGOUT_ASSIGN_OR_RETURN(ResultPtr r,
                             Exec(redactor, c, "SELECT max(version)::bigint FROM logoutd_schema"));
     if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) {
@@ -378,7 +395,12 @@ absl::Status EnsureSchema(const Redactor& redactor, PGconn* conn) {
                                  .status());
     } else {
       LOGOUT_ASSIGN_OR_RETURN(const int64_t found, GetInt(r.get(), 0, 0));
-      if (found != kSchemaVersion) {
+      if (found == 1) {
+        // Version 1 lacks only the delivery audit, created above: record the upgrade.
+        LOGOUT_RETURN_IF_ERROR(
+            Exec(redactor, c, "UPDATE logoutd_schema SET version = $1", {Int8(kSchemaVersion)})
+                .status());
+      } else if (found != kSchemaVersion) {
         return absl::UnavailableError(absl::StrCat(
             "the database has logoutd schema version ", found, "; this logoutd knows version ",
             kSchemaVersion, found > kSchemaVersion ? " (upgrade logoutd)" : " (unknown version)"));
@@ -655,6 +677,59 @@ class PostgresStore final : public PolicyStore {
         });
   }
 
+  absl::Status AppendDeliveryEvents(
+      const std::vector<v1::BackchannelDeliveryEvent>& events) override {
+    if (events.empty()) return absl::OkStatus();
+    const int64_t retention = delivery_retention();
+    return RunOnSession<bool>(
+               *redactor_, writer_,
+               [&](PGconn* conn, bool& committing) -> absl::StatusOr<bool> {
+                 LOGOUT_RETURN_IF_ERROR(InsertDeliveries(conn, events, retention, committing));
+                 return true;
+               })
+        .status();
+  }
+
+  absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> ListDeliveryEvents(
+      const std::string& tenant, uint64_t before_id, int page_size) override {
+    using Events = std::vector<v1::BackchannelDeliveryEvent>;
+    page_size = std::min(page_size, kMaxDeliveryPage);
+    if (page_size <= 0) return Events();
+    const int64_t before = before_id == 0 || before_id > static_cast<uint64_t>(INT64_MAX)
+                               ? INT64_MAX
+                               : static_cast<int64_t>(before_id);
+    return RunOnSession<Events>(
+        *redactor_, reader_, [&](PGconn* conn, bool&) -> absl::StatusOr<Events> {
+          LOGOUT_ASSIGN_OR_RETURN(
+              ResultPtr r,
+              Exec(*redactor_, conn,
+                   "SELECT id, time_micros, tenant, client_id, uri_origin, result, "
+                   "attempts::bigint, http_status::bigint, detail FROM logoutd_delivery_audit "
+                   "WHERE id < $1 AND ($2 = '' OR tenant = $2) ORDER BY id DESC LIMIT $3",
+                   {Int8(before), Text(tenant), Int8(page_size)}));
+          const PGresult* res = r.get();
+          Events events;
+          events.reserve(static_cast<size_t>(PQntuples(res)));
+          for (int i = 0; i < PQntuples(res); ++i) {
+            v1::BackchannelDeliveryEvent& e = events.emplace_back();
+            LOGOUT_ASSIGN_OR_RETURN(const int64_t id, GetInt(res, i, 0));
+            LOGOUT_ASSIGN_OR_RETURN(const int64_t micros, GetInt(res, i, 1));
+            LOGOUT_ASSIGN_OR_RETURN(const int64_t attempts, GetInt(res, i, 6));
+            LOGOUT_ASSIGN_OR_RETURN(const int64_t http_status, GetInt(res, i, 7));
+            e.set_id(static_cast<uint64_t>(id));
+            *e.mutable_time() = TimestampFromMicros(micros);
+            e.set_tenant(GetBytes(res, i, 2));
+            e.set_client_id(GetBytes(res, i, 3));
+            e.set_uri_origin(GetBytes(res, i, 4));
+            e.set_result(GetBytes(res, i, 5));
+            e.set_attempts(static_cast<uint32_t>(attempts));
+            e.set_http_status(static_cast<uint32_t>(http_status));
+            e.set_detail(GetBytes(res, i, 8));
+          }
+          return events;
+        });
+  }
+
   void WatchChanges(std::function<void(uint64_t version)> on_change) override {
     absl::MutexLock lock(&watch_mu_);
     if (watcher_ != nullptr) return;  // at most once
@@ -712,6 +787,47 @@ class PostgresStore final : public PolicyStore {
     committing = true;
     LOGOUT_RETURN_IF_ERROR(Exec(*redactor_, conn, "COMMIT").status());
     return next;
+  }
+
+  // One transaction: multi-row INSERTs, then the retention DELETE (ids only grow, so every row
+  // more than `retention` below the newest id goes; gaps in the sequence only keep fewer).
+  absl::Status InsertDeliveries(PGconn* conn,
+                                const std::vector<v1::BackchannelDeliveryEvent>& events,
+                                int64_t retention, bool& committing) {
+    const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+    LOGOUT_RETURN_IF_ERROR(Exec(*redactor_, conn, "BEGIN").status());
+    for (size_t start = 0; start < events.size(); start += kDeliveryRowsPerInsert) {
+      const size_t end = std::min(events.size(), start + kDeliveryRowsPerInsert);
+      std::string sql =
+          "INSERT INTO logoutd_delivery_audit (time_micros, tenant, client_id, uri_origin, "
+          "result, attempts, http_status, detail) VALUES ";
+      std::vector<Param> params;
+      params.reserve((end - start) * 8);
+      for (size_t i = start; i < end; ++i) {
+        const v1::BackchannelDeliveryEvent& e = events[i];
+        const size_t n = params.size();
+        absl::StrAppend(&sql, i == start ? "" : ", ", "($", n + 1, ", $", n + 2, ", $", n + 3,
+                        ", $", n + 4, ", $", n + 5, ", $", n + 6, "::bigint, $", n + 7,
+                        "::bigint, $", n + 8, ")");
+        params.push_back(Int8(e.has_time() ? e.time().seconds() * 1000000 + e.time().nanos() / 1000
+                                           : now_micros));
+        params.push_back(Text(e.tenant()));
+        params.push_back(Text(e.client_id()));
+        params.push_back(Text(e.uri_origin()));
+        params.push_back(Text(e.result()));
+        params.push_back(Int8(e.attempts()));
+        params.push_back(Int8(e.http_status()));
+        params.push_back(Text(e.detail()));
+      }
+      LOGOUT_RETURN_IF_ERROR(Exec(*redactor_, conn, sql.c_str(), params).status());
+    }
+    LOGOUT_RETURN_IF_ERROR(Exec(*redactor_, conn,
+                                "DELETE FROM logoutd_delivery_audit WHERE id <= "
+                                "(SELECT max(id) FROM logoutd_delivery_audit) - $1",
+                                {Int8(retention)})
+                               .status());
+    committing = true;
+    return Exec(*redactor_, conn, "COMMIT").status();
   }
 
   const std::string url_;  // holds the password: never put into a message

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,7 +15,11 @@
 namespace logout::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// Version 2 added logoutd_delivery_audit; a version 1 database is upgraded in place (the new
+// table is created by kSchema, then the recorded version is raised) in one transaction.
+constexpr int kSchemaVersion = 2;
+// Largest ListDeliveryEvents page.
+constexpr int kMaxDeliveryPage = 1000;
 
 constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS logoutd_schema (version INTEGER NOT NULL)",
@@ -28,6 +33,14 @@ constexpr const char* kSchema[] = {
     " time_micros INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
     " before_json TEXT NOT NULL, after_json TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS logoutd_delivery_audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_micros INTEGER NOT NULL,"
+    " tenant TEXT NOT NULL, client_id TEXT NOT NULL, uri_origin TEXT NOT NULL,"
+    " result TEXT NOT NULL, attempts INTEGER NOT NULL, http_status INTEGER NOT NULL,"
+    " detail TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS logoutd_delivery_audit_tenant"
+    " ON logoutd_delivery_audit (tenant, id)",
 };
 
 // One prepared statement, finalised on scope exit.
@@ -78,7 +91,15 @@ class SqliteStore final : public PolicyStore {
         return absl::UnavailableError(absl::StrCat("the database has schema version ", version,
                                                    "; this logoutd knows ", kSchemaVersion));
       }
-    } else if (!ExecLocked("INSERT INTO logoutd_schema (version) VALUES (1)")) {
+      if (version < kSchemaVersion &&
+          !ExecLocked(
+              absl::StrCat("UPDATE logoutd_schema SET version = ", kSchemaVersion).c_str())) {
+        ExecLocked("ROLLBACK");
+        return Error("cannot upgrade the schema version");
+      }
+    } else if (!ExecLocked(absl::StrCat("INSERT INTO logoutd_schema (version) VALUES (",
+                                        kSchemaVersion, ")")
+                               .c_str())) {
       ExecLocked("ROLLBACK");
       return Error("cannot record the schema version");
     }
@@ -162,6 +183,97 @@ class SqliteStore final : public PolicyStore {
     return events;
   }
 
+  absl::Status AppendDeliveryEvents(
+      const std::vector<v1::BackchannelDeliveryEvent>& events) override ABSL_LOCKS_EXCLUDED(mu_) {
+    if (events.empty()) return absl::OkStatus();
+    absl::MutexLock lock(&mu_);
+    if (!ExecLocked("BEGIN IMMEDIATE")) return Error("cannot start a write transaction");
+    const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+    bool ok = true;
+    {
+      Statement insert(db_,
+                       "INSERT INTO logoutd_delivery_audit (time_micros, tenant, client_id, "
+                       "uri_origin, result, attempts, http_status, detail) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      ok = insert.ok();
+      for (size_t i = 0; ok && i < events.size(); ++i) {
+        const v1::BackchannelDeliveryEvent& e = events[i];
+        sqlite3_reset(insert.get());
+        sqlite3_bind_int64(insert.get(), 1, e.has_time() ? MicrosOf(e.time()) : now_micros);
+        int col = 2;
+        for (const std::string* t : {&e.tenant(), &e.client_id(), &e.uri_origin(), &e.result()}) {
+          sqlite3_bind_text(insert.get(), col++, t->data(), static_cast<int>(t->size()),
+                            SQLITE_STATIC);
+        }
+        sqlite3_bind_int64(insert.get(), 6, e.attempts());
+        sqlite3_bind_int64(insert.get(), 7, e.http_status());
+        sqlite3_bind_text(insert.get(), 8, e.detail().data(), static_cast<int>(e.detail().size()),
+                          SQLITE_STATIC);
+        ok = sqlite3_step(insert.get()) == SQLITE_DONE;
+      }
+    }
+    if (ok) {
+      // Retention: ids only grow, so everything more than N below the newest goes.
+      Statement trim(db_,
+                     "DELETE FROM logoutd_delivery_audit WHERE id <= "
+                     "(SELECT max(id) FROM logoutd_delivery_audit) - ?1");
+      ok = trim.ok();
+      if (ok) {
+        sqlite3_bind_int64(trim.get(), 1, delivery_retention());
+        ok = sqlite3_step(trim.get()) == SQLITE_DONE;
+      }
+    }
+    if (!ok) {
+      absl::Status s = Error("cannot write the delivery audit");
+      ExecLocked("ROLLBACK");
+      return s;
+    }
+    if (!ExecLocked("COMMIT")) {
+      absl::Status s = Error("cannot commit the delivery audit");
+      ExecLocked("ROLLBACK");
+      return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> ListDeliveryEvents(
+      const std::string& tenant, uint64_t before_id, int page_size) override
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<v1::BackchannelDeliveryEvent> events;
+    page_size = std::min(page_size, kMaxDeliveryPage);
+    if (page_size <= 0) return events;
+    absl::MutexLock lock(&mu_);
+    Statement select(db_,
+                     "SELECT id, time_micros, tenant, client_id, uri_origin, result, attempts, "
+                     "http_status, detail FROM logoutd_delivery_audit "
+                     "WHERE id < ?1 AND (?2 = '' OR tenant = ?2) ORDER BY id DESC LIMIT ?3");
+    if (!select.ok()) return Error("cannot read the delivery audit");
+    sqlite3_bind_int64(select.get(), 1,
+                       before_id == 0 || before_id > static_cast<uint64_t>(INT64_MAX)
+                           ? INT64_MAX
+                           : static_cast<sqlite3_int64>(before_id));
+    sqlite3_bind_text(select.get(), 2, tenant.data(), static_cast<int>(tenant.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(select.get(), 3, page_size);
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      v1::BackchannelDeliveryEvent& e = events.emplace_back();
+      e.set_id(static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)));
+      const int64_t micros = sqlite3_column_int64(select.get(), 1);
+      e.mutable_time()->set_seconds(micros / 1000000);
+      e.mutable_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+      e.set_tenant(Text(select.get(), 2));
+      e.set_client_id(Text(select.get(), 3));
+      e.set_uri_origin(Text(select.get(), 4));
+      e.set_result(Text(select.get(), 5));
+      e.set_attempts(static_cast<uint32_t>(sqlite3_column_int64(select.get(), 6)));
+      e.set_http_status(static_cast<uint32_t>(sqlite3_column_int64(select.get(), 7)));
+      e.set_detail(Text(select.get(), 8));
+    }
+    if (rc != SQLITE_DONE) return Error("cannot read the delivery audit");
+    return events;
+  }
+
   // One process owns a SQLite file; there is nobody else to hear from.
   void WatchChanges(std::function<void(uint64_t)> /*on_change*/) override {}
 
@@ -171,6 +283,10 @@ class SqliteStore final : public PolicyStore {
     return t == nullptr ? std::string()
                         : std::string(reinterpret_cast<const char*>(t),
                                       static_cast<size_t>(sqlite3_column_bytes(stmt, col)));
+  }
+
+  static int64_t MicrosOf(const google::protobuf::Timestamp& t) {
+    return t.seconds() * 1000000 + t.nanos() / 1000;
   }
 
   absl::Status Error(absl::string_view what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -165,6 +165,152 @@ TEST_P(PolicyStoreContractTest, ContentSurvivesByteForByte) {
   EXPECT_EQ(p->config.SerializeAsString(), big.SerializeAsString());
 }
 
+// One finished delivery job as the server's delivery audit writer records it.
+inline v1::BackchannelDeliveryEvent DeliveryEvent(const std::string& tenant,
+                                                  const std::string& client_id,
+                                                  const std::string& result, int attempts,
+                                                  int http_status, int64_t seconds) {
+  v1::BackchannelDeliveryEvent e;
+  e.set_tenant(tenant);
+  e.set_client_id(client_id);
+  e.set_uri_origin("https://" + client_id + ".rp.example:8443");
+  e.set_result(result);
+  e.set_attempts(static_cast<uint32_t>(attempts));
+  e.set_http_status(static_cast<uint32_t>(http_status));
+  e.set_detail(result == "delivered" ? "" : "http_status");
+  e.mutable_time()->set_seconds(seconds);
+  e.mutable_time()->set_nanos(123456000);
+  return e;
+}
+
+TEST_P(PolicyStoreContractTest, DeliveryEventsAreListedNewestFirstWithEveryField) {
+  auto empty = store_->ListDeliveryEvents("", 0, 100);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+  ASSERT_TRUE(store_->AppendDeliveryEvents({}).ok());
+  ASSERT_TRUE(
+      store_
+          ->AppendDeliveryEvents({DeliveryEvent("acme", "web", "delivered", 1, 200, 1700000001),
+                                  DeliveryEvent("acme", "api", "gave_up", 4, 503, 1700000002)})
+          .ok());
+  ASSERT_TRUE(
+      store_->AppendDeliveryEvents({DeliveryEvent("beta", "app", "rejected", 1, 400, 1700000003)})
+          .ok());
+  auto events = store_->ListDeliveryEvents("", 0, 100);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_GT((*events)[0].id(), (*events)[1].id());
+  EXPECT_GT((*events)[1].id(), (*events)[2].id());
+  const v1::BackchannelDeliveryEvent& newest = (*events)[0];
+  EXPECT_EQ(newest.tenant(), "beta");
+  EXPECT_EQ(newest.client_id(), "app");
+  EXPECT_EQ(newest.uri_origin(), "https://app.rp.example:8443");
+  EXPECT_EQ(newest.result(), "rejected");
+  EXPECT_EQ(newest.attempts(), 1u);
+  EXPECT_EQ(newest.http_status(), 400u);
+  EXPECT_EQ(newest.detail(), "http_status");
+  EXPECT_EQ(newest.time().seconds(), 1700000003);
+  EXPECT_EQ(newest.time().nanos(), 123456000);
+  EXPECT_EQ((*events)[1].client_id(), "api");
+  EXPECT_EQ((*events)[1].result(), "gave_up");
+  EXPECT_EQ((*events)[1].attempts(), 4u);
+  EXPECT_EQ((*events)[1].http_status(), 503u);
+  EXPECT_EQ((*events)[2].client_id(), "web");
+  EXPECT_EQ((*events)[2].detail(), "");
+  // Appending deliveries is not a policy write.
+  EXPECT_EQ(store_->Load()->version, 0u);
+  EXPECT_TRUE(store_->ListAudit(0, 10)->empty());
+}
+
+TEST_P(PolicyStoreContractTest, DeliveryEventsPageAndFilterByTenant) {
+  std::vector<v1::BackchannelDeliveryEvent> batch;
+  for (int i = 0; i < 10; ++i) {
+    batch.push_back(DeliveryEvent(i % 2 == 0 ? "even" : "odd", absl::StrCat("c", i), "delivered", 1,
+                                  200, 1700000000 + i));
+  }
+  ASSERT_TRUE(store_->AppendDeliveryEvents(batch).ok());
+  auto page1 = store_->ListDeliveryEvents("", 0, 4);
+  ASSERT_TRUE(page1.ok()) << page1.status();
+  ASSERT_EQ(page1->size(), 4u);
+  EXPECT_EQ((*page1)[0].client_id(), "c9");
+  EXPECT_EQ((*page1)[3].client_id(), "c6");
+  auto page2 = store_->ListDeliveryEvents("", page1->back().id(), 4);
+  ASSERT_TRUE(page2.ok());
+  ASSERT_EQ(page2->size(), 4u);
+  EXPECT_EQ((*page2)[0].client_id(), "c5");
+  EXPECT_EQ((*page2)[3].client_id(), "c2");
+  auto page3 = store_->ListDeliveryEvents("", page2->back().id(), 4);
+  ASSERT_TRUE(page3.ok());
+  ASSERT_EQ(page3->size(), 2u);
+  EXPECT_EQ((*page3)[1].client_id(), "c0");
+
+  auto even = store_->ListDeliveryEvents("even", 0, 3);
+  ASSERT_TRUE(even.ok()) << even.status();
+  ASSERT_EQ(even->size(), 3u);
+  EXPECT_EQ((*even)[0].client_id(), "c8");
+  EXPECT_EQ((*even)[1].client_id(), "c6");
+  EXPECT_EQ((*even)[2].client_id(), "c4");
+  auto even2 = store_->ListDeliveryEvents("even", even->back().id(), 3);
+  ASSERT_TRUE(even2.ok());
+  ASSERT_EQ(even2->size(), 2u);
+  EXPECT_EQ((*even2)[0].client_id(), "c2");
+  EXPECT_EQ((*even2)[1].client_id(), "c0");
+  for (const auto& e : *even2) EXPECT_EQ(e.tenant(), "even");
+  EXPECT_TRUE(store_->ListDeliveryEvents("nobody", 0, 10)->empty());
+  EXPECT_TRUE(store_->ListDeliveryEvents("", 0, 0)->empty());
+  // The page size is capped at 1000.
+  std::vector<v1::BackchannelDeliveryEvent> many(1005, DeliveryEvent("m", "x", "dropped", 0, 0, 1));
+  ASSERT_TRUE(store_->AppendDeliveryEvents(many).ok());
+  EXPECT_EQ(store_->ListDeliveryEvents("m", 0, 5000)->size(), 1000u);
+}
+
+TEST_P(PolicyStoreContractTest, DeliveryRetentionKeepsOnlyTheNewestRows) {
+  store_->SetDeliveryRetention(5);
+  for (int b = 0; b < 3; ++b) {
+    std::vector<v1::BackchannelDeliveryEvent> batch;
+    for (int i = 0; i < 4; ++i) {
+      batch.push_back(
+          DeliveryEvent("acme", absl::StrCat("b", b, "-", i), "delivered", 1, 204, 1700000000));
+    }
+    ASSERT_TRUE(store_->AppendDeliveryEvents(batch).ok());
+  }
+  auto events = store_->ListDeliveryEvents("", 0, 100);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 5u);
+  EXPECT_EQ((*events)[0].client_id(), "b2-3");
+  EXPECT_EQ((*events)[4].client_id(), "b1-3");
+  // A batch larger than the retention keeps its own newest rows.
+  store_->SetDeliveryRetention(2);
+  ASSERT_TRUE(store_
+                  ->AppendDeliveryEvents({DeliveryEvent("acme", "x1", "delivered", 1, 200, 1),
+                                          DeliveryEvent("acme", "x2", "delivered", 1, 200, 1),
+                                          DeliveryEvent("acme", "x3", "delivered", 1, 200, 1)})
+                  .ok());
+  events = store_->ListDeliveryEvents("", 0, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].client_id(), "x3");
+  EXPECT_EQ((*events)[1].client_id(), "x2");
+}
+
+TEST_P(PolicyStoreContractTest, DeliveryEventsSurviveReopenAndAreSharedByHandles) {
+  auto second = GetParam().open(location_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(
+      store_->AppendDeliveryEvents({DeliveryEvent("acme", "one", "delivered", 1, 200, 1)}).ok());
+  ASSERT_TRUE(
+      (*second)->AppendDeliveryEvents({DeliveryEvent("acme", "two", "gave_up", 3, 0, 2)}).ok());
+  second->reset();
+  store_.reset();
+  auto reopened = GetParam().open(location_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  auto events = (*reopened)->ListDeliveryEvents("acme", 0, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].client_id(), "two");
+  EXPECT_EQ((*events)[1].client_id(), "one");
+}
+
 }  // namespace logout::store
 
 #endif  // TESTS_STORE_POLICY_STORE_CONTRACT_H_

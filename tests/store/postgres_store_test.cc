@@ -346,7 +346,48 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaVersion) {
   auto reopened = OpenPostgresStore(url_);
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(reopened.status().message(), "version 7")) << reopened.status();
-  EXPECT_TRUE(absl::StrContains(reopened.status().message(), "version 1")) << reopened.status();
+  EXPECT_TRUE(absl::StrContains(reopened.status().message(), "version 2")) << reopened.status();
+}
+
+TEST_F(PostgresStoreTest, UpgradesAVersion1DatabaseInPlace) {
+  // Exactly what the version 1 code created, with one committed policy write.
+  ASSERT_TRUE(ExecSql(url_,
+                      "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
+                      "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                      "version BIGINT NOT NULL, body BYTEA NOT NULL, "
+                      "updated_at_micros BIGINT NOT NULL);"
+                      "CREATE TABLE logoutd_audit (version BIGINT PRIMARY KEY, "
+                      "time_micros BIGINT NOT NULL, actor TEXT, action TEXT, object TEXT, "
+                      "before_json TEXT, after_json TEXT);"
+                      "INSERT INTO logoutd_schema (version) VALUES (1);"
+                      "INSERT INTO logoutd_policy VALUES (1, 3, '\\x0a060a0461636d65', 1);"
+                      "INSERT INTO logoutd_audit VALUES (3, 1, 'token:ab', 'CreateTenant', "
+                      "'tenant/acme', '', '{}');")
+                  .ok());
+  std::unique_ptr<PolicyStore> store = OpenOrDie();
+  ASSERT_TRUE(store);
+  auto p = store->Load();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->version, 3u);
+  ASSERT_EQ(p->config.tenants_size(), 1);
+  EXPECT_EQ(p->config.tenants(0).name(), "acme");
+  EXPECT_EQ(store->ListAudit(0, 10)->size(), 1u);
+  ASSERT_TRUE(
+      store->AppendDeliveryEvents({DeliveryEvent("acme", "web", "delivered", 1, 200, 5)}).ok());
+  ASSERT_TRUE(store->Update(AddTenant("beta")).ok());
+  // The recorded version is now 2: a version-1-only reader would refuse it, this one reopens.
+  ASSERT_TRUE(ExecSql(url_,
+                      "DO $$ BEGIN IF (SELECT max(version) FROM logoutd_schema) <> 2 "
+                      "THEN RAISE EXCEPTION 'schema version not 2'; END IF; END $$")
+                  .ok());
+  store.reset();
+  std::unique_ptr<PolicyStore> again = OpenOrDie();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->Load()->version, 4u);
+  auto events = again->ListDeliveryEvents("acme", 0, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].client_id(), "web");
 }
 
 TEST_F(PostgresStoreTest, StoresTheBodyAsDeterministicBinaryPolicyConfig) {

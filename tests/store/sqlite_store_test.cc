@@ -63,6 +63,75 @@ TEST(SqliteStoreTest, RefusesANewerSchema) {
   EXPECT_NE(store.status().message().find("schema version 99"), std::string::npos);
 }
 
+// Runs `sql` on its own connection, as another program would.
+void ExecSql(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+int SchemaVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return -1;
+  sqlite3_stmt* stmt = nullptr;
+  int version = -1;
+  if (sqlite3_prepare_v2(db, "SELECT version FROM logoutd_schema", -1, &stmt, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    version = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return version;
+}
+
+TEST(SqliteStoreTest, UpgradesAVersion1DatabaseInPlace) {
+  const std::string path = SqliteFactory().new_location();
+  // Exactly what the version 1 code created, with one committed policy write.
+  ExecSql(path,
+          "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
+          "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1),"
+          " version INTEGER NOT NULL, body BLOB NOT NULL, updated_at_micros INTEGER NOT NULL);"
+          "CREATE TABLE logoutd_audit (version INTEGER PRIMARY KEY, time_micros INTEGER NOT NULL,"
+          " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
+          " before_json TEXT NOT NULL, after_json TEXT NOT NULL);"
+          "INSERT INTO logoutd_schema (version) VALUES (1);"
+          "INSERT INTO logoutd_policy VALUES (1, 3, X'0a060a0461636d65', 1700000000000000);"
+          "INSERT INTO logoutd_audit VALUES (3, 1700000000000000, 'token:ab', 'CreateTenant',"
+          " 'tenant/acme', '', '{}');");
+  ASSERT_EQ(SchemaVersion(path), 1);
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(SchemaVersion(path), 2);
+  auto p = (*store)->Load();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->version, 3u);
+  ASSERT_EQ(p->config.tenants_size(), 1);
+  EXPECT_EQ(p->config.tenants(0).name(), "acme");
+  EXPECT_EQ((*store)->ListAudit(0, 10)->size(), 1u);
+  ASSERT_TRUE(
+      (*store)->AppendDeliveryEvents({DeliveryEvent("acme", "web", "delivered", 1, 200, 5)}).ok());
+  // Writes keep working on the upgraded file, and opening it again changes nothing.
+  ASSERT_TRUE((*store)
+                  ->Update([](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+                    c.add_tenants()->set_name("beta");
+                    return v1::AuditEvent();
+                  })
+                  .ok());
+  store->reset();
+  auto again = OpenSqliteStore(path);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(SchemaVersion(path), 2);
+  EXPECT_EQ((*again)->Load()->version, 4u);
+  auto events = (*again)->ListDeliveryEvents("", 0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].client_id(), "web");
+}
+
 TEST(SqliteStoreTest, UnwritableLocationIsUnavailable) {
   EXPECT_EQ(OpenSqliteStore("/nonexistent-dir/x.db").status().code(),
             absl::StatusCode::kUnavailable);

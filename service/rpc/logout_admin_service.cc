@@ -343,4 +343,22 @@ grpc::Status LogoutAdminService::ListAuditEvents(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status LogoutAdminService::ListBackchannelDeliveries(
+    grpc::ServerContext* ctx, const v1::ListBackchannelDeliveriesRequest* r,
+    v1::ListBackchannelDeliveriesResponse* out) {
+  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
+  if (r->tenant().size() > 256) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "tenant is longer than 256 bytes"};
+  }
+  const int limit =
+      r->page_size() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(r->page_size(), 1000));
+  absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> events =
+      writer_->ListDeliveryEvents(r->tenant(), r->before_id(), limit);
+  if (!events.ok()) return ToGrpcStatus(events.status());
+  // A full page may have more behind it; a short one is the last.
+  if (static_cast<int>(events->size()) == limit) out->set_next_before_id(events->back().id());
+  for (v1::BackchannelDeliveryEvent& e : *events) *out->add_events() = std::move(e);
+  return grpc::Status::OK;
+}
+
 }  // namespace logout::rpc

@@ -71,6 +71,9 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
                             v1::ImportPolicyResponse* out) override;
   grpc::Status ListAuditEvents(grpc::ServerContext* ctx, const v1::ListAuditEventsRequest* r,
                                v1::ListAuditEventsResponse* out) override;
+  grpc::Status ListBackchannelDeliveries(grpc::ServerContext* ctx,
+                                         const v1::ListBackchannelDeliveriesRequest* r,
+                                         v1::ListBackchannelDeliveriesResponse* out) override;
 
  private:
   void CountRefusal(const absl::Status& status) const;

@@ -15,6 +15,7 @@
 #include "service/rpc/call_limits.h"
 #include "service/rpc/logout_admin_service.h"
 #include "service/rpc/logout_policy_service.h"
+#include "service/server/delivery_audit_writer.h"
 #include "service/server/health_service.h"
 #include "service/server/log.h"
 #include "service/slo/backchannel_dispatch.h"
@@ -61,6 +62,22 @@ void LogBackchannelOutcome(const slo::DeliveryOutcome& o) {
             {"http_status", absl::StrCat(o.last_http_status), true},
             {"detail", o.detail},
             {"elapsed_ms", absl::StrCat(absl::ToInt64Milliseconds(o.elapsed)), true}});
+}
+
+// The delivery audit row for one finished job (the same fields as the log line, no token).
+v1::BackchannelDeliveryEvent DeliveryEventOf(const slo::DeliveryOutcome& o) {
+  v1::BackchannelDeliveryEvent e;
+  const int64_t micros = absl::ToUnixMicros(absl::Now());
+  e.mutable_time()->set_seconds(micros / 1000000);
+  e.mutable_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  e.set_tenant(o.tenant.substr(0, 128));
+  e.set_client_id(o.client_id.substr(0, 256));
+  e.set_uri_origin(o.uri_origin.substr(0, 512));
+  e.set_result(std::string(slo::DeliveryResultName(o.result)));
+  e.set_attempts(static_cast<uint32_t>(std::max(o.attempts, 0)));
+  e.set_http_status(static_cast<uint32_t>(std::max(o.last_http_status, 0)));
+  e.set_detail(o.detail.substr(0, 64));
+  return e;
 }
 
 // Leaves server reflection off one builder (the plaintext health-only port): reflection is a
@@ -205,9 +222,16 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   hooks.plan_auth = self->plan_auth_.get();
   hooks.decision_log_sample_rate = options.decision_log_sample_rate;
   if (options.deliver_backchannel) {
+    if (self->store_ != nullptr) {
+      self->delivery_audit_ = std::make_unique<DeliveryAuditWriter>(
+          self->store_.get(),
+          [metrics](const absl::Status&) { metrics->RecordStoreError("write"); });
+    }
+    DeliveryAuditWriter* audit = self->delivery_audit_.get();
     self->backchannel_ = std::make_unique<slo::BackchannelDispatcher>(
-        options.backchannel, [metrics](const slo::DeliveryOutcome& o) {
+        options.backchannel, [metrics, audit](const slo::DeliveryOutcome& o) {
           LogBackchannelOutcome(o);
+          if (audit != nullptr) audit->Add(DeliveryEventOf(o));
           const absl::string_view result = slo::DeliveryResultName(o.result);
           metrics->RecordBackchannelDelivery(std::string_view(result.data(), result.size()),
                                              o.attempts);
@@ -277,6 +301,10 @@ LogoutServer::~LogoutServer() {
     stopping_ = true;
   }
   if (reconciler_.joinable()) reconciler_.join();
+  // Also when Create failed before Shutdown could run: no delivery or audit thread may touch
+  // the store once it is gone.
+  if (backchannel_ != nullptr) backchannel_->Shutdown(absl::ZeroDuration());
+  if (delivery_audit_ != nullptr) delivery_audit_->Shutdown(absl::ZeroDuration());
   store_.reset();  // stops the change watcher before the writer it calls goes away
 }
 
@@ -348,6 +376,10 @@ void LogoutServer::Shutdown(absl::Duration grace) {
   // up and logged), so the whole shutdown stays within `grace`.
   if (backchannel_ != nullptr) {
     backchannel_->Shutdown(std::max(absl::ZeroDuration(), end - absl::Now()));
+  }
+  // Then the delivery audit writes what those jobs reported, within what is left.
+  if (delivery_audit_ != nullptr) {
+    delivery_audit_->Shutdown(std::max(absl::ZeroDuration(), end - absl::Now()));
   }
 }
 

@@ -48,6 +48,7 @@ class ConcurrencyLimiter;
 namespace logout::server {
 
 class HealthService;
+class DeliveryAuditWriter;
 
 // Health service name whose status says whether the live snapshot is the store's latest
 // policy: NOT_SERVING after a reload failed (the last good snapshot keeps serving decisions).
@@ -105,7 +106,8 @@ struct ServerOptions {
   std::string metrics_listen;
   // Single logout: logoutd POSTs the back-channel logout tokens of every plan itself (plans
   // then say backchannel_delivered_by_logoutd), with `backchannel`'s retry and time limits.
-  // Each job's result is logged as one JSON line ("backchannel delivery").
+  // Each job's result is logged as one JSON line ("backchannel delivery") and, with a database
+  // store, written to its delivery audit (LogoutAdmin.ListBackchannelDeliveries).
   bool deliver_backchannel = false;
   slo::BackchannelDeliveryOptions backchannel;
 };
@@ -179,6 +181,9 @@ class LogoutServer {
   int port_ = 0;
   int admin_port_ = 0;
   int health_port_ = 0;
+  // Records finished deliveries in the store's delivery audit (null without
+  // --deliver_backchannel or without a store). Before backchannel_, whose observer feeds it.
+  std::unique_ptr<DeliveryAuditWriter> delivery_audit_;
   // --deliver_backchannel (null without). Last: its workers stop first.
   std::unique_ptr<slo::BackchannelDispatcher> backchannel_;
 };

@@ -46,6 +46,18 @@ class PolicyWriter {
     return store_->ListAudit(before_version, limit);
   }
 
+  // ListDeliveryEvents passes through to the store's back-channel delivery audit;
+  // FailedPreconditionError in read-only mode (there deliveries are only in the logs).
+  absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> ListDeliveryEvents(
+      const std::string& tenant, uint64_t before_id, int page_size) {
+    if (store_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "this logoutd has no store (--store=file): back-channel deliveries are only in the "
+          "logs (\"backchannel delivery\" lines)");
+    }
+    return store_->ListDeliveryEvents(tenant, before_id, page_size);
+  }
+
   bool read_only() const { return store_ == nullptr; }
 
  private:

@@ -2,17 +2,23 @@
 // that validates each token like a relying party would (jose: signature with the tenant's public
 // JWK, typ logout+jwt, iss, aud, iat/exp, jti, events, no nonce, sid/sub) and answers scripted
 // statuses. Asserts the retry rules, a fresh jti per attempt, the bounded total time, the
-// per-job log line, and that no token ever reaches logoutd's logs.
+// per-job log line, the delivery audit in the SQLite store (LogoutAdmin.ListBackchannelDeliveries,
+// and FAILED_PRECONDITION with --store=file), and that no token ever reaches logoutd's logs or
+// the audit.
 //
 //   node backchannel_delivery_test.js /path/to/logoutd
 'use strict';
 
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const http = require('node:http');
+const path = require('node:path');
 const {
-  makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, unary, closedPort, waitFor, checker,
-  scrapeMetrics,
+  grpc, makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, adminClient, bearer, unary, closedPort,
+  waitFor, checker, scrapeMetrics,
 } = require('./slo_fixture');
+
+const ADMIN_TOKEN = 'bc-admin-token-0123456789abcdef';
 
 const ISS = 'https://op.bc.example/';
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -120,8 +126,14 @@ async function main() {
     }],
   });
 
+  // A SQLite store (seeded from the policy file) so the deliveries reach the delivery audit.
+  const dir = path.dirname(policyFile);
+  const tokenFile = path.join(dir, 'admin-token');
+  fs.writeFileSync(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   const logoutd = await startLogoutd(binary, policyFile,
-    ['--deliver_backchannel', `--backchannel_timeout=${TOTAL_TIMEOUT_S}s`, '--metrics_listen=127.0.0.1:0']);
+    ['--deliver_backchannel', `--backchannel_timeout=${TOTAL_TIMEOUT_S}s`, '--metrics_listen=127.0.0.1:0',
+      `--store=sqlite:${path.join(dir, 'logoutd.db')}`, `--admin_token_file=${tokenFile}`]);
+  const admin = adminClient(logoutd.port);
   const rpc = policyClient(logoutd.port);
   const { check, finish } = checker();
   const deliveryLines = () => logoutd.output().split('\n').filter((l) => l.includes('"msg":"backchannel delivery"'))
@@ -252,6 +264,81 @@ async function main() {
     assert.equal(m.logoutd_backchannel_delivery_attempts_total, lines.reduce((n, l) => n + l.attempts, 0));
   });
 
+  let audited = [];
+  await check('every job is in the delivery audit (ListBackchannelDeliveries) with exact results', async () => {
+    await waitFor(async () => {
+      const r = await unary(admin, 'ListBackchannelDeliveries', { tenant: 'bc' }, bearer(ADMIN_TOKEN));
+      audited = r.events;
+      return audited.length >= 10;
+    }, 5000, '10 audited deliveries');
+    const all = await unary(admin, 'ListBackchannelDeliveries', {}, bearer(ADMIN_TOKEN));
+    assert.equal(all.events.length, 10);
+    assert.equal(all.next_before_id, '0', 'a short page is the last');
+    audited = all.events;
+    const ids = audited.map((e) => BigInt(e.id));
+    for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1] > ids[i], 'newest first');
+    const of = (id) => audited.filter((e) => e.client_id === id)
+      .map((e) => [e.tenant, e.result, e.attempts, e.http_status, e.uri_origin, e.detail]);
+    const origin = rpBase;
+    assert.deepEqual(of('ok200'), [['bc', 'delivered', 1, 200, origin, ''], ['bc', 'delivered', 1, 200, origin, '']]);
+    assert.deepEqual(of('ok204'), [['bc', 'delivered', 1, 204, origin, ''], ['bc', 'delivered', 1, 204, origin, '']]);
+    assert.deepEqual(of('es256'), [['bc', 'delivered', 1, 200, origin, '']]);
+    assert.deepEqual(of('flaky'), [['bc', 'delivered', 4, 200, origin, '']]);
+    assert.deepEqual(of('bad400'), [['bc', 'rejected', 1, 400, origin, 'http_status']]);
+    assert.deepEqual(of('redirect'), [['bc', 'rejected', 1, 302, origin, 'http_status']]);
+    assert.deepEqual(of('slow503'), [['bc', 'gave_up', attempts.slow503.length, 503, origin, lineFor('slow503')[0].detail]]);
+    assert.deepEqual(of('refused'),
+      [['bc', 'gave_up', lineFor('refused')[0].attempts, 0, `http://127.0.0.1:${refusedPort}`, 'connect_error']]);
+    // The audit and the log lines agree job for job.
+    const key = (x) => [x.client_id, x.result, x.attempts, x.http_status, x.uri_origin, x.detail].join('|');
+    assert.deepEqual(audited.map(key).sort(), deliveryLines().map(key).sort());
+    for (const e of audited) {
+      const seconds = Number(e.time.seconds);
+      assert.ok(Math.abs(seconds - Date.now() / 1000) < 120, `time ${seconds}`);
+    }
+  });
+
+  await check('the delivery audit pages with before_id and filters by tenant', async () => {
+    const seen = [];
+    let before = '0';
+    for (let page = 0; page < 3; page++) {
+      const r = await unary(admin, 'ListBackchannelDeliveries', { tenant: 'bc', page_size: 4, before_id: before },
+        bearer(ADMIN_TOKEN));
+      assert.equal(r.events.length, page < 2 ? 4 : 2);
+      seen.push(...r.events.map((e) => e.id));
+      before = r.next_before_id;
+      if (page < 2) assert.equal(before, r.events[3].id);
+      else assert.equal(before, '0');
+    }
+    assert.deepEqual(seen, audited.map((e) => e.id));
+    const other = await unary(admin, 'ListBackchannelDeliveries', { tenant: 'nobody' }, bearer(ADMIN_TOKEN));
+    assert.equal(other.events.length, 0);
+  });
+
+  await check('ListBackchannelDeliveries is an admin call (no token: UNAUTHENTICATED; wrong: PERMISSION_DENIED)', async () => {
+    await assert.rejects(unary(admin, 'ListBackchannelDeliveries', {}),
+      (err) => err.code === grpc.status.UNAUTHENTICATED);
+    await assert.rejects(unary(admin, 'ListBackchannelDeliveries', {}, bearer('wrong-token-wrong-token')),
+      (err) => err.code === grpc.status.PERMISSION_DENIED);
+  });
+
+  await check('deliveries are not policy writes: the policy audit trail has none', async () => {
+    const r = await unary(admin, 'ListAuditEvents', {}, bearer(ADMIN_TOKEN));
+    for (const e of r.events) assert.notEqual(e.action, 'backchannel delivery');
+    assert.ok(r.events.length <= 1, `${r.events.length} policy audit events`);
+  });
+
+  await check('no logout token, jti or signature in the delivery audit', async () => {
+    const text = JSON.stringify(audited);
+    const tokens = Object.values(attempts).flat().map((a) => a.token).filter(Boolean);
+    for (const t of tokens) {
+      assert.ok(!text.includes(t), 'a token is in the audit');
+      assert.ok(!text.includes(t.split('.')[2]), 'a signature is in the audit');
+    }
+    for (const a of Object.values(attempts).flat()) assert.ok(!a.jti || !text.includes(a.jti), 'a jti is in the audit');
+    assert.ok(!text.includes('/bc/'), 'a URI path is in the audit');
+  });
+
   await check('no logout token (nor any signature) in logoutd\'s logs', async () => {
     const out = logoutd.output();
     const tokens = Object.values(attempts).flat().map((a) => a.token).filter(Boolean);
@@ -265,7 +352,42 @@ async function main() {
   });
 
   await check('SIGTERM stops logoutd with exit code 0', async () => {
+    // A job still retrying when SIGTERM arrives: it ends within the shutdown grace and its
+    // audit row is written before logoutd exits.
+    const before = attempts.slow503.length;
+    await unary(rpc, 'PlanLogoutNotifications', {
+      tenant: 'bc', sid: 'sid-bc-3', sub: 'alice', initiator: 'LOGOUT_INITIATOR_RP_LOGOUT',
+      session_client_ids: ['slow503'],
+    });
+    await waitFor(() => attempts.slow503.length > before, 5000, 'the last job\'s first attempt');
     assert.equal(await stopLogoutd(logoutd), 0);
+  });
+
+  await check('the job that ended during shutdown is in the delivery audit after a restart', async () => {
+    const last = lineFor('slow503');
+    assert.equal(last.length, 2, 'two slow503 log lines');
+    const again = await startLogoutd(binary, policyFile,
+      [`--store=sqlite:${path.join(dir, 'logoutd.db')}`, `--admin_token_file=${tokenFile}`]);
+    try {
+      const r = await unary(adminClient(again.port), 'ListBackchannelDeliveries', { page_size: 1 }, bearer(ADMIN_TOKEN));
+      assert.equal(r.events.length, 1);
+      const e = r.events[0];
+      assert.deepEqual([e.client_id, e.result, e.attempts, e.http_status, e.detail],
+        ['slow503', last[1].result, last[1].attempts, last[1].http_status, last[1].detail]);
+      assert.ok(BigInt(e.id) > BigInt(audited[0].id));
+    } finally {
+      await stopLogoutd(again);
+    }
+  });
+
+  await check('with --store=file ListBackchannelDeliveries is FAILED_PRECONDITION (deliveries only in the logs)', async () => {
+    const fileMode = await startLogoutd(binary, policyFile, ['--deliver_backchannel', `--admin_token_file=${tokenFile}`]);
+    try {
+      await assert.rejects(unary(adminClient(fileMode.port), 'ListBackchannelDeliveries', {}, bearer(ADMIN_TOKEN)),
+        (err) => err.code === grpc.status.FAILED_PRECONDITION && /only in the logs/.test(err.details));
+    } finally {
+      await stopLogoutd(fileMode);
+    }
   });
   receiver.close();
   receiver.closeAllConnections();

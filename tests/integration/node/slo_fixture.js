@@ -80,9 +80,27 @@ function policyClient(port) {
   return new pkg.logout.v1.LogoutPolicy(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 
-function unary(client, method, request) {
+// A LogoutAdmin client (admin calls pass `bearer(token)` as unary's metadata).
+function adminClient(port) {
+  const definition = protoLoader.loadSync('logout/v1/admin.proto', {
+    includeDirs: [PROTO_DIR], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition);
+  return new pkg.logout.v1.LogoutAdmin(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+function bearer(token) {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+function unary(client, method, request, metadata) {
   return new Promise((resolve, reject) => {
-    client[method](request, { deadline: new Date(Date.now() + 5000) }, (err, resp) => (err ? reject(err) : resolve(resp)));
+    const cb = (err, resp) => (err ? reject(err) : resolve(resp));
+    const options = { deadline: new Date(Date.now() + 5000) };
+    if (metadata) client[method](request, metadata, options, cb);
+    else client[method](request, options, cb);
   });
 }
 
@@ -147,5 +165,5 @@ function checker() {
 }
 
 module.exports = {
-  grpc, makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, unary, closedPort, waitFor, checker, scrapeMetrics,
+  grpc, makeKey, writePolicy, startLogoutd, stopLogoutd, policyClient, adminClient, bearer, unary, closedPort, waitFor, checker, scrapeMetrics,
 };

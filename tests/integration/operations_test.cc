@@ -352,6 +352,10 @@ TEST_F(OperationsTest, AdminAndHealthPortsServeOnlyTheirServices) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
   EXPECT_EQ(Decide(PlainChannel(health_port), &resp).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // Reflection (what grpcurl uses) on the decision and admin ports, not on the probe port.
+  EXPECT_NE(ReflectionCode(TlsChannel(d->port, ca.cert_pem())), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_NE(ReflectionCode(TlsChannel(admin_port, ca.cert_pem())), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(ReflectionCode(PlainChannel(health_port)), grpc::StatusCode::UNIMPLEMENTED);
 }
 
 // Two admin writes stuck behind a lock another process holds on the SQLite file fill a bound
@@ -526,7 +530,7 @@ TEST_F(OperationsTest, LogsAreSampledAndNeverCarryTokensQueriesOrSecrets) {
   EXPECT_THAT(out, HasSubstr("\"reason\":\"" + r2.reason_code() + "\""));
   EXPECT_THAT(out, HasSubstr("\"msg\":\"call failed\",\"method\":\"ValidateLogout\""));
   EXPECT_THAT(out, HasSubstr("\"msg\":\"admin write\",\"method\":\"CreateClient\""));
-  for (const std::string secret :
+  for (const std::string& secret :
        {std::string(kHint), std::string("eyJzdWIiOiJTVUJTRUNSRVQifQ"), std::string(kState),
         std::string(kQuerySecret), std::string(kClientSecret), std::string(kToken)}) {
     EXPECT_THAT(out, Not(HasSubstr(secret))) << "log leaked " << secret;

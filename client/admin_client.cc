@@ -47,8 +47,8 @@ absl::StatusOr<std::unique_ptr<AdminClient>> AdminClient::Create(
   return std::unique_ptr<AdminClient>(new AdminClient(options, std::move(channel)));
 }
 
-AdminClient::AdminClient(const AdminClientOptions& options, std::shared_ptr<grpc::Channel> channel)
-    : options_(options), stub_(v1::LogoutAdmin::NewStub(std::move(channel))) {}
+AdminClient::AdminClient(AdminClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)), stub_(v1::LogoutAdmin::NewStub(std::move(channel))) {}
 
 std::unique_ptr<grpc::ClientContext> AdminClient::NewContext() const {
   auto ctx = std::make_unique<grpc::ClientContext>();

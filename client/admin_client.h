@@ -52,7 +52,7 @@ class AdminClient {
   std::unique_ptr<grpc::ClientContext> NewContext() const;
 
  private:
-  AdminClient(const AdminClientOptions& options, std::shared_ptr<grpc::Channel> channel);
+  AdminClient(AdminClientOptions options, std::shared_ptr<grpc::Channel> channel);
 
   const AdminClientOptions options_;
   const std::unique_ptr<v1::LogoutAdmin::Stub> stub_;

@@ -17,13 +17,13 @@ namespace {
 constexpr int kMaxGrpcAttempts = 5;
 
 absl::Status ToAbsl(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  return {static_cast<absl::StatusCode>(s.error_code()), s.error_message()};
 }
 
 class GrpcDecisionClient final : public DecisionClient {
  public:
-  GrpcDecisionClient(const ClientOptions& options, std::shared_ptr<grpc::Channel> channel)
-      : options_(options), stub_(v1::LogoutPolicy::NewStub(std::move(channel))) {}
+  GrpcDecisionClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+      : options_(std::move(options)), stub_(v1::LogoutPolicy::NewStub(std::move(channel))) {}
 
   DecisionResult<v1::ValidateLogoutResponse> ValidateLogout(
       const v1::ValidateLogoutRequest& request) override {

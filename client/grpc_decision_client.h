@@ -32,7 +32,7 @@ struct ClientOptions {
   // Attempts per call, first one included, for UNAVAILABLE only (1 = no retry; gRPC caps at 5).
   int max_attempts = 3;
   // Requests larger than this (serialized) are refused locally with INVALID_ARGUMENT (kError).
-  size_t max_request_bytes = 64 * 1024;
+  size_t max_request_bytes = size_t{64} * 1024;
 };
 
 // DecisionServiceConfigJson is the service config the client's channel uses: round_robin, and a

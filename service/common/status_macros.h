@@ -12,7 +12,7 @@
 // function when it is not OK.
 #define LOGOUT_RETURN_IF_ERROR(expr)                 \
   do {                                               \
-    const ::absl::Status logout_status_ = (expr);    \
+    ::absl::Status logout_status_ = (expr);          \
     if (!logout_status_.ok()) return logout_status_; \
   } while (false)
 

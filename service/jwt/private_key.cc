@@ -30,7 +30,7 @@ std::string GroupName(EVP_PKEY* pkey) {
     ERR_clear_error();
     return "";
   }
-  return std::string(name, len);
+  return {name, len};
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 namespace logout::jwt {
 
 // Largest PEM accepted (an RSA-8192 PKCS#8 key is about 6.5 KiB).
-inline constexpr size_t kMaxPrivateKeyPemBytes = 16 * 1024;
+inline constexpr size_t kMaxPrivateKeyPemBytes = size_t{16} * 1024;
 
 // ParsePrivateKeyPem reads one unencrypted private key (PKCS#8 "PRIVATE KEY" or a traditional
 // "RSA PRIVATE KEY" / "EC PRIVATE KEY") and checks that it fits `alg`: RSA of at least 2048 bits

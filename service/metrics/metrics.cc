@@ -27,6 +27,8 @@ namespace {
 constexpr int kEndpoints = v1::Endpoint_ARRAYSIZE;
 constexpr int kDecisions = v1::Decision_ARRAYSIZE;
 constexpr int kReasons = v1::Reason_ARRAYSIZE;
+constexpr size_t kDecisionSlots = size_t{kEndpoints} * kDecisions * kReasons;
+constexpr size_t kFederatedSlots = size_t{kDecisions} * kReasons;
 constexpr int64_t kUnset = std::numeric_limits<int64_t>::min();
 
 // Out-of-range values index slot 0 ("unspecified"). In-range numbers the enum lacks (reserved
@@ -105,8 +107,8 @@ Metrics::Metrics(std::function<absl::Time()> now)
     : now_(std::move(now)),
       registry_(std::make_shared<prometheus::Registry>()),
       policy_age_(std::make_shared<PolicyAgeCollectable>(&now_)),
-      decision_counters_(new std::atomic<prometheus::Counter*>[kEndpoints * kDecisions * kReasons]),
-      federated_counters_(new std::atomic<prometheus::Counter*>[kDecisions * kReasons]) {
+      decision_counters_(new std::atomic<prometheus::Counter*>[kDecisionSlots]),
+      federated_counters_(new std::atomic<prometheus::Counter*>[kFederatedSlots]) {
   prometheus::Registry& r = *registry_;
 
   prometheus::BuildGauge()
@@ -120,7 +122,7 @@ Metrics::Metrics(std::function<absl::Time()> now)
                     .Name("logoutd_decisions_total")
                     .Help("ValidateLogout decisions by endpoint, decision and reason code.")
                     .Register(r);
-  for (size_t i = 0; i < static_cast<size_t>(kEndpoints * kDecisions * kReasons); ++i) {
+  for (size_t i = 0; i < kDecisionSlots; ++i) {
     decision_counters_[i].store(nullptr, std::memory_order_relaxed);
   }
   for (const v1::Endpoint e : {v1::ENDPOINT_V2_LOGOUT, v1::ENDPOINT_OIDC_LOGOUT}) {
@@ -139,7 +141,7 @@ Metrics::Metrics(std::function<absl::Time()> now)
                     .Name("logoutd_federated_logout_urls_total")
                     .Help("BuildFederatedLogoutUrl outcomes by decision and reason code.")
                     .Register(r);
-  for (size_t i = 0; i < static_cast<size_t>(kDecisions * kReasons); ++i) {
+  for (size_t i = 0; i < kFederatedSlots; ++i) {
     federated_counters_[i].store(nullptr, std::memory_order_relaxed);
   }
   for (int reason = 0; reason < kReasons; ++reason) {

@@ -358,7 +358,7 @@ absl::StatusOr<std::unique_ptr<CompiledPolicy>> CompiledPolicy::BuildUnversioned
 std::shared_ptr<const CompiledPolicy> CompiledPolicy::Publish(
     std::unique_ptr<CompiledPolicy> policy, uint64_t version) {
   policy->version_ = version;
-  return std::shared_ptr<const CompiledPolicy>(std::move(policy));
+  return {std::move(policy)};
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(

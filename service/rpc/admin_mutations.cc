@@ -278,7 +278,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateClient(const v1::UpdateClientRequest& 
                                                  v1::PolicyConfig& config) {
   absl::StatusOr<v1::Tenant*> t = RequireTenant(config, r.tenant());
   if (!t.ok()) return t.status();
-  v1::Client* c = const_cast<v1::Client*>(FindClient(**t, r.client_id()));
+  auto* c = const_cast<v1::Client*>(FindClient(**t, r.client_id()));
   if (c == nullptr)
     return absl::NotFoundError(absl::StrCat("client ", Quote(r.client_id()), " not found"));
   if (absl::Status s = CheckMask<v1::Client>(r.update_mask(), {"client_id"}); !s.ok()) return s;
@@ -327,7 +327,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionR
                                                      v1::PolicyConfig& config) {
   absl::StatusOr<v1::Tenant*> t = RequireTenant(config, r.tenant());
   if (!t.ok()) return t.status();
-  v1::Connection* c = const_cast<v1::Connection*>(FindConnection(**t, r.connection_name()));
+  auto* c = const_cast<v1::Connection*>(FindConnection(**t, r.connection_name()));
   if (c == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("connection ", Quote(r.connection_name()), " not found"));
@@ -363,7 +363,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
     const v1::UpdateConnectionLogoutRequest& r, v1::PolicyConfig& config) {
   absl::StatusOr<v1::Tenant*> t = RequireTenant(config, r.tenant());
   if (!t.ok()) return t.status();
-  v1::Connection* c = const_cast<v1::Connection*>(FindConnection(**t, r.connection()));
+  auto* c = const_cast<v1::Connection*>(FindConnection(**t, r.connection()));
   if (c == nullptr) {
     return absl::NotFoundError(absl::StrCat("connection ", Quote(r.connection()), " not found"));
   }
@@ -401,7 +401,7 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
   for (const std::string& path : r.clear_connection_fields().paths()) {
     if (path != "logout" && path != "options") {
       return absl::InvalidArgumentError(absl::StrCat("clear_connection_fields path ", Quote(path),
-                                                     " must be \"logout\" or \"options\""));
+                                                     R"( must be "logout" or "options")"));
     }
   }
   for (const std::string& path : r.clear_client_fields().paths()) {

@@ -9,7 +9,7 @@
 
 namespace logout::slo {
 
-void BackchannelDispatcher::Dispatch(std::shared_ptr<const policy::CompiledPolicy> snapshot,
+void BackchannelDispatcher::Dispatch(const std::shared_ptr<const policy::CompiledPolicy>& snapshot,
                                      absl::string_view tenant, absl::string_view sid,
                                      absl::string_view sub, v1::LogoutNotificationPlan* plan) {
   plan->set_backchannel_delivered_by_logoutd(true);

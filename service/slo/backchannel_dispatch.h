@@ -29,8 +29,9 @@ class BackchannelDispatcher {
   // token (so the plan's `jti` is the one the RP sees first); each retry mints a fresh token
   // with the same claims (iss = plan.iss, aud = the client, `sub`, `sid`) from `snapshot`,
   // which the jobs keep alive. Never blocks: a full queue drops jobs (reported as kDropped).
-  void Dispatch(std::shared_ptr<const policy::CompiledPolicy> snapshot, absl::string_view tenant,
-                absl::string_view sid, absl::string_view sub, v1::LogoutNotificationPlan* plan);
+  void Dispatch(const std::shared_ptr<const policy::CompiledPolicy>& snapshot,
+                absl::string_view tenant, absl::string_view sid, absl::string_view sub,
+                v1::LogoutNotificationPlan* plan);
 
   // Shutdown: see BackchannelDeliverer::Shutdown.
   void Shutdown(absl::Duration grace) { deliverer_.Shutdown(grace); }

@@ -24,7 +24,7 @@ class SnapshotHolder {
   // InstallIfNewer installs `next` unless the live snapshot already has an equal or higher
   // version (a replica may hear of its own write twice, or of writes out of order). Returns
   // whether it was installed.
-  bool InstallIfNewer(std::shared_ptr<const policy::CompiledPolicy> next) {
+  bool InstallIfNewer(const std::shared_ptr<const policy::CompiledPolicy>& next) {
     std::shared_ptr<const policy::CompiledPolicy> current =
         current_.load(std::memory_order_acquire);
     while (current == nullptr || current->version() < next->version()) {

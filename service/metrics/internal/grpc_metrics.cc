@@ -39,10 +39,10 @@ int CodeIndex(grpc::StatusCode code) {
 
 // Latency buckets for calls that usually take microseconds: 50 µs … 5 s.
 const prometheus::Histogram::BucketBoundaries& Buckets() {
-  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+  static const auto* const buckets = new prometheus::Histogram::BucketBoundaries{
       0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
       0.025,   0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
-  return *kBuckets;
+  return *buckets;
 }
 
 // Proto files whose services logoutd may register, reached through one message of each so

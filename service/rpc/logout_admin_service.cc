@@ -81,6 +81,7 @@ void LogoutAdminService::CountStoreError(const absl::Status& status) const {
   }
 }
 
+// NOLINTBEGIN(bugprone-macro-parentheses): arguments are names and lambdas.
 // Admits the call (concurrency bound, deadline) and authorises it; returns from the RPC with
 // the status when either fails.
 #define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                                     \
@@ -110,6 +111,7 @@ void LogoutAdminService::CountStoreError(const absl::Status& status) const {
   if (!write_version.ok()) return ToGrpcStatus(write_version.status()); \
   const Snapshot snap = holder_->Get();                                 \
   if (snap == nullptr) return NoPolicy()
+// NOLINTEND(bugprone-macro-parentheses)
 
 grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* r,
                                            v1::TenantResponse* out) {

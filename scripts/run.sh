@@ -2,7 +2,7 @@
 # One command: install, build, and run logoutd on the embedded default store (a SQLite file
 # under ./data, seeded from the example policy on first start). Ctrl-C stops it.
 #   bash scripts/run.sh [extra logoutd flags]
-# Environment: LISTEN (default 0.0.0.0:50051), METRICS_LISTEN (default 127.0.0.1:9090; empty =
+# Environment: LISTEN (default 0.0.0.0:50051), METRICS_LISTEN (default 127.0.0.1:9464; empty =
 # off), DATA_DIR (default ./data), POLICY (seed file).
 # An admin token is created in $DATA_DIR/admin-token on first start (for the LogoutAdmin API).
 set -euo pipefail
@@ -17,4 +17,4 @@ if [[ ! -s "$data/admin-token" ]]; then
 fi
 exec ./build/service/logoutd --listen="${LISTEN:-0.0.0.0:50051}" \
   --store="sqlite:$data/logoutd.db" --policy="${POLICY:-deploy/examples/policy.json}" \
-  --admin_token_file="$data/admin-token" --metrics_listen="${METRICS_LISTEN-127.0.0.1:9090}" "$@"
+  --admin_token_file="$data/admin-token" --metrics_listen="${METRICS_LISTEN-127.0.0.1:9464}" "$@"

@@ -41,7 +41,10 @@ void FillConnection(const v1::Connection& c, uint64_t version, v1::ConnectionRes
 // writes nothing, instead of committing a change its caller was told failed.
 store::Mutation WhileWanted(grpc::ServerContext* ctx, store::Mutation apply) {
   return [ctx, apply = std::move(apply)](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
-    if (ctx->IsCancelled() || DeadlineExpired(*ctx)) {
+    if (ctx->IsCancelled()) {
+      return absl::CancelledError("the call was cancelled; nothing was written");
+    }
+    if (DeadlineExpired(*ctx)) {
       return absl::DeadlineExceededError(
           "the call's deadline passed while the write waited for the store; nothing was written");
     }

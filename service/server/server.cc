@@ -54,7 +54,7 @@ void ConfigureBuilder(const ServerOptions& options, metrics::Metrics& metrics,
 void LogBackchannelOutcome(const slo::DeliveryOutcome& o) {
   LogEvent(o.result == slo::DeliveryResult::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
            "backchannel delivery",
-           {{"tenant", o.tenant.substr(0, 128)},
+           {{"tenant", o.tenant},
             {"client_id", o.client_id.substr(0, 256)},
             {"uri_origin", o.uri_origin},
             {"result", std::string(slo::DeliveryResultName(o.result))},
@@ -70,9 +70,12 @@ v1::BackchannelDeliveryEvent DeliveryEventOf(const slo::DeliveryOutcome& o) {
   const int64_t micros = absl::ToUnixMicros(absl::Now());
   e.mutable_time()->set_seconds(micros / 1000000);
   e.mutable_time()->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-  e.set_tenant(o.tenant.substr(0, 128));
-  e.set_client_id(o.client_id.substr(0, 256));
-  e.set_uri_origin(o.uri_origin.substr(0, 512));
+  // Whole names (validation bounds tenant and client ids to 256 bytes): a cut name would
+  // misattribute rows, miss its own tenant filter and could split a UTF-8 character. The
+  // origin is the ASCII serialisation of a validated URL's origin.
+  e.set_tenant(o.tenant);
+  e.set_client_id(o.client_id);
+  e.set_uri_origin(o.uri_origin);
   e.set_result(std::string(slo::DeliveryResultName(o.result)));
   e.set_attempts(static_cast<uint32_t>(std::max(o.attempts, 0)));
   e.set_http_status(static_cast<uint32_t>(std::max(o.last_http_status, 0)));
@@ -373,9 +376,13 @@ void LogoutServer::Shutdown(absl::Duration grace) {
   server_->Shutdown(deadline);
   for (std::thread& t : stoppers) t.join();
   // Back-channel jobs still queued get what is left of the same grace (then they are given
-  // up and logged), so the whole shutdown stays within `grace`.
+  // up and logged), minus a slice kept for the delivery audit to record those outcomes, so
+  // the whole shutdown stays within `grace`.
   if (backchannel_ != nullptr) {
-    backchannel_->Shutdown(std::max(absl::ZeroDuration(), end - absl::Now()));
+    const absl::Duration left = std::max(absl::ZeroDuration(), end - absl::Now());
+    const absl::Duration audit_slice =
+        delivery_audit_ == nullptr ? absl::ZeroDuration() : std::min(absl::Seconds(1), left / 10);
+    backchannel_->Shutdown(left - audit_slice);
   }
   // Then the delivery audit writes what those jobs reported, within what is left.
   if (delivery_audit_ != nullptr) {

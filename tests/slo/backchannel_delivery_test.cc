@@ -234,8 +234,15 @@ TEST(BackchannelDeliveryTest, RetriesAnAttemptThatTimedOut) {
   const auto got = outcomes.WaitFor(1);
   ASSERT_THAT(got, SizeIs(1));
   EXPECT_EQ(got[0].result, DeliveryResult::kDelivered);
-  EXPECT_EQ(got[0].attempts, 2);
-  EXPECT_THAT(Bodies(rp), ElementsAre("logout_token=planned", "logout_token=minted-1"));
+  // The stalled first attempt timed out and was retried with a fresh token. On a loaded
+  // machine the retry can reach the receiver while it still stalls on the first connection and
+  // time out too, so more than one retry is allowed; each carries its own fresh token.
+  ASSERT_GE(got[0].attempts, 2);
+  std::vector<std::string> expected = {"logout_token=planned"};
+  for (int i = 1; i < got[0].attempts; ++i)
+    expected.push_back(absl::StrCat("logout_token=minted-", i));
+  EXPECT_EQ(Bodies(rp), expected);
+  EXPECT_EQ(minter.calls.load(), got[0].attempts - 1);
 }
 
 TEST(BackchannelDeliveryTest, NoRetryOn400) {

@@ -5,15 +5,16 @@
 
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/generic_call.h"
 #include "tests/testing/subprocess.h"
 
 namespace logout {
@@ -34,36 +35,16 @@ std::unique_ptr<Logoutd> StartLogoutd(std::vector<std::string> extra_args) {
 // Calls grpc.health.v1.Health/Check through the generic stub (HealthCheckRequest{service} is
 // field 1; HealthCheckResponse{status} is varint field 1: 1 = SERVING, 2 = NOT_SERVING).
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
-  grpc::GenericStub stub(channel);
   std::string req;
   if (!service.empty()) {
     req.push_back(0x0a);
     req.push_back(static_cast<char>(service.size()));
     req += service;
   }
-  grpc::Slice slice(req);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = std::move(s);
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  if (!status.ok()) return -static_cast<int>(status.error_code());
-  std::vector<grpc::Slice> slices;
-  (void)response.Dump(&slices);
   std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  const grpc::Status status =
+      testing::GenericUnaryCall(channel, "/grpc.health.v1.Health/Check", req, &bytes);
+  if (!status.ok()) return -static_cast<int>(status.error_code());
   if (bytes.empty()) return 0;  // UNKNOWN (default value)
   return bytes.size() >= 2 && bytes[0] == 0x08 ? bytes[1] : -100;
 }

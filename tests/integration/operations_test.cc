@@ -6,10 +6,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,12 +20,12 @@
 #include "grpc/grpc.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "logout/v1/logout.grpc.pb.h"
+#include "tests/testing/generic_call.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/logoutd_process.h"
 #include "tests/testing/prometheus_text.h"
@@ -121,27 +119,9 @@ grpc::Status Decide(const std::shared_ptr<grpc::Channel>& channel, v1::ValidateL
 // Sends one empty message to grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo (a
 // bidi stream, called the unary way): UNIMPLEMENTED when the port does not serve reflection.
 grpc::StatusCode ReflectionCode(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::GenericStub stub(channel);
-  grpc::ByteBuffer request;
-  grpc::ByteBuffer response;
-  grpc::Slice empty("", 0);
-  request = grpc::ByteBuffer(&empty, 1);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                 grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = std::move(s);
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  return status.error_code();
+  return testing::GenericUnaryCall(
+             channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "")
+      .error_code();
 }
 
 // The number after "key": in logoutd's "serving" line.

@@ -6,7 +6,6 @@
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "logout/v1/logout.grpc.pb.h"
@@ -14,6 +13,7 @@
 #include "service/rpc/logout_policy_service.h"
 #include "service/server/health_service.h"
 #include "service/store/snapshot_holder.h"
+#include "tests/testing/generic_call.h"
 #include "tests/testing/http_get.h"
 #include "tests/testing/policy_builder.h"
 #include "tests/testing/prometheus_text.h"
@@ -161,25 +161,8 @@ TEST_F(GrpcMetricsTest, CountsCallsAndLatencyByMethodAndCode) {
 }
 
 TEST_F(GrpcMetricsTest, CountsUnknownMethodsUnderOneSeries) {
-  grpc::GenericStub stub(channel_);
   for (const std::string method : {"/evil.Service/Method1", "/evil.Service/Method2"}) {
-    grpc::ClientContext context;
-    SetDeadline(context);
-    grpc::Slice slice(std::string("\x0a\x01x"));
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    grpc::Status status;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
-      std::lock_guard<std::mutex> lock(mu);
-      status = std::move(s);
-      done = true;
-      cv.notify_one();
-    });
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
+    const grpc::Status status = testing::GenericUnaryCall(channel_, method, "\x0a\x01x");
     ASSERT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   }
   const Exposition e = Scrape();

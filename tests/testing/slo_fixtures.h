@@ -6,36 +6,23 @@
 #ifndef TESTS_TESTING_SLO_FIXTURES_H_
 #define TESTS_TESTING_SLO_FIXTURES_H_
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
+#include <openssl/evp.h>
 
 #include <string>
 
 #include "logout/v1/policy.pb.h"
 #include "tests/testing/jwt_minter.h"
+#include "tests/testing/test_pki.h"
 
 namespace logout::testing {
 
 // PrivateKeyPem is the PKCS#8 PEM of `key`'s private key.
-inline std::string PrivateKeyPem(const TestKey& key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key.pkey(), nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
+inline std::string PrivateKeyPem(const TestKey& key) { return PemOfKey(key.pkey()); }
 
 // RsaKeyPem generates an RSA key of `bits` (for the size rule).
 inline std::string RsaKeyPem(unsigned int bits) {
   EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{bits});
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, pkey, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
+  std::string out = PemOfKey(pkey);
   EVP_PKEY_free(pkey);
   return out;
 }

@@ -1,6 +1,7 @@
 // logoutctl: a command-line client for logoutd, for operators and scripts. One JSON object on
 // stdout (the response message, proto3 JSON mapping), errors as one JSON object on stderr, and an
 // exit code a script can branch on. See kUsage (logoutctl --help) for the commands and codes.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/common/strict_json.h"
 
 namespace logout {
 namespace {
@@ -42,9 +44,17 @@ Commands:
            --mask logout_url,return_to_param [--etag ETAG]
       UpdateConnectionLogout: only the masked fields change; without --etag unconditionally.
   policy export [--include_secrets]
-  policy import FILE [--clear_connection_fields logout,options] [--clear_client_fields client_secret]
-      FILE: a PolicyConfig (JSON, or textproto when named *.textproto/*.txtpb/*.pbtxt) or the
-      output of `policy export`.
+  policy import FILE (--dry-run | --yes) [--allow-deletions] [--etag ETAG | --force]
+           [--clear_connection_fields logout,options] [--clear_client_fields client_secret]
+      FILE: a PolicyConfig (strict JSON, or textproto when named *.textproto/*.txtpb/*.pbtxt)
+      or the output of `policy export`. An import replaces every tenant, so it is guarded:
+      logoutctl first asks logoutd for the difference (a dry run) and prints it; --dry-run stops
+      there; --yes then imports exactly against the policy that was diffed (its etag), so a
+      change made meanwhile fails with ABORTED (exit 75). Removing a tenant, client or
+      connection also needs --allow-deletions. --etag imports against an etag you already
+      have (from `policy export`); --force skips the etag check.
+  policy diff FILE
+      The same as `policy import FILE --dry-run`.
   audit [--tenant T] [--limit N]
       Newest first, at most N (default 20) events; with --tenant only the events whose object is
       that tenant or inside it.
@@ -181,7 +191,11 @@ const std::vector<Command>& Commands() {
       {{"connection", "get"}, 2, {}, {}},
       {{"connection", "update"}, 2, {"logout", "mask", "etag"}, {}},
       {{"policy", "export"}, 0, {}, {"include_secrets"}},
-      {{"policy", "import"}, 1, {"clear_connection_fields", "clear_client_fields"}, {}},
+      {{"policy", "import"},
+       1,
+       {"clear_connection_fields", "clear_client_fields", "etag"},
+       {"dry_run", "yes", "allow_deletions", "force"}},
+      {{"policy", "diff"}, 1, {}, {}},
       {{"audit"}, 0, {"tenant", "limit"}, {}},
   };
   return *commands;
@@ -235,6 +249,7 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args& args) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
+    std::replace(name.begin(), name.end(), '-', '_');  // --dry-run and --dry_run alike
     if (IsBoolFlag(name)) {
       if (value.has_value() && *value != "true" && *value != "false") {
         return absl::StrCat("--", name, " takes no value (or =true / =false)");
@@ -454,6 +469,12 @@ absl::StatusOr<v1::PolicyConfig> ParsePolicyFile(const std::string& path,
     }
     return policy;
   }
+  // protobuf's JSON parser is lenient (single quotes, trailing commas, repeated keys): a typo
+  // must be an error with its line and column, not a policy read differently than written.
+  if (absl::Status strict = common::CheckStrictJson(content); !strict.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", path, "\" is not strict JSON: ", strict.message()));
+  }
   v1::ExportPolicyResponse exported;
   if (google::protobuf::util::JsonStringToMessage(content, &exported).ok() &&
       exported.has_policy()) {
@@ -473,6 +494,8 @@ int PolicyImport(const Args& args, AdminClient& admin) {
   if (!content.ok()) return Fail(content.status());
   absl::StatusOr<v1::PolicyConfig> policy = ParsePolicyFile(path, *content);
   if (!policy.ok()) return Fail(policy.status());
+  const bool dry_run = args.Bool("dry_run") || args.command->words[1] == "diff";
+  if (args.Bool("force") && args.Has("etag")) return Usage("--force and --etag exclude each other");
   v1::ImportPolicyRequest request;
   *request.mutable_policy() = *std::move(policy);
   for (const std::string& field : SplitList(args.Get("clear_connection_fields"))) {
@@ -481,6 +504,23 @@ int PolicyImport(const Args& args, AdminClient& admin) {
   for (const std::string& field : SplitList(args.Get("clear_client_fields"))) {
     request.mutable_clear_client_fields()->add_paths(field);
   }
+  request.set_allow_deletions(args.Bool("allow_deletions"));
+  request.set_force(args.Bool("force"));
+  request.set_expected_etag(args.Get("etag"));
+  // The preview: what the import changes, and the etag of the policy it was computed against.
+  request.set_dry_run(true);
+  absl::StatusOr<v1::ImportPolicyResponse> preview = admin.ImportPolicy(request);
+  if (dry_run || !preview.ok()) return Print(preview);
+  if (!args.Bool("yes")) {
+    PrintMessage(*preview);  // the difference, for review
+    return Usage(
+        "nothing was imported: policy import replaces every tenant; review the difference above "
+        "and run it again with --yes");
+  }
+  // The import applies only to the policy that was previewed.
+  request.set_dry_run(false);
+  if (!request.force() && request.expected_etag().empty())
+    request.set_expected_etag(preview->etag());
   return Print(admin.ImportPolicy(request));
 }
 

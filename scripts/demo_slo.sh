@@ -4,7 +4,7 @@
 # Writes DIR/policy.json: tenant "demo" with one ES256 signing key (generated now, never a
 # fixture), client "app1" with a front-channel URI (iss/sid added) and client "app2" with a
 # back-channel URI limited to rp-logout. Serve it with
-#   logoutd --store=file --policy=DIR/policy.json
+#   logoutd --store=file --policy=DIR/policy.json --slo_allow_unauthenticated   (a local demo)
 # and call PlanLogoutNotifications / GetDiscoveryMetadata (see README "Single logout").
 set -euo pipefail
 dir=${1:?usage: demo_slo.sh DIR}

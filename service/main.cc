@@ -43,10 +43,18 @@ ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Seconds(60),
 ABSL_FLAG(std::vector<std::string>, admin_client_identities, {},
           "client-certificate identities (SAN URI/DNS, else CN) allowed to call the admin API");
 ABSL_FLAG(std::string, slo_token_file, "",
-          "bearer token required for single-logout plans (PlanLogoutNotifications, "
-          "plan_notifications)");
+          "bearer token of a planner for every tenant: single-logout plans "
+          "(PlanLogoutNotifications, plan_notifications) need a planner credential");
 ABSL_FLAG(std::vector<std::string>, slo_client_identities, {},
           "client-certificate identities allowed to ask for single-logout plans");
+ABSL_FLAG(std::string, admin_credentials_file, "",
+          "JSON file of scoped credentials (token SHA-256 and/or client identity, tenants, role: "
+          "reader, writer, admin or planner); re-read when it changes");
+ABSL_FLAG(absl::Duration, credentials_refresh_interval, absl::Seconds(10),
+          "how often --admin_credentials_file is checked for changes");
+ABSL_FLAG(bool, slo_allow_unauthenticated, false,
+          "open single-logout planning to every caller of the decision port (locked-down "
+          "networks only; by default planning needs a planner credential)");
 ABSL_FLAG(int, max_concurrent_rpcs, 1000,
           "calls in progress beyond which calls get RESOURCE_EXHAUSTED (0: no bound)");
 ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(60),
@@ -98,6 +106,9 @@ int main(int argc, char** argv) {
   options.admin_client_identities = absl::GetFlag(FLAGS_admin_client_identities);
   options.slo_token_file = absl::GetFlag(FLAGS_slo_token_file);
   options.slo_client_identities = absl::GetFlag(FLAGS_slo_client_identities);
+  options.admin_credentials_file = absl::GetFlag(FLAGS_admin_credentials_file);
+  options.credentials_refresh_interval = absl::GetFlag(FLAGS_credentials_refresh_interval);
+  options.slo_allow_unauthenticated = absl::GetFlag(FLAGS_slo_allow_unauthenticated);
   options.max_concurrent_rpcs = absl::GetFlag(FLAGS_max_concurrent_rpcs);
   options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);

@@ -6,6 +6,7 @@
 //   // tier.url, tier.sessions (demo session store), tier.close()
 //
 // Run alone: node web_tier.js --logoutd=127.0.0.1:50051 --tenant=acme [--port=8080]
+//            [--planner_token_file=FILE]
 //            [--apps=http://127.0.0.1:9001,...]   (see README "Back-channel delivery and the
 //            example web tier")
 //
@@ -126,7 +127,9 @@ function frontchannelUrlsOf(plan) {
 }
 
 // createWebTier starts the HTTP server. options: logoutd (host:port), tenant, port (0 = any),
-// host ('127.0.0.1'), credentials (grpc channel credentials), log (function(obj)).
+// host ('127.0.0.1'), credentials (grpc channel credentials), plannerToken (the bearer token of
+// a logoutd "planner" credential: logoutd refuses single-logout plans without one unless it
+// runs with --slo_allow_unauthenticated), log (function(obj)).
 async function createWebTier(options) {
   const client = loadLogoutPolicyClient(options.logoutd, options.credentials);
   const tenant = options.tenant;
@@ -137,9 +140,13 @@ async function createWebTier(options) {
   const confirmations = new Map();
   const MAX_PENDING_CONFIRMATIONS = 10000;
 
+  // Every call carries the planner credential when there is one (plain decisions ignore it).
+  const metadata = new grpc.Metadata();
+  if (options.plannerToken) metadata.set('authorization', `Bearer ${options.plannerToken}`);
+
   function rpc(method, request) {
     return new Promise((resolve, reject) => {
-      client[method](request, { deadline: new Date(Date.now() + RPC_DEADLINE_MS) },
+      client[method](request, metadata, { deadline: new Date(Date.now() + RPC_DEADLINE_MS) },
         (err, resp) => (err ? reject(err) : resolve(resp)));
     });
   }
@@ -297,6 +304,8 @@ if (require.main === module) {
     const tier = await createWebTier({
       logoutd: args.logoutd || '127.0.0.1:50051', tenant: args.tenant || 'acme',
       port: Number(args.port || 8080), host: args.host || '127.0.0.1',
+      plannerToken: args.planner_token_file
+        ? require('node:fs').readFileSync(args.planner_token_file, 'utf8').trim() : undefined,
     });
     console.log(`web tier on ${tier.url} (tenant ${args.tenant || 'acme'}); /demo/login?sub=alice&clients=a,b`);
     for (const [i, p] of (args.app_ports || '').split(',').filter(Boolean).entries()) {

@@ -169,6 +169,33 @@ std::optional<absl::string_view> CheckTemplateOrigin(const UriTemplate& t,
   return std::nullopt;
 }
 
+// TemplateFragment says why `t` could give a URL with a fragment: a literal '#' or a "{#...}"
+// expression.
+std::optional<absl::string_view> TemplateFragment(const UriTemplate& t) {
+  const absl::string_view text = t.text();
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '{') {
+      i = text.find('}', i);  // Parse admits '{' only as the opening of a closed expression
+      continue;
+    }
+    if (text[i] == '#') return "must not have a fragment (a literal '#')";
+  }
+  for (const UriTemplate::Expression& e : t.expressions()) {
+    if (e.op == '#') return "must not have a fragment (a \"{#...}\" expression)";
+  }
+  return std::nullopt;
+}
+
+bool UsesReservedExpansionOf(const UriTemplate& t, absl::string_view name) {
+  for (const UriTemplate::Expression& e : t.expressions()) {
+    if (e.op != '+') continue;
+    for (const std::string& n : e.names) {
+      if (n == name) return true;
+    }
+  }
+  return false;
+}
+
 DefaultLogout DefaultFor(absl::string_view strategy, bool has_end_session_endpoint) {
   if (strategy == "oidc" || strategy == "okta" || strategy == "waad") {
     return DefaultLogout::kOidcEndSession;
@@ -218,6 +245,16 @@ absl::StatusOr<CompiledConnection> CompiledConnection::Compile(const v1::Connect
                                     "\"{#...}\"); only ",
                                     kTrustedVariable, " may"));
       }
+    }
+    // The upstream URL never carries a fragment (a static logout_url may not either): not as
+    // literal text, not from a "{#...}" expression, and not through the one variable that may
+    // use reserved expansion, where a '#' in its value would pass unencoded.
+    if (auto why = TemplateFragment(*t)) return invalid(kField, logout.logout_url_template(), *why);
+    if (UsesReservedExpansionOf(*t, kTrustedVariable) &&
+        absl::StrContains(logout.upstream_client_id(), '#')) {
+      return invalid("logout.upstream_client_id", logout.upstream_client_id(),
+                     "must not contain '#' when logout.logout_url_template expands it with "
+                     "\"{+upstream_client_id}\" (it would start a fragment)");
     }
     c.template_ = *std::move(t);
   }

@@ -169,6 +169,14 @@ Metrics::Metrics(std::function<absl::Time()> now)
                           .Help("Policy reloads that failed; the last good snapshot stayed live.")
                           .Register(r)
                           .Add({});
+  credentials_reload_failures_ =
+      &prometheus::BuildCounter()
+           .Name("logoutd_credentials_reload_failures_total")
+           .Help(
+               "Changed credentials files that were refused; the last good credentials stayed "
+               "in force.")
+           .Register(r)
+           .Add({});
   store_errors_ = MakeFixed(prometheus::BuildCounter()
                                 .Name("logoutd_store_errors_total")
                                 .Help("Policy store errors by operation.")
@@ -282,6 +290,8 @@ void Metrics::SetPolicy(uint64_t version, absl::Time installed_at) {
 }
 
 void Metrics::RecordReloadFailure() { reload_failures_->Increment(); }
+
+void Metrics::RecordCredentialsReloadFailure() { credentials_reload_failures_->Increment(); }
 
 void Metrics::RecordStoreError(std::string_view operation) {
   IncrementFixed(store_errors_, operation);

@@ -84,6 +84,9 @@ class Metrics {
 
   // RecordReloadFailure counts a snapshot reload that failed (the last good one stays live).
   void RecordReloadFailure();
+  // RecordCredentialsReloadFailure counts a credentials file that changed but was refused (the
+  // last good credentials stay in force).
+  void RecordCredentialsReloadFailure();
 
   // RecordStoreError counts a store failure by operation: "read", "write", "listen",
   // "connect", "notify", "watch"; anything else counts as "other".
@@ -141,6 +144,7 @@ class Metrics {
   prometheus::Gauge* policy_version_ = nullptr;
   prometheus::Gauge* policy_installed_ = nullptr;
   prometheus::Counter* reload_failures_ = nullptr;
+  prometheus::Counter* credentials_reload_failures_ = nullptr;
   FixedCounters store_errors_;
   FixedCounters backchannel_results_;
   prometheus::Counter* backchannel_attempts_ = nullptr;

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/support/string_ref.h"
+#include "service/rpc/credentials.h"
 
 namespace grpc {
 class AuthContext;
@@ -48,13 +49,30 @@ class AdminAuthenticator {
   // InvalidArgumentError for an empty (or whitespace-only) or oversized identity.
   absl::Status AllowClientIdentities(std::vector<std::string> identities);
 
-  // What the credential is for, as error messages name it (default: admin calls).
+  // What the credential is for, as error messages name it (default: admin calls), and the
+  // role the token file and identities are given (admin, or planner for planning; for every
+  // tenant).
   struct Purpose {
     std::string what = "admin calls";
     std::string token_flag = "--admin_token_file";
     std::string identities_flag = "--admin_client_identities";
+    Role legacy_role = Role::kAdmin;
   };
   void SetPurpose(Purpose purpose);
+
+  // UseCredentialsFile also accepts the credentials of `file` whose role is one of `roles`
+  // (read live on every call, so a reload takes effect at once). Call before serving; `file`
+  // must outlive this.
+  void UseCredentialsFile(const CredentialsFile* file, std::vector<Role> roles);
+
+  // Authenticate returns the caller's credential (name, role, tenants). Errors as Authorize.
+  absl::StatusOr<Caller> Authenticate(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+      const grpc::AuthContext* auth_context = nullptr) const;
+
+  // HasAnyCredential is true when some token, identity or file credential (of this
+  // authenticator's roles) could be accepted now.
+  bool HasAnyCredential() const;
 
   // Authorize returns the caller's identity for the audit trail: "cert:<identity>" for an
   // authorised client certificate, or "token:" + the first 12 hex digits of the token's
@@ -63,15 +81,22 @@ class AdminAuthenticator {
   // (PermissionDeniedError when a verified certificate was presented but is not authorised)
   // or it is not a Bearer credential; PermissionDeniedError for a wrong token or when the
   // admin API is disabled. `auth_context` may be null (insecure transport).
+  // A credential from UseCredentialsFile is returned under its file name.
   absl::StatusOr<std::string> Authorize(
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
       const grpc::AuthContext* auth_context = nullptr) const;
 
  private:
   AdminAuthenticator() = default;
+  // The file's credentials this authenticator accepts (empty without a file).
+  std::vector<const Credential*> FileCredentials(const CredentialSet* set) const;
+  Caller LegacyCaller(std::string actor) const;
+
   std::optional<std::array<unsigned char, 32>> token_digest_;
   std::vector<std::string> client_identities_;
   Purpose purpose_;
+  const CredentialsFile* file_ = nullptr;
+  std::vector<Role> file_roles_;
 };
 
 }  // namespace logout::rpc

@@ -14,6 +14,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/rpc/policy_difference.h"
 
 namespace logout::rpc {
 namespace {
@@ -393,8 +394,25 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
                absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before, "");
 }
 
+std::string PolicyEtag(const v1::PolicyConfig& config) { return Etag("policy", config); }
+
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
-                                                 v1::PolicyConfig& config) {
+                                                 v1::PolicyConfig& config,
+                                                 v1::ImportPolicyResponse* result) {
+  // A dry run may go without a precondition (it changes nothing); a stale one still fails.
+  if (!r.force() && !(r.dry_run() && r.expected_etag().empty())) {
+    if (r.expected_etag().empty()) {
+      return absl::InvalidArgumentError(
+          "expected_etag is required: an import replaces the whole policy, so pass the etag of "
+          "the policy it was made from (ExportPolicy, or a dry run) or set force");
+    }
+    if (const std::string current = PolicyEtag(config); r.expected_etag() != current) {
+      return absl::AbortedError(
+          absl::StrCat("expected_etag ", Quote(r.expected_etag()),
+                       " is stale: the stored policy has changed since (its etag is now \"",
+                       current, "\"); export or preview again, or set force"));
+    }
+  }
   google::protobuf::Struct summary;
   auto* names = (*summary.mutable_fields())["tenants"].mutable_list_value();
   for (const v1::Tenant& t : r.policy().tenants()) names->add_values()->set_string_value(t.name());
@@ -433,8 +451,22 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
         *c.mutable_options() = old->options();
     }
   }
+  v1::PolicyDifference difference = DiffPolicies(config, next);
+  if (HasRemovals(difference) && !r.allow_deletions() && !r.dry_run()) {
+    return absl::FailedPreconditionError(absl::StrCat("the import would remove ",
+                                                      DescribeRemovals(difference),
+                                                      "; set allow_deletions to import it"));
+  }
+  // The audit event: which tenants the import holds and what it changed.
+  std::string after = Json(summary);
+  after.pop_back();  // the closing '}' of the summary object
+  absl::StrAppend(&after, ",\"difference\":", Json(difference), "}");
+  if (result != nullptr) {
+    result->set_etag(r.dry_run() ? PolicyEtag(config) : PolicyEtag(next));
+    *result->mutable_difference() = std::move(difference);
+  }
   config = std::move(next);
-  return Event("ImportPolicy", "policy", "", Json(summary));
+  return Event("ImportPolicy", "policy", "", std::move(after));
 }
 
 }  // namespace logout::rpc

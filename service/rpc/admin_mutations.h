@@ -63,10 +63,20 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
     const v1::UpdateConnectionLogoutRequest& r, v1::PolicyConfig& config);
 absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionRequest& r,
                                                      v1::PolicyConfig& config);
+// PolicyEtag is the etag of a whole policy (secrets included), as ExportPolicy returns it and
+// ImportPolicyRequest.expected_etag checks it.
+std::string PolicyEtag(const v1::PolicyConfig& config);
 // ImportPolicy replaces everything, except that stored connection logout/options, signing key
-// PEMs and client secrets the import leaves empty are kept (see ImportPolicyRequest).
+// PEMs and client secrets the import leaves empty are kept (see ImportPolicyRequest). Guarded:
+// InvalidArgumentError without expected_etag or force (a dry run may omit both); AbortedError
+// when expected_etag is not the etag of `config`; FailedPreconditionError naming what would go
+// when the import (not a dry run) removes a tenant, client or connection without
+// allow_deletions. A dry run changes `config` too: the caller discards it. `result` (optional)
+// receives the difference and the etag (of `config` for a dry run, of the imported policy
+// otherwise). The audit event's after_json holds the imported tenants' names and the difference.
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
-                                                 v1::PolicyConfig& config);
+                                                 v1::PolicyConfig& config,
+                                                 v1::ImportPolicyResponse* result = nullptr);
 
 // Lookups for the read RPCs (nullptr when absent).
 const v1::Tenant* FindTenant(const v1::PolicyConfig& config, const std::string& name);

@@ -1,9 +1,12 @@
 #include "service/rpc/logout_admin_service.h"
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/metrics/metrics.h"
 #include "service/rpc/admin_mutations.h"
 #include "service/rpc/grpc_status.h"
+#include "service/rpc/policy_difference.h"
 #include "service/server/log.h"
 
 namespace logout::rpc {
@@ -66,6 +69,40 @@ void LogWrite(const char* method, const std::string& actor, const absl::StatusOr
   }
 }
 
+std::string Q(absl::string_view s) {
+  return absl::StrCat("\"", absl::CEscape(s.substr(0, 128)), "\"");
+}
+
+// The refusal of a call outside the caller's scope or role. It says what the credential may
+// not do, never whether the tenant exists.
+absl::Status Denied(const Caller& caller, absl::string_view what, absl::string_view tenant) {
+  return absl::PermissionDeniedError(absl::StrCat("credential ", Q(caller.actor), " (",
+                                                  RoleName(caller.role), ") may not ", what,
+                                                  " tenant ", Q(tenant)));
+}
+
+// True when an audit event's object ("tenant/acme", "tenant/acme/client/web", ...) belongs to
+// a tenant the caller may read. Policy-wide events ("policy") only for credentials of "*".
+bool AuditEventVisible(const Caller& caller, const std::string& object) {
+  if (caller.SeesEveryTenant()) return true;
+  constexpr absl::string_view kPrefix = "tenant/";
+  if (!absl::StartsWith(object, kPrefix)) return false;
+  const absl::string_view rest = absl::string_view(object).substr(kPrefix.size());
+  for (const std::string& t : caller.tenants) {
+    if (!absl::StartsWith(rest, t)) continue;
+    const absl::string_view tail = rest.substr(t.size());
+    if (tail.empty() || absl::StartsWith(tail, "/client/") ||
+        absl::StartsWith(tail, "/connection/")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Pages of a trail scanned for one filtered page, at most (then the caller continues from the
+// returned cursor).
+constexpr int kMaxScannedPages = 20;
+
 }  // namespace
 
 void LogoutAdminService::CountRefusal(const absl::Status& status) const {
@@ -84,286 +121,412 @@ void LogoutAdminService::CountStoreError(const absl::Status& status) const {
   }
 }
 
-// NOLINTBEGIN(bugprone-macro-parentheses): arguments are names and lambdas.
-// Admits the call (concurrency bound, deadline) and authorises it; returns from the RPC with
-// the status when either fails.
-#define LOGOUT_ADMIN_AUTHORIZE(ctx, actor_var)                                     \
-  const ConcurrencySlot call_slot(limiter_);                                       \
-  if (!call_slot.held()) return limiter_->ExhaustedStatus();                       \
-  if (DeadlineExpired(*(ctx))) {                                                   \
-    return {grpc::StatusCode::DEADLINE_EXCEEDED,                                   \
-            "the call's deadline passed before logoutd started it"};               \
-  }                                                                                \
-  const absl::StatusOr<std::string> actor_var =                                    \
-      auth_->Authorize((ctx)->client_metadata(), (ctx)->auth_context().get());     \
-  if (!actor_var.ok()) {                                                           \
-    CountRefusal(actor_var.status());                                              \
-    server::LogEvent(server::LogLevel::kWarning, "admin call refused",             \
-                     {{"method", __func__},                                        \
-                      {"code", absl::StrCat(actor_var.status().raw_code()), true}, \
-                      {"error", std::string(actor_var.status().message())}});      \
-    return ToGrpcStatus(actor_var.status());                                       \
-  }
+grpc::Status LogoutAdminService::Refuse(const char* method, const absl::Status& status) const {
+  CountRefusal(status);
+  server::LogEvent(server::LogLevel::kWarning, "admin call refused",
+                   {{"method", method},
+                    {"code", absl::StrCat(status.raw_code()), true},
+                    {"error", std::string(status.message())}});
+  return ToGrpcStatus(status);
+}
 
-// Runs a write; returns from the RPC when it fails, else leaves the snapshot in `snap`.
-#define LOGOUT_ADMIN_WRITE(actor, apply, snap)                          \
-  const absl::StatusOr<uint64_t> write_version =                        \
-      writer_->Write(*(actor), WhileWanted(ctx, apply));                \
-  LogWrite(__func__, *(actor), write_version);                          \
-  CountStoreError(write_version.status());                              \
-  if (!write_version.ok()) return ToGrpcStatus(write_version.status()); \
-  const Snapshot snap = holder_->Get();                                 \
-  if (snap == nullptr) return NoPolicy()
-// NOLINTEND(bugprone-macro-parentheses)
+grpc::Status LogoutAdminService::Serve(grpc::ServerContext* ctx, const char* method,
+                                       const std::function<grpc::Status(const Caller&)>& body) {
+  const ConcurrencySlot slot(limiter_);
+  if (!slot.held()) return limiter_->ExhaustedStatus();
+  if (DeadlineExpired(*ctx)) {
+    return {grpc::StatusCode::DEADLINE_EXCEEDED,
+            "the call's deadline passed before logoutd started it"};
+  }
+  absl::StatusOr<Caller> caller =
+      auth_->Authenticate(ctx->client_metadata(), ctx->auth_context().get());
+  if (!caller.ok()) return Refuse(method, caller.status());
+  return body(*caller);
+}
+
+grpc::Status LogoutAdminService::Write(grpc::ServerContext* ctx, const char* method,
+                                       const Caller& caller, const store::Mutation& apply,
+                                       const FillFn& fill) {
+  const absl::StatusOr<uint64_t> version = writer_->Write(caller.actor, WhileWanted(ctx, apply));
+  LogWrite(method, caller.actor, version);
+  CountStoreError(version.status());
+  if (!version.ok()) return ToGrpcStatus(version.status());
+  const Snapshot snap = holder_->Get();
+  if (snap == nullptr) return NoPolicy();
+  return fill(snap, *version);
+}
 
 grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* r,
                                            v1::TenantResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  if (t == nullptr) return NotFound("tenant", r->tenant());
-  FillTenant(*t, snap->version(), out);
-  return grpc::Status::OK;
+  return Serve(ctx, "GetTenant", [&](const Caller& caller) -> grpc::Status {
+    if (!caller.MayRead(r->tenant()))
+      return Refuse("GetTenant", Denied(caller, "read", r->tenant()));
+    const Snapshot snap = holder_->Get();
+    if (snap == nullptr) return NoPolicy();
+    const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
+    if (t == nullptr) return NotFound("tenant", r->tenant());
+    FillTenant(*t, snap->version(), out);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status LogoutAdminService::ListTenants(grpc::ServerContext* ctx,
                                              const v1::ListTenantsRequest* /*r*/,
                                              v1::ListTenantsResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return grpc::Status::OK;  // nothing written yet: an empty list
-  for (const v1::Tenant& t : snap->source().tenants())
-    FillTenant(t, snap->version(), out->add_tenants());
-  return grpc::Status::OK;
+  return Serve(ctx, "ListTenants", [&](const Caller& caller) -> grpc::Status {
+    const Snapshot snap = holder_->Get();
+    if (snap == nullptr) return grpc::Status::OK;  // nothing written yet: an empty list
+    for (const v1::Tenant& t : snap->source().tenants()) {
+      if (caller.MayRead(t.name())) FillTenant(t, snap->version(), out->add_tenants());
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status LogoutAdminService::CreateTenant(grpc::ServerContext* ctx,
                                               const v1::CreateTenantRequest* r,
                                               v1::TenantResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyCreateTenant(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant().name());
-  if (t == nullptr) return NotFound("tenant", r->tenant().name());
-  FillTenant(*t, snap->version(), out);
-  return grpc::Status::OK;
+  return Serve(ctx, "CreateTenant", [&](const Caller& caller) -> grpc::Status {
+    const std::string& name = r->tenant().name();
+    if (!caller.MayAdminister(name)) return Refuse("CreateTenant", Denied(caller, "create", name));
+    return Write(
+        ctx, "CreateTenant", caller, [r](v1::PolicyConfig& c) { return ApplyCreateTenant(*r, c); },
+        [&](const Snapshot& snap, uint64_t) -> grpc::Status {
+          const v1::Tenant* t = FindTenant(snap->source(), name);
+          if (t == nullptr) return NotFound("tenant", name);
+          FillTenant(*t, snap->version(), out);
+          return grpc::Status::OK;
+        });
+  });
 }
 
 grpc::Status LogoutAdminService::UpdateTenant(grpc::ServerContext* ctx,
                                               const v1::UpdateTenantRequest* r,
                                               v1::TenantResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateTenant(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  if (t == nullptr) return NotFound("tenant", r->tenant());
-  FillTenant(*t, snap->version(), out);
-  return grpc::Status::OK;
+  return Serve(ctx, "UpdateTenant", [&](const Caller& caller) -> grpc::Status {
+    if (!caller.MayWrite(r->tenant())) {
+      return Refuse("UpdateTenant", Denied(caller, "write", r->tenant()));
+    }
+    return Write(
+        ctx, "UpdateTenant", caller, [r](v1::PolicyConfig& c) { return ApplyUpdateTenant(*r, c); },
+        [&](const Snapshot& snap, uint64_t) -> grpc::Status {
+          const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
+          if (t == nullptr) return NotFound("tenant", r->tenant());
+          FillTenant(*t, snap->version(), out);
+          return grpc::Status::OK;
+        });
+  });
 }
 
 grpc::Status LogoutAdminService::DeleteTenant(grpc::ServerContext* ctx,
                                               const v1::DeleteTenantRequest* r,
                                               v1::DeleteResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyDeleteTenant(*r, c); }, snap);
-  out->set_policy_version(*write_version);
-  return grpc::Status::OK;
+  return Serve(ctx, "DeleteTenant", [&](const Caller& caller) -> grpc::Status {
+    if (!caller.MayAdminister(r->tenant())) {
+      return Refuse("DeleteTenant", Denied(caller, "delete", r->tenant()));
+    }
+    return Write(
+        ctx, "DeleteTenant", caller, [r](v1::PolicyConfig& c) { return ApplyDeleteTenant(*r, c); },
+        [out](const Snapshot&, uint64_t version) {
+          out->set_policy_version(version);
+          return grpc::Status::OK;
+        });
+  });
+}
+
+// ReadInTenant is the shared read in one tenant: scope, snapshot, tenant, then `find`.
+grpc::Status LogoutAdminService::ReadInTenant(grpc::ServerContext* ctx, const char* method,
+                                              const std::string& tenant, const ReadFn& find) {
+  return Serve(ctx, method, [&](const Caller& caller) -> grpc::Status {
+    if (!caller.MayRead(tenant)) return Refuse(method, Denied(caller, "read", tenant));
+    const Snapshot snap = holder_->Get();
+    if (snap == nullptr) return NoPolicy();
+    const v1::Tenant* t = FindTenant(snap->source(), tenant);
+    if (t == nullptr) return NotFound("tenant", tenant);
+    return find(*t, snap->version());
+  });
+}
+
+// WriteInTenant is the shared write of a client or connection: writer scope, then Write.
+grpc::Status LogoutAdminService::WriteInTenant(grpc::ServerContext* ctx, const char* method,
+                                               const std::string& tenant,
+                                               const store::Mutation& apply, const FillFn& fill) {
+  return Serve(ctx, method, [&](const Caller& caller) -> grpc::Status {
+    if (!caller.MayWrite(tenant)) return Refuse(method, Denied(caller, "write", tenant));
+    return Write(ctx, method, caller, apply, fill);
+  });
 }
 
 grpc::Status LogoutAdminService::GetClient(grpc::ServerContext* ctx, const v1::GetClientRequest* r,
                                            v1::ClientResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  if (t == nullptr) return NotFound("tenant", r->tenant());
-  const v1::Client* c = FindClient(*t, r->client_id());
-  if (c == nullptr) return NotFound("client", r->client_id());
-  FillClient(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return ReadInTenant(ctx, "GetClient", r->tenant(),
+                      [&](const v1::Tenant& t, uint64_t version) -> grpc::Status {
+                        const v1::Client* c = FindClient(t, r->client_id());
+                        if (c == nullptr) return NotFound("client", r->client_id());
+                        FillClient(*c, version, out);
+                        return grpc::Status::OK;
+                      });
 }
 
 grpc::Status LogoutAdminService::ListClients(grpc::ServerContext* ctx,
                                              const v1::ListClientsRequest* r,
                                              v1::ListClientsResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  if (t == nullptr) return NotFound("tenant", r->tenant());
-  for (const v1::Client& c : t->clients()) FillClient(c, snap->version(), out->add_clients());
-  return grpc::Status::OK;
+  return ReadInTenant(ctx, "ListClients", r->tenant(),
+                      [&](const v1::Tenant& t, uint64_t version) -> grpc::Status {
+                        for (const v1::Client& c : t.clients())
+                          FillClient(c, version, out->add_clients());
+                        return grpc::Status::OK;
+                      });
 }
+
+namespace {
+
+// The answer of a client write: the client as committed.
+LogoutAdminService::FillFn FillCommittedClient(const std::string& tenant,
+                                               const std::string& client_id,
+                                               v1::ClientResponse* out) {
+  return [&tenant, &client_id, out](const std::shared_ptr<const policy::CompiledPolicy>& snap,
+                                    uint64_t) -> grpc::Status {
+    const v1::Tenant* t = FindTenant(snap->source(), tenant);
+    const v1::Client* c = t == nullptr ? nullptr : FindClient(*t, client_id);
+    if (c == nullptr) return NotFound("client", client_id);
+    FillClient(*c, snap->version(), out);
+    return grpc::Status::OK;
+  };
+}
+
+// The answer of a connection write: the connection as committed.
+LogoutAdminService::FillFn FillCommittedConnection(const std::string& tenant,
+                                                   const std::string& name,
+                                                   v1::ConnectionResponse* out) {
+  return [&tenant, &name, out](const std::shared_ptr<const policy::CompiledPolicy>& snap,
+                               uint64_t) -> grpc::Status {
+    const v1::Tenant* t = FindTenant(snap->source(), tenant);
+    const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, name);
+    if (c == nullptr) return NotFound("connection", name);
+    FillConnection(*c, snap->version(), out);
+    return grpc::Status::OK;
+  };
+}
+
+// The answer of a delete: the committed version.
+LogoutAdminService::FillFn FillDeleted(v1::DeleteResponse* out) {
+  return [out](const std::shared_ptr<const policy::CompiledPolicy>&, uint64_t version) {
+    out->set_policy_version(version);
+    return grpc::Status::OK;
+  };
+}
+
+}  // namespace
 
 grpc::Status LogoutAdminService::CreateClient(grpc::ServerContext* ctx,
                                               const v1::CreateClientRequest* r,
                                               v1::ClientResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyCreateClient(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  const v1::Client* c = t == nullptr ? nullptr : FindClient(*t, r->client().client_id());
-  if (c == nullptr) return NotFound("client", r->client().client_id());
-  FillClient(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "CreateClient", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyCreateClient(*r, c); },
+      FillCommittedClient(r->tenant(), r->client().client_id(), out));
 }
 
 grpc::Status LogoutAdminService::UpdateClient(grpc::ServerContext* ctx,
                                               const v1::UpdateClientRequest* r,
                                               v1::ClientResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateClient(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  const v1::Client* c = t == nullptr ? nullptr : FindClient(*t, r->client_id());
-  if (c == nullptr) return NotFound("client", r->client_id());
-  FillClient(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "UpdateClient", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyUpdateClient(*r, c); },
+      FillCommittedClient(r->tenant(), r->client_id(), out));
 }
 
 grpc::Status LogoutAdminService::DeleteClient(grpc::ServerContext* ctx,
                                               const v1::DeleteClientRequest* r,
                                               v1::DeleteResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyDeleteClient(*r, c); }, snap);
-  out->set_policy_version(*write_version);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "DeleteClient", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyDeleteClient(*r, c); }, FillDeleted(out));
 }
 
 grpc::Status LogoutAdminService::GetConnection(grpc::ServerContext* ctx,
                                                const v1::GetConnectionRequest* r,
                                                v1::ConnectionResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  if (t == nullptr) return NotFound("tenant", r->tenant());
-  const v1::Connection* c = FindConnection(*t, r->connection());
-  if (c == nullptr) return NotFound("connection", r->connection());
-  FillConnection(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return ReadInTenant(ctx, "GetConnection", r->tenant(),
+                      [&](const v1::Tenant& t, uint64_t version) -> grpc::Status {
+                        const v1::Connection* c = FindConnection(t, r->connection());
+                        if (c == nullptr) return NotFound("connection", r->connection());
+                        FillConnection(*c, version, out);
+                        return grpc::Status::OK;
+                      });
 }
 
 grpc::Status LogoutAdminService::ListConnections(grpc::ServerContext* ctx,
                                                  const v1::ListConnectionsRequest* r,
                                                  v1::ListConnectionsResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  if (t == nullptr) return NotFound("tenant", r->tenant());
-  for (const v1::Connection& c : t->connections()) {
-    FillConnection(c, snap->version(), out->add_connections());
-  }
-  return grpc::Status::OK;
+  return ReadInTenant(ctx, "ListConnections", r->tenant(),
+                      [&](const v1::Tenant& t, uint64_t version) -> grpc::Status {
+                        for (const v1::Connection& c : t.connections()) {
+                          FillConnection(c, version, out->add_connections());
+                        }
+                        return grpc::Status::OK;
+                      });
 }
 
 grpc::Status LogoutAdminService::CreateConnection(grpc::ServerContext* ctx,
                                                   const v1::CreateConnectionRequest* r,
                                                   v1::ConnectionResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyCreateConnection(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, r->connection().name());
-  if (c == nullptr) return NotFound("connection", r->connection().name());
-  FillConnection(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "CreateConnection", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyCreateConnection(*r, c); },
+      FillCommittedConnection(r->tenant(), r->connection().name(), out));
 }
 
 grpc::Status LogoutAdminService::UpdateConnection(grpc::ServerContext* ctx,
                                                   const v1::UpdateConnectionRequest* r,
                                                   v1::ConnectionResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateConnection(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, r->connection_name());
-  if (c == nullptr) return NotFound("connection", r->connection_name());
-  FillConnection(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "UpdateConnection", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyUpdateConnection(*r, c); },
+      FillCommittedConnection(r->tenant(), r->connection_name(), out));
 }
 
 grpc::Status LogoutAdminService::UpdateConnectionLogout(grpc::ServerContext* ctx,
                                                         const v1::UpdateConnectionLogoutRequest* r,
                                                         v1::ConnectionResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyUpdateConnectionLogout(*r, c); }, snap);
-  const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-  const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, r->connection());
-  if (c == nullptr) return NotFound("connection", r->connection());
-  FillConnection(*c, snap->version(), out);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "UpdateConnectionLogout", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyUpdateConnectionLogout(*r, c); },
+      FillCommittedConnection(r->tenant(), r->connection(), out));
 }
 
 grpc::Status LogoutAdminService::DeleteConnection(grpc::ServerContext* ctx,
                                                   const v1::DeleteConnectionRequest* r,
                                                   v1::DeleteResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyDeleteConnection(*r, c); }, snap);
-  out->set_policy_version(*write_version);
-  return grpc::Status::OK;
+  return WriteInTenant(
+      ctx, "DeleteConnection", r->tenant(),
+      [r](v1::PolicyConfig& c) { return ApplyDeleteConnection(*r, c); }, FillDeleted(out));
 }
 
 grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
                                               const v1::ExportPolicyRequest* r,
                                               v1::ExportPolicyResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
-  *out->mutable_policy() = snap->source();
-  if (!r->include_secrets()) {
-    for (v1::Tenant& tenant : *out->mutable_policy()->mutable_tenants()) {
-      RedactSecrets(tenant);  // client secrets and signing keys' private_key_pem
+  return Serve(ctx, "ExportPolicy", [&](const Caller& caller) -> grpc::Status {
+    if (r->include_secrets() && caller.role != Role::kAdmin) {
+      return Refuse("ExportPolicy",
+                    absl::PermissionDeniedError(absl::StrCat(
+                        "credential ", Q(caller.actor), " (", RoleName(caller.role),
+                        ") may not export secrets (include_secrets needs the admin role)")));
     }
-  }
-  out->set_policy_version(snap->version());
-  return grpc::Status::OK;
+    const Snapshot snap = holder_->Get();
+    if (snap == nullptr) return NoPolicy();
+    if (caller.SeesEveryTenant()) {
+      *out->mutable_policy() = snap->source();
+      out->set_etag(PolicyEtag(snap->source()));
+    } else {
+      for (const v1::Tenant& t : snap->source().tenants()) {
+        if (caller.MayRead(t.name())) *out->mutable_policy()->add_tenants() = t;
+      }
+    }
+    if (!r->include_secrets()) {
+      for (v1::Tenant& tenant : *out->mutable_policy()->mutable_tenants()) {
+        RedactSecrets(tenant);  // client secrets and signing keys' private_key_pem
+      }
+    }
+    out->set_policy_version(snap->version());
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status LogoutAdminService::ImportPolicy(grpc::ServerContext* ctx,
                                               const v1::ImportPolicyRequest* r,
                                               v1::ImportPolicyResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  LOGOUT_ADMIN_WRITE(
-      actor, [r](v1::PolicyConfig& c) { return ApplyImportPolicy(*r, c); }, snap);
-  out->set_policy_version(*write_version);
-  return grpc::Status::OK;
+  return Serve(ctx, "ImportPolicy", [&](const Caller& caller) -> grpc::Status {
+    if (!caller.IsPolicyAdmin()) {
+      return Refuse("ImportPolicy",
+                    absl::PermissionDeniedError(absl::StrCat(
+                        "credential ", Q(caller.actor), " (", RoleName(caller.role),
+                        ") may not import a policy (it replaces every tenant: it needs the admin "
+                        "role for \"*\")")));
+    }
+    const store::Mutation apply = [r, out](v1::PolicyConfig& c) {
+      return ApplyImportPolicy(*r, c, out);
+    };
+    if (r->dry_run()) {
+      absl::StatusOr<uint64_t> version = writer_->Preview(WhileWanted(ctx, apply));
+      CountStoreError(version.status());
+      if (!version.ok()) return ToGrpcStatus(version.status());
+      out->set_policy_version(*version);
+      return grpc::Status::OK;
+    }
+    return Write(ctx, "ImportPolicy", caller, apply, [out](const Snapshot&, uint64_t version) {
+      out->set_policy_version(version);
+      return grpc::Status::OK;
+    });
+  });
 }
 
 grpc::Status LogoutAdminService::ListAuditEvents(grpc::ServerContext* ctx,
                                                  const v1::ListAuditEventsRequest* r,
                                                  v1::ListAuditEventsResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  const uint32_t limit = r->page_size() == 0 ? 100 : std::min<uint32_t>(r->page_size(), 1000);
-  absl::StatusOr<std::vector<v1::AuditEvent>> events =
-      writer_->ListAudit(r->before_version(), limit);
-  if (!events.ok()) return ToGrpcStatus(events.status());
-  for (v1::AuditEvent& e : *events) *out->add_events() = std::move(e);
-  return grpc::Status::OK;
+  return Serve(ctx, "ListAuditEvents", [&](const Caller& caller) -> grpc::Status {
+    const uint32_t limit = r->page_size() == 0 ? 100 : std::min<uint32_t>(r->page_size(), 1000);
+    uint64_t before = r->before_version();
+    // A scoped credential reads pages until it has `limit` of its own events (or the bound).
+    for (int page = 0; page < kMaxScannedPages; ++page) {
+      absl::StatusOr<std::vector<v1::AuditEvent>> events = writer_->ListAudit(before, limit);
+      if (!events.ok()) return ToGrpcStatus(events.status());
+      const bool last = events->size() < limit;
+      for (v1::AuditEvent& e : *events) {
+        before = e.policy_version();
+        if (!AuditEventVisible(caller, e.object())) continue;
+        *out->add_events() = std::move(e);
+        if (static_cast<uint32_t>(out->events_size()) == limit) break;
+      }
+      if (last && static_cast<uint32_t>(out->events_size()) < limit) {
+        before = 0;  // the end of the trail was read
+        break;
+      }
+      if (static_cast<uint32_t>(out->events_size()) == limit) break;
+    }
+    out->set_next_before_version(before);
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status LogoutAdminService::ListBackchannelDeliveries(
     grpc::ServerContext* ctx, const v1::ListBackchannelDeliveriesRequest* r,
     v1::ListBackchannelDeliveriesResponse* out) {
-  LOGOUT_ADMIN_AUTHORIZE(ctx, actor);
-  if (r->tenant().size() > 256) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, "tenant is longer than 256 bytes"};
-  }
-  const int limit =
-      r->page_size() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(r->page_size(), 1000));
-  absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> events =
-      writer_->ListDeliveryEvents(r->tenant(), r->before_id(), limit);
-  if (!events.ok()) return ToGrpcStatus(events.status());
-  // A full page may have more behind it; a short one is the last.
-  if (static_cast<int>(events->size()) == limit) out->set_next_before_id(events->back().id());
-  for (v1::BackchannelDeliveryEvent& e : *events) *out->add_events() = std::move(e);
-  return grpc::Status::OK;
+  return Serve(ctx, "ListBackchannelDeliveries", [&](const Caller& caller) -> grpc::Status {
+    if (r->tenant().size() > 256) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "tenant is longer than 256 bytes"};
+    }
+    if (!r->tenant().empty() && !caller.MayRead(r->tenant())) {
+      return Refuse("ListBackchannelDeliveries", Denied(caller, "read", r->tenant()));
+    }
+    const int limit =
+        r->page_size() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(r->page_size(), 1000));
+    // Filtered by the store when one tenant is asked for (or the credential sees every tenant);
+    // else pages are read until `limit` of the credential's tenants' events are found.
+    const bool filtered = r->tenant().empty() && !caller.SeesEveryTenant();
+    uint64_t before = r->before_id();
+    for (int page = 0; page < (filtered ? kMaxScannedPages : 1); ++page) {
+      absl::StatusOr<std::vector<v1::BackchannelDeliveryEvent>> events =
+          writer_->ListDeliveryEvents(r->tenant(), before, limit);
+      if (!events.ok()) return ToGrpcStatus(events.status());
+      // A full page may have more behind it; a short one is the last.
+      const bool last = static_cast<int>(events->size()) < limit;
+      for (v1::BackchannelDeliveryEvent& e : *events) {
+        before = e.id();
+        if (filtered && !caller.InScope(e.tenant())) continue;
+        *out->add_events() = std::move(e);
+        if (out->events_size() == limit) break;
+      }
+      if (last && out->events_size() < limit) {
+        before = 0;
+        break;
+      }
+      if (out->events_size() == limit) break;
+    }
+    out->set_next_before_id(before);
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace logout::rpc

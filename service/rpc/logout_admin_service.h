@@ -1,4 +1,6 @@
-// The gRPC adapter for logout.v1.LogoutAdmin. Every call is authorised first (bearer token);
+// The gRPC adapter for logout.v1.LogoutAdmin. Every call is authenticated first (a scoped
+// credential: bearer token or client certificate) and checked against the credential's role
+// and tenants;
 // reads answer from the live snapshot (no store I/O); writes go through the PolicyWriter (one
 // store transaction each). Uses gRPC's synchronous API on purpose: writes block on the store,
 // and blocking belongs on the sync thread pool, never in a callback reactor.
@@ -7,6 +9,10 @@
 //   builder.RegisterService(&admin);
 #ifndef SERVICE_RPC_LOGOUT_ADMIN_SERVICE_H_
 #define SERVICE_RPC_LOGOUT_ADMIN_SERVICE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
 
 #include "logout/v1/admin.grpc.pb.h"
 #include "service/rpc/admin_auth.h"
@@ -25,6 +31,10 @@ namespace logout::rpc {
 // Thread-safe; `holder`, `writer` and `auth` must outlive it.
 class LogoutAdminService final : public v1::LogoutAdmin::Service {
  public:
+  // What a write answers once it committed: the snapshot it installed and its version.
+  using FillFn = std::function<grpc::Status(
+      const std::shared_ptr<const policy::CompiledPolicy>& snapshot, uint64_t version)>;
+
   // `limiter` (optional) bounds calls in progress, shared with the decision service;
   // `metrics` (optional) counts refused calls and store errors.
   LogoutAdminService(const store::SnapshotHolder* holder, store::PolicyWriter* writer,
@@ -76,6 +86,24 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
                                          v1::ListBackchannelDeliveriesResponse* out) override;
 
  private:
+  using ReadFn = std::function<grpc::Status(const v1::Tenant& tenant, uint64_t version)>;
+
+  // Serve admits the call (concurrency bound, deadline), authenticates it and runs `body` with
+  // the caller; a refused call is counted and logged.
+  grpc::Status Serve(grpc::ServerContext* ctx, const char* method,
+                     const std::function<grpc::Status(const Caller&)>& body);
+  // Write runs `apply` in one store transaction (nothing is written when the caller stopped
+  // waiting), logs it, and answers with `fill` from the committed snapshot.
+  grpc::Status Write(grpc::ServerContext* ctx, const char* method, const Caller& caller,
+                     const store::Mutation& apply, const FillFn& fill);
+  // ReadInTenant / WriteInTenant check the caller's scope for `tenant` (reader / writer) first.
+  grpc::Status ReadInTenant(grpc::ServerContext* ctx, const char* method, const std::string& tenant,
+                            const ReadFn& find);
+  grpc::Status WriteInTenant(grpc::ServerContext* ctx, const char* method,
+                             const std::string& tenant, const store::Mutation& apply,
+                             const FillFn& fill);
+  // Refuse counts, logs and converts a refusal.
+  grpc::Status Refuse(const char* method, const absl::Status& status) const;
   void CountRefusal(const absl::Status& status) const;
   void CountStoreError(const absl::Status& status) const;
 

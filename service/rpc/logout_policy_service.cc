@@ -2,6 +2,7 @@
 
 #include "absl/random/distributions.h"
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "service/metrics/metrics.h"
@@ -70,13 +71,28 @@ grpc::ServerUnaryReactor* LogoutPolicyService::Admit(
   return reactor;
 }
 
-absl::Status LogoutPolicyService::AuthorizePlan(grpc::CallbackServerContext* context) const {
-  if (hooks_.plan_auth == nullptr) return absl::OkStatus();
-  absl::StatusOr<std::string> caller =
-      hooks_.plan_auth->Authorize(context->client_metadata(), context->auth_context().get());
-  if (!caller.ok() && hooks_.metrics != nullptr)
+absl::Status LogoutPolicyService::AuthorizePlan(grpc::CallbackServerContext* context,
+                                                const std::string& tenant) const {
+  if (hooks_.plan_auth == nullptr) return absl::OkStatus();  // --slo_allow_unauthenticated
+  absl::Status refused;
+  if (!hooks_.plan_auth->HasAnyCredential()) {
+    refused = absl::PermissionDeniedError(
+        "single-logout planning is closed: no planner credential is configured "
+        "(--slo_token_file, --slo_client_identities or a \"planner\" in "
+        "--admin_credentials_file); --slo_allow_unauthenticated opens it to every caller");
+  } else if (absl::StatusOr<Caller> caller = hooks_.plan_auth->Authenticate(
+                 context->client_metadata(), context->auth_context().get());
+             !caller.ok()) {
+    refused = caller.status();
+  } else if (!caller->MayPlan(tenant)) {
+    refused = absl::PermissionDeniedError(
+        absl::StrCat("credential \"", caller->actor, "\" may not plan single logout for tenant \"",
+                     absl::CEscape(absl::string_view(tenant).substr(0, 128)), "\""));
+  }
+  if (!refused.ok() && hooks_.metrics != nullptr) {
     hooks_.metrics->RecordRejected("plan_unauthorized");
-  return caller.status();
+  }
+  return refused;
 }
 
 void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
@@ -100,7 +116,7 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
   grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
   if (snapshot == nullptr) return reactor;
   if (request->plan_notifications()) {
-    if (absl::Status s = AuthorizePlan(context); !s.ok()) {
+    if (absl::Status s = AuthorizePlan(context, request->tenant()); !s.ok()) {
       reactor->Finish(ToGrpcStatus(s));
       return reactor;
     }
@@ -150,7 +166,7 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
   grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
   if (snapshot == nullptr) return reactor;
-  if (absl::Status s = AuthorizePlan(context); !s.ok()) {
+  if (absl::Status s = AuthorizePlan(context, request->tenant()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }

@@ -64,8 +64,11 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   // the reactor has already finished with the status and `snapshot` is null.
   grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context, const ConcurrencySlot& slot,
                                   std::shared_ptr<const policy::CompiledPolicy>& snapshot) const;
-  // AuthorizePlan checks the caller may ask for a single-logout plan (OK when unrestricted).
-  absl::Status AuthorizePlan(grpc::CallbackServerContext* context) const;
+  // AuthorizePlan checks the caller holds a planner credential for `tenant` (OK when planning
+  // was opened with --slo_allow_unauthenticated). PERMISSION_DENIED when no planner credential
+  // is configured at all, or the credential does not cover `tenant`; UNAUTHENTICATED /
+  // PERMISSION_DENIED from the authenticator otherwise.
+  absl::Status AuthorizePlan(grpc::CallbackServerContext* context, const std::string& tenant) const;
   // LogDecision writes the sampled decision line (never tokens nor query strings).
   void LogDecision(const v1::ValidateLogoutRequest& request,
                    const v1::ValidateLogoutResponse& response) const;

@@ -13,6 +13,7 @@
 #include "service/rpc/admin_auth.h"
 #include "service/rpc/admin_mutations.h"
 #include "service/rpc/call_limits.h"
+#include "service/rpc/credentials.h"
 #include "service/rpc/logout_admin_service.h"
 #include "service/rpc/logout_policy_service.h"
 #include "service/server/delivery_audit_writer.h"
@@ -126,22 +127,55 @@ absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
+  std::unique_ptr<rpc::CredentialsFile> scoped_credentials;
+  if (!options.admin_credentials_file.empty()) {
+    absl::StatusOr<std::unique_ptr<rpc::CredentialsFile>> opened =
+        rpc::CredentialsFile::Open(options.admin_credentials_file);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("--admin_credentials_file: ", opened.status().message()));
+    }
+    scoped_credentials = *std::move(opened);
+    if (options.tls.client_ca.empty()) {
+      for (const rpc::Credential& c : scoped_credentials->Get()->credentials()) {
+        if (c.client_identity.empty()) continue;
+        LogEvent(LogLevel::kWarning,
+                 "credentials with a client_identity need mutual TLS (--tls_client_ca); without "
+                 "it only their tokens can match",
+                 {{"credential", c.name}});
+        break;
+      }
+    }
+  }
   LOGOUT_ASSIGN_OR_RETURN(
       std::unique_ptr<rpc::AdminAuthenticator> admin_auth,
       MakeAuthenticator(options.admin_token_file, options.admin_client_identities, options.tls,
                         rpc::AdminAuthenticator::Purpose()));
-  // Single-logout planning hands out signed logout tokens for any user the caller names: when
-  // a credential is configured, only its holders may ask for a plan.
+  if (scoped_credentials != nullptr) {
+    admin_auth->UseCredentialsFile(scoped_credentials.get(),
+                                   {rpc::Role::kReader, rpc::Role::kWriter, rpc::Role::kAdmin});
+  }
+  // Single-logout planning hands out signed logout tokens for any user the caller names: only
+  // holders of a planner credential may ask for a plan, unless the operator opened it.
   std::unique_ptr<rpc::AdminAuthenticator> plan_auth;
-  if (!options.slo_token_file.empty() || !options.slo_client_identities.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(
-        plan_auth, MakeAuthenticator(
-                       options.slo_token_file, options.slo_client_identities, options.tls,
-                       {"single-logout planning", "--slo_token_file", "--slo_client_identities"}));
-  } else {
+  if (options.slo_allow_unauthenticated) {
     LogEvent(LogLevel::kWarning,
              "single-logout planning is open to every caller of the decision port "
-             "(set --slo_client_identities or --slo_token_file)");
+             "(--slo_allow_unauthenticated): anyone who reaches it can log any user out");
+  } else {
+    LOGOUT_ASSIGN_OR_RETURN(
+        plan_auth,
+        MakeAuthenticator(options.slo_token_file, options.slo_client_identities, options.tls,
+                          {"single-logout planning", "--slo_token_file", "--slo_client_identities",
+                           rpc::Role::kPlanner}));
+    if (scoped_credentials != nullptr)
+      plan_auth->UseCredentialsFile(scoped_credentials.get(), {rpc::Role::kPlanner});
+    if (!plan_auth->HasAnyCredential()) {
+      LogEvent(LogLevel::kInfo,
+               "single-logout planning is refused until a planner credential is configured "
+               "(--slo_token_file, --slo_client_identities or a \"planner\" in "
+               "--admin_credentials_file)");
+    }
   }
   LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                           MakeServerCredentials(options.tls));
@@ -154,6 +188,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   }
   self->admin_auth_ = std::move(admin_auth);
   self->plan_auth_ = std::move(plan_auth);
+  self->credentials_ = std::move(scoped_credentials);
   self->health_ = std::make_unique<HealthService>();
   self->SetServing(false);
   self->SetStoreHealth(true);
@@ -178,6 +213,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
       LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig seed, store::ReadPolicyFile(options.policy_path));
       v1::ImportPolicyRequest import;
       *import.mutable_policy() = std::move(seed);
+      import.set_force(true);  // the store is empty: there is nothing to guard
       LOGOUT_ASSIGN_OR_RETURN(
           uint64_t version,
           self->writer_->Write("seed:" + options.policy_path, [&import](v1::PolicyConfig& c) {
@@ -214,6 +250,32 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
         }
       }
     });
+  }
+
+  if (self->credentials_ != nullptr) {
+    // Like certificate rotation: a changed file takes effect without a restart; one that does
+    // not parse is reported and the last good credentials stay in force.
+    self->credentials_watcher_ = std::thread(
+        [raw, interval = std::max(options.credentials_refresh_interval, absl::Milliseconds(100))] {
+          absl::MutexLock lock(&raw->reconcile_mu_);
+          while (!raw->stopping_) {
+            raw->reconcile_mu_.AwaitWithTimeout(absl::Condition(&raw->stopping_), interval);
+            if (raw->stopping_) break;
+            raw->reconcile_mu_.Unlock();
+            const absl::StatusOr<bool> reloaded = raw->credentials_->ReloadIfChanged();
+            if (!reloaded.ok()) {
+              LogEvent(LogLevel::kError, "credentials file refused",
+                       {{"error", std::string(reloaded.status().message())}});
+              raw->metrics_->RecordCredentialsReloadFailure();
+            } else if (*reloaded) {
+              LogEvent(LogLevel::kInfo, "credentials reloaded",
+                       {{"path", raw->credentials_->path()},
+                        {"credentials",
+                         absl::StrCat(raw->credentials_->Get()->credentials().size()), true}});
+            }
+            raw->reconcile_mu_.Lock();
+          }
+        });
   }
 
   metrics::Metrics* metrics = self->metrics_.get();
@@ -304,6 +366,7 @@ LogoutServer::~LogoutServer() {
     stopping_ = true;
   }
   if (reconciler_.joinable()) reconciler_.join();
+  if (credentials_watcher_.joinable()) credentials_watcher_.join();
   // Also when Create failed before Shutdown could run: no delivery or audit thread may touch
   // the store once it is gone.
   if (backchannel_ != nullptr) backchannel_->Shutdown(absl::ZeroDuration());

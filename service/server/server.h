@@ -43,6 +43,7 @@ class LogoutPolicyService;
 class LogoutAdminService;
 class AdminAuthenticator;
 class ConcurrencyLimiter;
+class CredentialsFile;
 }  // namespace logout::rpc
 
 namespace logout::server {
@@ -66,7 +67,8 @@ struct ServerOptions {
   std::string policy_path;
   // Development only: allow http:// loopback URLs in connection settings.
   bool allow_http_loopback = false;
-  // File holding the admin bearer token. Empty: the admin API refuses every call.
+  // File holding the admin bearer token (an admin credential for every tenant). Without it,
+  // admin_client_identities or admin_credentials_file the admin API refuses every call.
   std::string admin_token_file;
   // Largest request message accepted.
   int max_receive_message_bytes = 1024 * 1024;
@@ -87,6 +89,17 @@ struct ServerOptions {
   // file and/or client-certificate identities. Both empty: any caller of the decision port.
   std::string slo_token_file;
   std::vector<std::string> slo_client_identities;
+  // Scoped credentials (JSON; see service/rpc/credentials.h): each a bearer token's SHA-256
+  // and/or a client-certificate identity, the tenants it may act on ("*" or names) and a role:
+  // reader, writer, admin (admin API) or planner (single-logout planning). Re-read every
+  // credentials_refresh_interval; a file that no longer parses keeps the last good
+  // credentials. admin_token_file / admin_client_identities stay admin credentials for every
+  // tenant, slo_token_file / slo_client_identities planner credentials for every tenant.
+  std::string admin_credentials_file;
+  absl::Duration credentials_refresh_interval = absl::Seconds(10);
+  // Planning is refused unless a planner credential is configured; this opens it to every
+  // caller of the decision port (a locked-down network only; logged as a warning).
+  bool slo_allow_unauthenticated = false;
   // Calls in progress (decision and admin together) beyond which calls get RESOURCE_EXHAUSTED.
   // <= 0: no bound.
   int max_concurrent_rpcs = 1000;
@@ -163,7 +176,10 @@ class LogoutServer {
   std::unique_ptr<HealthService> health_;
   std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;
-  std::unique_ptr<rpc::AdminAuthenticator> plan_auth_;  // null: planning is unrestricted
+  std::unique_ptr<rpc::AdminAuthenticator> plan_auth_;  // null: --slo_allow_unauthenticated
+  // --admin_credentials_file (null without), and the thread that re-reads it.
+  std::unique_ptr<rpc::CredentialsFile> credentials_;
+  std::thread credentials_watcher_;
   std::unique_ptr<rpc::LogoutAdminService> admin_service_;
   std::unique_ptr<rpc::ConcurrencyLimiter> limiter_;
   // The decision server (with admin when there is no admin_listen), then the optional admin

@@ -10,6 +10,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/common/strict_json.h"
 
 namespace logout::store {
 namespace {
@@ -34,6 +35,11 @@ absl::StatusOr<v1::PolicyConfig> ParsePolicyText(absl::string_view text) {
   v1::PolicyConfig config;
   const absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(text);
   if (!trimmed.empty() && trimmed.front() == '{') {
+    // protobuf's JSON parser is lenient (single quotes, trailing commas, repeated keys): the
+    // text must be strict RFC 8259 JSON first, so a typo is refused instead of half-read.
+    if (absl::Status s = common::CheckStrictJson(text); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("policy JSON: ", s.message()));
+    }
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = false;
     const auto status = google::protobuf::util::JsonStringToMessage(

@@ -33,6 +33,21 @@ absl::StatusOr<uint64_t> PolicyWriter::Write(absl::string_view actor, const Muta
   return committed->version;
 }
 
+absl::StatusOr<uint64_t> PolicyWriter::Preview(const Mutation& apply) {
+  if (store_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this logoutd serves a read-only policy file (--store=file): change the file instead");
+  }
+  absl::StatusOr<StoredPolicy> stored = store_->Load();
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<v1::AuditEvent> event = apply(stored->config);
+  if (!event.ok()) return event.status();
+  absl::StatusOr<std::unique_ptr<policy::CompiledPolicy>> built =
+      policy::CompiledPolicy::BuildUnversioned(stored->config, options_);
+  if (!built.ok()) return built.status();
+  return stored->version;
+}
+
 absl::Status PolicyWriter::Reload() {
   if (store_ == nullptr) return absl::OkStatus();
   absl::StatusOr<StoredPolicy> stored = store_->Load();

@@ -35,6 +35,11 @@ class PolicyWriter {
   // GitOps mode). Other errors come from `apply` or the store, and nothing is written.
   absl::StatusOr<uint64_t> Write(absl::string_view actor, const Mutation& apply);
 
+  // Preview runs `apply` on the latest committed policy and compiles the result exactly as
+  // Write does, but commits and installs nothing. Returns the version it was computed against;
+  // errors as Write.
+  absl::StatusOr<uint64_t> Preview(const Mutation& apply);
+
   // Reload loads the latest committed policy and installs it if it is newer than the live
   // snapshot. A policy that no longer compiles is not installed (the last good snapshot keeps
   // serving) and its error is returned. Version 0 (never written) installs nothing.

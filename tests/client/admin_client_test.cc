@@ -101,6 +101,8 @@ TEST_F(AdminClientTest, ExportAndImportPolicy) {
   ASSERT_EQ(exported->policy().tenants_size(), 2);
   EXPECT_EQ(exported->policy().tenants(0).name(), "acme");
   v1::ImportPolicyRequest import;
+  import.set_force(true);  // these tests replace policies unguarded
+  import.set_allow_deletions(true);
   *import.mutable_policy() = exported->policy();
   absl::StatusOr<v1::ImportPolicyResponse> imported = admin->ImportPolicy(import);
   ASSERT_TRUE(imported.ok()) << imported.status();

@@ -290,13 +290,13 @@ TEST_F(LogoutctlTest, PolicyExportImportRoundTrip) {
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(edited, &json).ok());
   const std::string file = *dir_ + "/policy.json";
   std::ofstream(file) << json;
-  r = Ctl({TokenFlag(), "policy", "import", file});
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_GT(Parse<v1::ImportPolicyResponse>(r.out).policy_version(), version);
   r = Ctl({"validate", "--tenant=acme", "--query=returnTo=https://imported.acme.example.com/"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   // --clear_client_fields reaches logoutd, which accepts only client_secret.
-  r = Ctl({TokenFlag(), "policy", "import", file, "--clear_client_fields", "name"});
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes", "--clear_client_fields", "name"});
   EXPECT_EQ(r.code, 65) << r.err;
   EXPECT_NE(Field(r.err, "message").find("clear_client_fields"), std::string::npos) << r.err;
 
@@ -304,14 +304,90 @@ TEST_F(LogoutctlTest, PolicyExportImportRoundTrip) {
   edited.mutable_policy()->mutable_tenants(0)->add_allowed_logout_urls("https://*.com");
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(edited.policy(), &json).ok());
   std::ofstream(file, std::ios::trunc) << json;
-  r = Ctl({TokenFlag(), "policy", "import", file});
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes"});
   EXPECT_EQ(r.code, 65) << r.err;
   EXPECT_EQ(Field(r.err, "code"), "INVALID_ARGUMENT");
   std::ofstream(file, std::ios::trunc) << "{\"tenants\": [";
-  r = Ctl({TokenFlag(), "policy", "import", file});
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes"});
   EXPECT_EQ(r.code, 65) << r.err;
-  r = Ctl({TokenFlag(), "policy", "import", *dir_ + "/no-such-file.json"});
+  r = Ctl({TokenFlag(), "policy", "import", *dir_ + "/no-such-file.json", "--yes"});
   EXPECT_EQ(r.code, 66) << r.err;
+}
+
+// policy import is guarded: a strict parse (line and column), a preview of the difference, an
+// explicit --yes, and the import applied only to the policy that was previewed.
+TEST_F(LogoutctlTest, PolicyImportParsesStrictlyPreviewsAndNeedsYes) {
+  CtlRun r = Ctl({TokenFlag(), "policy", "export"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto before = Parse<v1::ExportPolicyResponse>(r.out);
+  ASSERT_FALSE(before.etag().empty());
+  const std::string file = *dir_ + "/typo.json";
+
+  // The typo that used to wipe a platform: a trailing comma. Refused locally, exit 65.
+  std::ofstream(file, std::ios::trunc) << "{\"tenants\": [{\"name\": \"acme\",}]}";
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes", "--allow-deletions"});
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "INVALID_ARGUMENT");
+  EXPECT_NE(Field(r.err, "message").find("line 1, column "), std::string::npos) << r.err;
+  EXPECT_NE(Field(r.err, "message").find("trailing comma"), std::string::npos) << r.err;
+  for (const std::string& bad :
+       {std::string("{'tenants': []}"), std::string("{\"tenants\": [] // none\n}"),
+        std::string("{\"tenants\": [], \"tenants\": []}")}) {
+    std::ofstream(file, std::ios::trunc) << bad;
+    r = Ctl({TokenFlag(), "policy", "import", file, "--yes", "--allow-deletions"});
+    EXPECT_EQ(r.code, 65) << bad << ": " << r.err;
+    EXPECT_NE(Field(r.err, "message").find("line "), std::string::npos) << r.err;
+  }
+
+  // A well-formed import that adds a URL and drops tenant realm-strict.
+  v1::PolicyConfig edited = before.policy();
+  edited.mutable_tenants(0)->add_allowed_logout_urls("https://diffed.acme.example.com/");
+  edited.mutable_tenants()->RemoveLast();
+  ASSERT_EQ(edited.tenants_size(), 1);
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(edited, &json).ok());
+  std::ofstream(file, std::ios::trunc) << json;
+  // --dry-run (and policy diff): the difference, nothing written.
+  r = Ctl({TokenFlag(), "policy", "import", file, "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto preview = Parse<v1::ImportPolicyResponse>(r.out);
+  EXPECT_EQ(preview.etag(), before.etag());
+  ASSERT_EQ(preview.difference().tenants_removed_size(), 1);
+  EXPECT_EQ(preview.difference().tenants_removed(0), before.policy().tenants(1).name());
+  ASSERT_EQ(preview.difference().tenants_changed_size(), 1);
+  ASSERT_EQ(preview.difference().tenants_changed(0).allowed_logout_urls_added_size(), 1);
+  EXPECT_EQ(preview.difference().tenants_changed(0).allowed_logout_urls_added(0),
+            "https://diffed.acme.example.com/");
+  r = Ctl({TokenFlag(), "policy", "diff", file});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::ImportPolicyResponse>(r.out).difference().tenants_removed_size(), 1);
+  // Without --yes: the difference is shown, nothing is imported, exit 64.
+  r = Ctl({TokenFlag(), "policy", "import", file});
+  EXPECT_EQ(r.code, 64) << r.err;
+  EXPECT_NE(Field(r.err, "message").find("--yes"), std::string::npos) << r.err;
+  EXPECT_EQ(Parse<v1::ImportPolicyResponse>(r.out).difference().tenants_removed_size(), 1);
+  // With --yes but without --allow-deletions: refused, naming what would go.
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes"});
+  EXPECT_EQ(r.code, 70) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "FAILED_PRECONDITION");
+  EXPECT_NE(Field(r.err, "message").find("tenant \"realm-strict\""), std::string::npos) << r.err;
+  // A stale --etag: ABORTED, exit 75.
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes", "--allow-deletions",
+           "--etag=00000000000000000000000000000000"});
+  EXPECT_EQ(r.code, 75) << r.err;
+  // Nothing of the above changed the store.
+  r = Ctl({TokenFlag(), "policy", "export"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::ExportPolicyResponse>(r.out).policy_version(), before.policy_version());
+  // --yes --allow-deletions imports it.
+  r = Ctl({TokenFlag(), "policy", "import", file, "--yes", "--allow-deletions"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto imported = Parse<v1::ImportPolicyResponse>(r.out);
+  EXPECT_GT(imported.policy_version(), before.policy_version());
+  EXPECT_EQ(imported.difference().tenants_removed_size(), 1);
+  r = Ctl({TokenFlag(), "policy", "export"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::ExportPolicyResponse>(r.out).policy().tenants_size(), 1);
 }
 
 }  // namespace

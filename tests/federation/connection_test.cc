@@ -413,6 +413,33 @@ std::vector<RefuseCase> RefuseCases() {
        TplError("https://idp.example.com/logout?returnTo={+returnTo}", ReservedError("returnTo"))},
       {"RefusesFragmentExpansionOfState", Tpl("https://idp.example.com/logout{#state}"), false,
        TplError("https://idp.example.com/logout{#state}", ReservedError("state"))},
+      {"RefusesTemplateWithALiteralFragmentAfterAnExpression",
+       Tpl("https://idp.example.com/logout{?returnTo}#{state}"), false,
+       TplError("https://idp.example.com/logout{?returnTo}#{state}",
+                "must not have a fragment (a literal '#')")},
+      {"RefusesTemplateWithALiteralFragment", Tpl("https://idp.example.com/logout{?returnTo}#frag"),
+       false,
+       TplError("https://idp.example.com/logout{?returnTo}#frag",
+                "must not have a fragment (a literal '#')")},
+      {"RefusesTemplateWithAFragmentInItsLiteralPrefix",
+       Tpl("https://idp.example.com/#/logout{?returnTo}"), false,
+       TplError("https://idp.example.com/#/logout{?returnTo}",
+                "must not have a fragment (a literal '#')")},
+      {"RefusesFragmentExpansionOfTheTrustedVariable",
+       Tpl("https://idp.example.com/logout{#upstream_client_id}"), false,
+       TplError("https://idp.example.com/logout{#upstream_client_id}",
+                "must not have a fragment (a \"{#...}\" expression)")},
+      {"RefusesUpstreamClientIdWithHashUnderReservedExpansion",
+       R"pb(name: "corp"
+            strategy: "x"
+            logout {
+              logout_url_template: "https://idp.example.com/{+upstream_client_id}/logout"
+              upstream_client_id: "tenant#x"
+            })pb",
+       false,
+       "connection \"corp\": logout.upstream_client_id \"tenant#x\": must not contain '#' when "
+       "logout.logout_url_template expands it with \"{+upstream_client_id}\" (it would start a "
+       "fragment)"},
       {"RefusesReservedExpansionOfAQueryVariable", Tpl("https://idp.example.com/{+next}"), false,
        TplError("https://idp.example.com/{+next}", ReservedError("next"))},
       {"RefusesReservedExpansionOfIdTokenHint",

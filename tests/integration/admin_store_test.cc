@@ -297,6 +297,8 @@ TEST_F(AdminStoreTest, ConnectionLogoutSettingsAreNeverLost) {
   ctx = CallContext(kToken);
   ASSERT_TRUE(admin->ExportPolicy(ctx.get(), v1::ExportPolicyRequest(), &exported).ok());
   v1::ImportPolicyRequest import;
+  import.set_force(true);  // these tests replace policies unguarded
+  import.set_allow_deletions(true);
   *import.mutable_policy() = exported.policy();
   for (v1::Tenant& t : *import.mutable_policy()->mutable_tenants()) {
     for (v1::Connection& conn : *t.mutable_connections()) conn.clear_logout();
@@ -372,6 +374,8 @@ TEST_F(AdminStoreTest, RedactedExportReimportedKeepsClientSecrets) {
   ctx = CallContext(kToken);
   ASSERT_TRUE(admin->ExportPolicy(ctx.get(), v1::ExportPolicyRequest(), &exported).ok());
   v1::ImportPolicyRequest import;
+  import.set_force(true);  // these tests replace policies unguarded
+  import.set_allow_deletions(true);
   *import.mutable_policy() = exported.policy();
   bool found = false;
   for (v1::Client& client : *import.mutable_policy()->mutable_tenants(0)->mutable_clients()) {
@@ -535,6 +539,8 @@ TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepair
 
   // An admin import repairs it.
   v1::ImportPolicyRequest import;
+  import.set_force(true);  // these tests replace policies unguarded
+  import.set_allow_deletions(true);
   import.mutable_policy()->add_tenants()->set_name("acme");
   v1::ImportPolicyResponse imported;
   ctx = CallContext(kToken);

@@ -579,12 +579,58 @@ TEST_F(OperationsTest, SingleLogoutPlanningNeedsTheConfiguredCredential) {
   EXPECT_THAT(d->process->output(), Not(HasSubstr("planning is open to every caller")));
 }
 
-TEST_F(OperationsTest, OpenSingleLogoutPlanningIsAWarningAtStart) {
+// Secure by default: without a planner credential, planning is refused (plain decisions are
+// not); --slo_allow_unauthenticated opens it, with a warning at start.
+TEST_F(OperationsTest, SingleLogoutPlanningIsClosedByDefault) {
   auto d = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy});
+  ASSERT_NE(d, nullptr);
+  auto stub = v1::LogoutPolicy::NewStub(d->channel);
+  v1::PlanLogoutNotificationsRequest plan;
+  plan.set_tenant("acme");
+  plan.set_sid("sid-1");
+  plan.set_sub("victim");
+  plan.add_session_client_ids("web-app");
+  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  v1::PlanLogoutNotificationsResponse planned;
+  auto ctx = CallContext("any-token-any-token-any-token");
+  grpc::Status s = stub->PlanLogoutNotifications(ctx.get(), plan, &planned);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(),
+              HasSubstr("single-logout planning is closed: no planner credential is configured"));
+  v1::ValidateLogoutRequest req;
+  req.set_tenant("acme");
+  req.set_endpoint(v1::ENDPOINT_V2_LOGOUT);
+  req.set_raw_query("client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fgoodbye");
+  req.set_session_id("sid-1");
+  v1::ValidateLogoutResponse resp;
+  ctx = CallContext();
+  ASSERT_TRUE(stub->ValidateLogout(ctx.get(), req, &resp).ok());
+  EXPECT_EQ(resp.decision(), v1::DECISION_ALLOW);
+  req.set_plan_notifications(true);
+  ctx = CallContext();
+  s = stub->ValidateLogout(ctx.get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("--slo_allow_unauthenticated"));
+  EXPECT_THAT(d->process->output(), Not(HasSubstr("planning is open to every caller")));
+}
+
+TEST_F(OperationsTest, OpenSingleLogoutPlanningNeedsTheFlagAndIsAWarningAtStart) {
+  auto d = LogoutdProcess::Start(
+      LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy, "--slo_allow_unauthenticated"});
   ASSERT_NE(d, nullptr);
   EXPECT_THAT(d->process->output(),
               HasSubstr("\"level\":\"warning\",\"msg\":\"single-logout planning is open to every "
                         "caller of the decision port"));
+  v1::PlanLogoutNotificationsRequest plan;
+  plan.set_tenant("acme");
+  plan.set_sid("sid-1");
+  plan.add_session_client_ids("web-app");
+  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  v1::PlanLogoutNotificationsResponse planned;
+  auto ctx = CallContext();
+  const grpc::Status s =
+      v1::LogoutPolicy::NewStub(d->channel)->PlanLogoutNotifications(ctx.get(), plan, &planned);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 // The Prometheus endpoint of the real binary, scraped over HTTP after real calls.

@@ -208,6 +208,7 @@ TEST(MetricsTest, EveryFamilyHasHelpTypeAndConventionalName) {
       "logoutd_policy_installed_timestamp_seconds",
       "logoutd_policy_snapshot_age_seconds",
       "logoutd_policy_reload_failures_total",
+      "logoutd_credentials_reload_failures_total",
       "logoutd_store_errors_total",
       "logoutd_backchannel_deliveries_total",
       "logoutd_backchannel_delivery_attempts_total",

@@ -41,6 +41,8 @@ v1::PolicyConfig Config() {
 // What ExportPolicy answers without include_secrets.
 v1::ImportPolicyRequest RedactedExportOf(const v1::PolicyConfig& config) {
   v1::ImportPolicyRequest import;
+  import.set_force(true);  // these tests replace policies unguarded
+  import.set_allow_deletions(true);
   *import.mutable_policy() = config;
   for (v1::Tenant& t : *import.mutable_policy()->mutable_tenants()) RedactSecrets(t);
   return import;
@@ -291,6 +293,10 @@ TEST(AdminClientSecretsTest, AuditEventsNeverContainTheSecret) {
   EXPECT_FALSE(Contains(e->after_json(), kSecret));
 
   v1::ImportPolicyRequest import;
+
+  import.set_force(true);  // these tests replace policies unguarded
+
+  import.set_allow_deletions(true);
   *import.mutable_policy() = config;  // with secrets (an export with include_secrets)
   e = ApplyImportPolicy(import, config);
   ASSERT_TRUE(e.ok()) << e.status();

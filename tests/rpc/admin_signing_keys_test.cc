@@ -112,6 +112,8 @@ TEST_F(AdminSigningKeysTest, ImportOfARedactedExportKeepsTheStoredPem) {
   v1::PolicyConfig config;
   *config.add_tenants() = Tenant();
   v1::ImportPolicyRequest import;
+  import.set_force(true);  // these tests replace policies unguarded
+  import.set_allow_deletions(true);
   *import.mutable_policy() = config;
   RedactSecrets(*import.mutable_policy()->mutable_tenants(0));  // ExportPolicy without secrets
   ASSERT_TRUE(import.policy().tenants(0).signing_keys(0).private_key_pem().empty());

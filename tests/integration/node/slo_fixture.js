@@ -43,8 +43,9 @@ function writePolicy(policy) {
 // Starts logoutd on a free port serving `policyFile` read-only; resolves { child, port, output() }.
 function startLogoutd(binary, policyFile, extraArgs = []) {
   return new Promise((resolve, reject) => {
+    // Planning is refused without a planner credential; these tests plan on loopback.
     const args = ['--listen=127.0.0.1:0', '--store=file', `--policy=${policyFile}`, '--drain_delay=0s',
-      '--dev_allow_http_loopback', ...extraArgs];
+      '--dev_allow_http_loopback', '--slo_allow_unauthenticated', ...extraArgs];
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let started = false;

@@ -269,6 +269,15 @@ TEST_F(AdminScopeTest, AWriterOfOneTenantCanNeitherReadNorWriteAnother) {
   EXPECT_EQ(client.client().name(), "");
 }
 
+TEST_F(AdminScopeTest, AnAdminOfEveryTenantMayCallEveryRpc) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  for (const auto& [rpc, status] :
+       EveryRpc(*admin_, kRootToken, "globex", "globex-web", "globex-oidc")) {
+    EXPECT_EQ(status.code, grpc::StatusCode::OK) << rpc << ": " << status.message;
+  }
+}
+
 TEST_F(AdminScopeTest, AWriterOfItsTenantDoesEverythingButCreateOrDeleteTheTenant) {
   auto d = Start();
   ASSERT_NE(d, nullptr);

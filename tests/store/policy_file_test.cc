@@ -1,6 +1,7 @@
 #include "service/store/policy_file.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "service/policy/compiled_policy.h"
@@ -28,6 +29,27 @@ TEST(PolicyFileTest, SyntaxErrorSaysWhere) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(config.status().message().find("line 1"), std::string::npos) << config.status();
+}
+
+// protobuf's JSON parser alone would accept these; a policy file is strict RFC 8259 JSON.
+TEST(PolicyFileTest, JsonThatIsNotStrictIsRefusedWithLineAndColumn) {
+  struct Case {
+    std::string json;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"tenants": [{"name": "acme",}]})",
+            "policy JSON: line 1, column 30: trailing comma before '}'"},
+           {"{\n  'tenants': []\n}", "policy JSON: line 2, column 3: single-quoted string"},
+           {"{\"tenants\": [], \"tenants\": []}", "policy JSON: line 1, column 17: duplicate key"},
+           {"{\"tenants\": [] /* none */}",
+            "policy JSON: line 1, column 16: comments are not JSON"},
+       }) {
+    auto config = ParsePolicyText(c.json);
+    ASSERT_FALSE(config.ok()) << c.json;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(config.status().message().substr(0, c.message.size()), c.message) << config.status();
+  }
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "service/server/log.h"
+#include "service/common/log.h"
 #include "service/server/server.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "host:port for gRPC (port 0 = any free port)");
@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   // Debian's Abseil checks every mutex acquisition for lock-order cycles (gRPC locks through
   // absl::Mutex): a debugging aid that costs ~5% of an RPC's server CPU.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  using logout::server::LogEvent;
-  using logout::server::LogLevel;
+  using logout::common::LogEvent;
+  using logout::common::LogLevel;
 
   // Block the shutdown signals in every thread (gRPC's included); main waits for them below.
   sigset_t signals;
@@ -94,35 +94,30 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.store = absl::GetFlag(FLAGS_store);
   options.policy_path = absl::GetFlag(FLAGS_policy);
-  options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  options.admin_auth.token_file = absl::GetFlag(FLAGS_admin_token_file);
   options.allow_http_loopback = absl::GetFlag(FLAGS_dev_allow_http_loopback);
-  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  options.connection.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);
   options.admin_listen = absl::GetFlag(FLAGS_admin_listen);
   options.health_listen = absl::GetFlag(FLAGS_health_listen);
   options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   options.tls.refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval);
-  options.admin_client_identities = absl::GetFlag(FLAGS_admin_client_identities);
-  options.slo_token_file = absl::GetFlag(FLAGS_slo_token_file);
-  options.slo_client_identities = absl::GetFlag(FLAGS_slo_client_identities);
+  options.admin_auth.client_identities = absl::GetFlag(FLAGS_admin_client_identities);
+  options.slo_auth.token_file = absl::GetFlag(FLAGS_slo_token_file);
+  options.slo_auth.client_identities = absl::GetFlag(FLAGS_slo_client_identities);
   options.admin_credentials_file = absl::GetFlag(FLAGS_admin_credentials_file);
   options.credentials_refresh_interval = absl::GetFlag(FLAGS_credentials_refresh_interval);
   options.slo_allow_unauthenticated = absl::GetFlag(FLAGS_slo_allow_unauthenticated);
   options.max_concurrent_rpcs = absl::GetFlag(FLAGS_max_concurrent_rpcs);
-  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
-  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
-  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
-  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
+  options.connection.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.connection.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  options.connection.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.connection.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   options.decision_log_sample_rate = absl::GetFlag(FLAGS_decision_log_sample_rate);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.deliver_backchannel = absl::GetFlag(FLAGS_deliver_backchannel);
   options.backchannel.total_timeout = absl::GetFlag(FLAGS_backchannel_timeout);
-  if (!(options.decision_log_sample_rate >= 0 && options.decision_log_sample_rate <= 1)) {
-    LogEvent(LogLevel::kError, "cannot start",
-             {{"error", "--decision_log_sample_rate must be between 0 and 1"}});
-    return EXIT_FAILURE;
-  }
   auto server = logout::server::LogoutServer::Create(options);
   if (!server.ok()) {
     LogEvent(LogLevel::kError, "cannot start", {{"error", std::string(server.status().message())}});

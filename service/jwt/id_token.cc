@@ -14,13 +14,11 @@
 #include "absl/strings/str_split.h"
 #include "service/jwt/base64url.h"
 #include "service/jwt/internal/json_members.h"
-#include "service/jwt/internal/openssl.h"
+#include "service/jwt/openssl.h"
 
 namespace logout::jwt {
 namespace {
 
-using internal::EcdsaSigPtr;
-using internal::EvpMdCtxPtr;
 
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
 

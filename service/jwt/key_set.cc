@@ -10,11 +10,6 @@
 namespace logout::jwt {
 namespace {
 
-using internal::BnPtr;
-using internal::EvpPkeyCtxPtr;
-using internal::EvpPkeyPtr;
-using internal::ParamBldPtr;
-using internal::ParamPtr;
 
 absl::StatusOr<EvpPkeyPtr> FromData(const char* type, OSSL_PARAM_BLD* bld) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
@@ -144,7 +139,7 @@ absl::StatusOr<Key> ParseKey(const v1::Jwk& jwk) {
     }
     key.alg = alg;
   }
-  key.pkey = internal::SharedPkey(pkey->release(), internal::EvpPkeyFree());
+  key.pkey = SharedPkey(pkey->release(), EvpPkeyFree());
   return key;
 }
 

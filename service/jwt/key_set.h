@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "logout/v1/policy.pb.h"
 #include "service/jwt/algorithm.h"
-#include "service/jwt/internal/openssl.h"
+#include "service/jwt/openssl.h"
 
 namespace logout::jwt {
 
@@ -24,7 +24,7 @@ struct Key {
   std::string kid;
   KeyFamily family;
   std::optional<Algorithm> alg;  // the JWK's "alg", when given
-  internal::SharedPkey pkey;
+  SharedPkey pkey;
 };
 
 // KeySet is an immutable list of public keys. Thread-safe after Create.

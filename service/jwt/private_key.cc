@@ -35,7 +35,7 @@ std::string GroupName(EVP_PKEY* pkey) {
 
 }  // namespace
 
-absl::StatusOr<internal::SharedPkey> ParsePrivateKeyPem(absl::string_view pem, Algorithm alg) {
+absl::StatusOr<SharedPkey> ParsePrivateKeyPem(absl::string_view pem, Algorithm alg) {
   if (IsHmac(alg)) return Invalid("HS* algorithms sign with the client secret, not a key");
   if (pem.empty()) return Invalid("private_key_pem is required");
   if (pem.size() > kMaxPrivateKeyPemBytes) return Invalid("private_key_pem is too large");
@@ -46,7 +46,7 @@ absl::StatusOr<internal::SharedPkey> ParsePrivateKeyPem(absl::string_view pem, A
   if (raw == nullptr) {
     return Invalid("private_key_pem is not an unencrypted PEM private key");
   }
-  internal::SharedPkey pkey(raw, EVP_PKEY_free);
+  SharedPkey pkey(raw, EVP_PKEY_free);
   const absl::string_view alg_name = AlgorithmName(alg);
   switch (FamilyOf(alg)) {
     case KeyFamily::kRsa:

@@ -1,13 +1,13 @@
 // Private signing keys (PEM) parsed into OpenSSL keys once, when the policy snapshot is built.
 //
-//   absl::StatusOr<internal::SharedPkey> k = ParsePrivateKeyPem(pem, Algorithm::kES256);
+//   absl::StatusOr<SharedPkey> k = ParsePrivateKeyPem(pem, Algorithm::kES256);
 #ifndef SERVICE_JWT_PRIVATE_KEY_H_
 #define SERVICE_JWT_PRIVATE_KEY_H_
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "service/jwt/algorithm.h"
-#include "service/jwt/internal/openssl.h"
+#include "service/jwt/openssl.h"
 
 namespace logout::jwt {
 
@@ -19,7 +19,7 @@ inline constexpr size_t kMaxPrivateKeyPemBytes = size_t{16} * 1024;
 // for RS*/PS*, P-256 for ES256, P-384 for ES384, Ed25519 for EdDSA. HS* algorithms are refused
 // (they use client secrets). Returns InvalidArgumentError with a short reason that never quotes
 // the key. Thread-safe.
-absl::StatusOr<internal::SharedPkey> ParsePrivateKeyPem(absl::string_view pem, Algorithm alg);
+absl::StatusOr<SharedPkey> ParsePrivateKeyPem(absl::string_view pem, Algorithm alg);
 
 }  // namespace logout::jwt
 

@@ -208,8 +208,7 @@ absl::Status CompileSigningKeys(const v1::Tenant& t, const std::string& where,
           absl::StrCat(kwhere, ": alg ", Quote(k.alg()),
                        " is not accepted (RS256/384/512, PS256/384/512, ES256/384, EdDSA)"));
     }
-    absl::StatusOr<jwt::internal::SharedPkey> pkey =
-        jwt::ParsePrivateKeyPem(k.private_key_pem(), *alg);
+    absl::StatusOr<jwt::SharedPkey> pkey = jwt::ParsePrivateKeyPem(k.private_key_pem(), *alg);
     if (!pkey.ok()) return Prefixed(kwhere, pkey.status());
     tenant.signing_keys.push_back({k.kid(), *alg, *std::move(pkey)});
   }

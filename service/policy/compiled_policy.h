@@ -22,8 +22,8 @@
 #include "logout/v1/policy.pb.h"
 #include "service/federation/connection.h"
 #include "service/jwt/algorithm.h"
-#include "service/jwt/internal/openssl.h"
 #include "service/jwt/key_set.h"
+#include "service/jwt/openssl.h"
 #include "service/policy/allow_list.h"
 
 namespace logout::policy {
@@ -54,7 +54,7 @@ struct CompiledClient {
 struct CompiledSigningKey {
   std::string kid;
   jwt::Algorithm alg = jwt::Algorithm::kRS256;
-  jwt::internal::SharedPkey pkey;
+  jwt::SharedPkey pkey;
 };
 
 struct CompiledTenant {

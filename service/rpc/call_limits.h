@@ -76,6 +76,34 @@ inline bool DeadlineExpired(const grpc::ServerContextBase& context) {
   return context.deadline() < std::chrono::system_clock::now();
 }
 
+// Admission is what every call (decision and admin alike) passes before logoutd works on it:
+// a concurrency slot, held for the scope of the Admission, and a deadline that has not passed.
+//
+//   const Admission admission(limiter, context);
+//   if (!admission.status().ok()) return admission.status();
+class Admission {
+ public:
+  Admission(ConcurrencyLimiter* limiter, const grpc::ServerContextBase& context) : slot_(limiter) {
+    if (!slot_.held()) {
+      status_ = limiter->ExhaustedStatus();
+    } else if (DeadlineExpired(context)) {
+      status_ = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                             "the call's deadline passed before logoutd started it");
+    }
+  }
+  // OK when the call may proceed; else RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED to answer with.
+  const grpc::Status& status() const { return status_; }
+
+ private:
+  const ConcurrencySlot slot_;
+  grpc::Status status_;
+};
+
+// NoPolicyStatus is the answer of a call that needs a policy before the first one is live.
+inline grpc::Status NoPolicyStatus() {
+  return {grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"};
+}
+
 }  // namespace logout::rpc
 
 #endif  // SERVICE_RPC_CALL_LIMITS_H_

@@ -3,18 +3,37 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/admin/admin_mutations.h"
+#include "service/common/log.h"
 #include "service/metrics/metrics.h"
-#include "service/rpc/admin_mutations.h"
 #include "service/rpc/grpc_status.h"
-#include "service/rpc/policy_difference.h"
-#include "service/server/log.h"
 
 namespace logout::rpc {
 namespace {
 
-using Snapshot = std::shared_ptr<const policy::CompiledPolicy>;
+using admin::ApplyCreateClient;
+using admin::ApplyCreateConnection;
+using admin::ApplyCreateTenant;
+using admin::ApplyDeleteClient;
+using admin::ApplyDeleteConnection;
+using admin::ApplyDeleteTenant;
+using admin::ApplyImportPolicy;
+using admin::ApplyUpdateClient;
+using admin::ApplyUpdateConnection;
+using admin::ApplyUpdateConnectionLogout;
+using admin::ApplyUpdateTenant;
+using admin::ClientEtag;
+using admin::ClientView;
+using admin::ConnectionEtag;
+using admin::FindClient;
+using admin::FindConnection;
+using admin::FindTenant;
+using admin::PolicyEtag;
+using admin::RedactSecrets;
+using admin::TenantEtag;
+using admin::TenantView;
 
-grpc::Status NoPolicy() { return {grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"}; }
+using Snapshot = std::shared_ptr<const policy::CompiledPolicy>;
 
 grpc::Status NotFound(absl::string_view what, const std::string& name) {
   return {grpc::StatusCode::NOT_FOUND,
@@ -58,10 +77,10 @@ store::Mutation WhileWanted(grpc::ServerContext* ctx, store::Mutation apply) {
 // One line per admin write: who, which RPC, and the new version or why it was refused.
 void LogWrite(const char* method, const std::string& actor, const absl::StatusOr<uint64_t>& v) {
   if (v.ok()) {
-    server::LogEvent(server::LogLevel::kInfo, "admin write",
+    common::LogEvent(common::LogLevel::kInfo, "admin write",
                      {{"method", method}, {"actor", actor}, {"version", absl::StrCat(*v), true}});
   } else {
-    server::LogEvent(server::LogLevel::kWarning, "admin write refused",
+    common::LogEvent(common::LogLevel::kWarning, "admin write refused",
                      {{"method", method},
                       {"actor", actor},
                       {"code", absl::StrCat(v.status().raw_code()), true},
@@ -123,7 +142,7 @@ void LogoutAdminService::CountStoreError(const absl::Status& status) const {
 
 grpc::Status LogoutAdminService::Refuse(const char* method, const absl::Status& status) const {
   CountRefusal(status);
-  server::LogEvent(server::LogLevel::kWarning, "admin call refused",
+  common::LogEvent(common::LogLevel::kWarning, "admin call refused",
                    {{"method", method},
                     {"code", absl::StrCat(status.raw_code()), true},
                     {"error", std::string(status.message())}});
@@ -132,12 +151,8 @@ grpc::Status LogoutAdminService::Refuse(const char* method, const absl::Status& 
 
 grpc::Status LogoutAdminService::Serve(grpc::ServerContext* ctx, const char* method,
                                        const std::function<grpc::Status(const Caller&)>& body) {
-  const ConcurrencySlot slot(limiter_);
-  if (!slot.held()) return limiter_->ExhaustedStatus();
-  if (DeadlineExpired(*ctx)) {
-    return {grpc::StatusCode::DEADLINE_EXCEEDED,
-            "the call's deadline passed before logoutd started it"};
-  }
+  const Admission admission(limiter_, *ctx);
+  if (!admission.status().ok()) return admission.status();
   absl::StatusOr<Caller> caller =
       auth_->Authenticate(ctx->client_metadata(), ctx->auth_context().get());
   if (!caller.ok()) return Refuse(method, caller.status());
@@ -152,7 +167,7 @@ grpc::Status LogoutAdminService::Write(grpc::ServerContext* ctx, const char* met
   CountStoreError(version.status());
   if (!version.ok()) return ToGrpcStatus(version.status());
   const Snapshot snap = holder_->Get();
-  if (snap == nullptr) return NoPolicy();
+  if (snap == nullptr) return NoPolicyStatus();
   return fill(snap, *version);
 }
 
@@ -162,7 +177,7 @@ grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::G
     if (!caller.MayRead(r->tenant()))
       return Refuse("GetTenant", Denied(caller, "read", r->tenant()));
     const Snapshot snap = holder_->Get();
-    if (snap == nullptr) return NoPolicy();
+    if (snap == nullptr) return NoPolicyStatus();
     const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
     if (t == nullptr) return NotFound("tenant", r->tenant());
     FillTenant(*t, snap->version(), out);
@@ -240,7 +255,7 @@ grpc::Status LogoutAdminService::ReadInTenant(grpc::ServerContext* ctx, const ch
   return Serve(ctx, method, [&](const Caller& caller) -> grpc::Status {
     if (!caller.MayRead(tenant)) return Refuse(method, Denied(caller, "read", tenant));
     const Snapshot snap = holder_->Get();
-    if (snap == nullptr) return NoPolicy();
+    if (snap == nullptr) return NoPolicyStatus();
     const v1::Tenant* t = FindTenant(snap->source(), tenant);
     if (t == nullptr) return NotFound("tenant", tenant);
     return find(*t, snap->version());
@@ -415,7 +430,7 @@ grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
                         ") may not export secrets (include_secrets needs the admin role)")));
     }
     const Snapshot snap = holder_->Get();
-    if (snap == nullptr) return NoPolicy();
+    if (snap == nullptr) return NoPolicyStatus();
     if (caller.SeesEveryTenant()) {
       *out->mutable_policy() = snap->source();
       out->set_etag(PolicyEtag(snap->source()));

@@ -5,11 +5,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/common/log.h"
 #include "service/metrics/metrics.h"
 #include "service/policy/engine.h"
 #include "service/policy/reason.h"
 #include "service/rpc/grpc_status.h"
-#include "service/server/log.h"
 #include "service/slo/discovery.h"
 #include "service/slo/planner.h"
 
@@ -44,7 +44,7 @@ bool Sampled(double rate) {
 }
 
 void LogFailedCall(absl::string_view method, absl::string_view tenant, const grpc::Status& status) {
-  server::LogEvent(server::LogLevel::kWarning, "call failed",
+  common::LogEvent(common::LogLevel::kWarning, "call failed",
                    {{"method", std::string(method)},
                     {"tenant", std::string(tenant.substr(0, 128))},
                     {"code", absl::StrCat(static_cast<int>(status.error_code())), true},
@@ -54,19 +54,16 @@ void LogFailedCall(absl::string_view method, absl::string_view tenant, const grp
 }  // namespace
 
 grpc::ServerUnaryReactor* LogoutPolicyService::Admit(
-    grpc::CallbackServerContext* context, const ConcurrencySlot& slot,
+    grpc::CallbackServerContext* context, const Admission& admission,
     std::shared_ptr<const policy::CompiledPolicy>& snapshot) const {
   snapshot = nullptr;
   // The default reactor lets gRPC finish the call inline on the thread that ran the handler
   // (a reactor of our own costs a context switch per call).
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!slot.held()) {
-    reactor->Finish(hooks_.limiter->ExhaustedStatus());
-  } else if (DeadlineExpired(*context)) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                 "the call's deadline passed before logoutd started it"));
+  if (!admission.status().ok()) {
+    reactor->Finish(admission.status());
   } else if (snapshot = holder_->Get(); snapshot == nullptr) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no policy loaded yet"));
+    reactor->Finish(NoPolicyStatus());
   }
   return reactor;
 }
@@ -98,7 +95,7 @@ absl::Status LogoutPolicyService::AuthorizePlan(grpc::CallbackServerContext* con
 void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
                                       const v1::ValidateLogoutResponse& response) const {
   if (!Sampled(hooks_.decision_log_sample_rate)) return;
-  server::LogEvent(server::LogLevel::kInfo, "decision",
+  common::LogEvent(common::LogLevel::kInfo, "decision",
                    {{"tenant", request.tenant().substr(0, 128)},
                     {"endpoint", EndpointName(request.endpoint())},
                     {"decision", v1::Decision_Name(response.decision())},
@@ -111,9 +108,9 @@ void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
 grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     grpc::CallbackServerContext* context, const v1::ValidateLogoutRequest* request,
     v1::ValidateLogoutResponse* response) {
-  const ConcurrencySlot slot(hooks_.limiter);
+  const Admission admission(hooks_.limiter, *context);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, admission, snapshot);
   if (snapshot == nullptr) return reactor;
   if (request->plan_notifications()) {
     if (absl::Status s = AuthorizePlan(context, request->tenant()); !s.ok()) {
@@ -145,9 +142,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
 grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
     grpc::CallbackServerContext* context, const v1::BuildFederatedLogoutUrlRequest* request,
     v1::BuildFederatedLogoutUrlResponse* response) {
-  const ConcurrencySlot slot(hooks_.limiter);
+  const Admission admission(hooks_.limiter, *context);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, admission, snapshot);
   if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(policy::BuildFederatedLogout(*snapshot, *request, response));
   if (!status.ok()) {
@@ -162,9 +159,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::BuildFederatedLogoutUrl(
 grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
     grpc::CallbackServerContext* context, const v1::PlanLogoutNotificationsRequest* request,
     v1::PlanLogoutNotificationsResponse* response) {
-  const ConcurrencySlot slot(hooks_.limiter);
+  const Admission admission(hooks_.limiter, *context);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, admission, snapshot);
   if (snapshot == nullptr) return reactor;
   if (absl::Status s = AuthorizePlan(context, request->tenant()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
@@ -183,9 +180,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
 grpc::ServerUnaryReactor* LogoutPolicyService::GetDiscoveryMetadata(
     grpc::CallbackServerContext* context, const v1::GetDiscoveryMetadataRequest* request,
     v1::GetDiscoveryMetadataResponse* response) {
-  const ConcurrencySlot slot(hooks_.limiter);
+  const Admission admission(hooks_.limiter, *context);
   std::shared_ptr<const policy::CompiledPolicy> snapshot;
-  grpc::ServerUnaryReactor* reactor = Admit(context, slot, snapshot);
+  grpc::ServerUnaryReactor* reactor = Admit(context, admission, snapshot);
   if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(slo::DiscoveryMetadata(*snapshot, *request, response));
   if (!status.ok()) LogFailedCall("GetDiscoveryMetadata", request->tenant(), status);

@@ -62,7 +62,7 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   // Admit starts a call: returns its (default) reactor and sets `snapshot` to the live policy.
   // When the call must not run (no concurrency `slot`, deadline already passed, no policy yet)
   // the reactor has already finished with the status and `snapshot` is null.
-  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context, const ConcurrencySlot& slot,
+  grpc::ServerUnaryReactor* Admit(grpc::CallbackServerContext* context, const Admission& admission,
                                   std::shared_ptr<const policy::CompiledPolicy>& snapshot) const;
   // AuthorizePlan checks the caller holds a planner credential for `tenant` (OK when planning
   // was opened with --slo_allow_unauthenticated). PERMISSION_DENIED when no planner credential

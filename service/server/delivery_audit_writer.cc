@@ -5,9 +5,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "service/server/log.h"
+#include "service/common/log.h"
 
 namespace logout::server {
+
+using common::LogEvent;
+using common::LogLevel;
 
 DeliveryAuditWriter::DeliveryAuditWriter(store::PolicyStore* store,
                                          std::function<void(const absl::Status&)> on_error,

@@ -8,29 +8,34 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
+#include "service/admin/admin_mutations.h"
+#include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/metrics/metrics.h"
 #include "service/rpc/admin_auth.h"
-#include "service/rpc/admin_mutations.h"
 #include "service/rpc/call_limits.h"
 #include "service/rpc/credentials.h"
 #include "service/rpc/logout_admin_service.h"
 #include "service/rpc/logout_policy_service.h"
 #include "service/server/delivery_audit_writer.h"
 #include "service/server/health_service.h"
-#include "service/server/log.h"
+#include "service/server/periodic_task.h"
+#include "service/server/policy_reconciler.h"
 #include "service/slo/backchannel_dispatch.h"
 #include "service/store/policy_file.h"
 #include "service/store/policy_store.h"
 #include "service/store/policy_writer.h"
 
 namespace logout::server {
+
+using common::LogEvent;
+using common::LogLevel;
 namespace {
 
 constexpr const char* kServices[] = {"", "logout.v1.LogoutPolicy", "logout.v1.LogoutAdmin"};
 
 // Settings every logoutd gRPC port shares: message size, keepalive, the metrics interceptor.
-void ConfigureBuilder(const ServerOptions& options, metrics::Metrics& metrics,
+void ConfigureBuilder(const ConnectionOptions& options, metrics::Metrics& metrics,
                       grpc::ServerBuilder& builder) {
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
@@ -101,21 +106,94 @@ class WithoutReflection final : public grpc::ServerBuilderOption {
 // An authenticator for a bearer-token file and/or client-certificate identities (which need
 // mutual TLS); with neither, one that refuses every call.
 absl::StatusOr<std::unique_ptr<rpc::AdminAuthenticator>> MakeAuthenticator(
-    const std::string& token_file, const std::vector<std::string>& identities, const TlsFiles& tls,
+    const AuthOptions& auth_options, const TlsFiles& tls,
     rpc::AdminAuthenticator::Purpose purpose) {
   std::unique_ptr<rpc::AdminAuthenticator> auth = rpc::AdminAuthenticator::Disabled();
-  if (!token_file.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(auth, rpc::AdminAuthenticator::FromTokenFile(token_file));
+  if (!auth_options.token_file.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(auth, rpc::AdminAuthenticator::FromTokenFile(auth_options.token_file));
   }
-  if (!identities.empty()) {
+  if (!auth_options.client_identities.empty()) {
     if (tls.client_ca.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(purpose.identities_flag, " needs mutual TLS (--tls_client_ca)"));
     }
-    LOGOUT_RETURN_IF_ERROR(auth->AllowClientIdentities(identities));
+    LOGOUT_RETURN_IF_ERROR(auth->AllowClientIdentities(auth_options.client_identities));
   }
   auth->SetPurpose(std::move(purpose));
   return auth;
+}
+
+// Opens --admin_credentials_file (null without one).
+absl::StatusOr<std::unique_ptr<rpc::CredentialsFile>> OpenCredentials(
+    const ServerOptions& options) {
+  if (options.admin_credentials_file.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<rpc::CredentialsFile>> opened =
+      rpc::CredentialsFile::Open(options.admin_credentials_file);
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("--admin_credentials_file: ", opened.status().message()));
+  }
+  if (options.tls.client_ca.empty()) {
+    for (const rpc::Credential& c : (*opened)->Get()->credentials()) {
+      if (c.client_identity.empty()) continue;
+      LogEvent(LogLevel::kWarning,
+               "credentials with a client_identity need mutual TLS (--tls_client_ca); without "
+               "it only their tokens can match",
+               {{"credential", c.name}});
+      break;
+    }
+  }
+  return opened;
+}
+
+// The planning authenticator: null when --slo_allow_unauthenticated opened planning.
+absl::StatusOr<std::unique_ptr<rpc::AdminAuthenticator>> MakePlanAuthenticator(
+    const ServerOptions& options, const rpc::CredentialsFile* credentials) {
+  // Single-logout planning hands out signed logout tokens for any user the caller names: only
+  // holders of a planner credential may ask for a plan, unless the operator opened it.
+  if (options.slo_allow_unauthenticated) {
+    LogEvent(LogLevel::kWarning,
+             "single-logout planning is open to every caller of the decision port "
+             "(--slo_allow_unauthenticated): anyone who reaches it can log any user out");
+    return nullptr;
+  }
+  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<rpc::AdminAuthenticator> plan_auth,
+                          MakeAuthenticator(options.slo_auth, options.tls,
+                                            {"single-logout planning", "--slo_token_file",
+                                             "--slo_client_identities", rpc::Role::kPlanner}));
+  if (credentials != nullptr) plan_auth->UseCredentialsFile(credentials, {rpc::Role::kPlanner});
+  if (!plan_auth->HasAnyCredential()) {
+    LogEvent(LogLevel::kInfo,
+             "single-logout planning is refused until a planner credential is configured "
+             "(--slo_token_file, --slo_client_identities or a \"planner\" in "
+             "--admin_credentials_file)");
+  }
+  return plan_auth;
+}
+
+// What one gRPC port serves.
+struct Port {
+  const std::string& address;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::vector<grpc::Service*> services;
+  bool reflection = true;
+};
+
+// StartPort builds and starts one gRPC server with the settings every port shares; `bound`
+// receives the port it listens on. UnavailableError when the address cannot be bound.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartPort(const Port& port,
+                                                        const ConnectionOptions& connection,
+                                                        metrics::Metrics& metrics, int* bound) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(port.address, port.credentials, bound);
+  ConfigureBuilder(connection, metrics, builder);
+  if (!port.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
+  for (grpc::Service* service : port.services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *bound == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", port.address));
+  }
+  return server;
 }
 
 absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
@@ -127,57 +205,21 @@ absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
-  std::unique_ptr<rpc::CredentialsFile> scoped_credentials;
-  if (!options.admin_credentials_file.empty()) {
-    absl::StatusOr<std::unique_ptr<rpc::CredentialsFile>> opened =
-        rpc::CredentialsFile::Open(options.admin_credentials_file);
-    if (!opened.ok()) {
-      return absl::Status(opened.status().code(),
-                          absl::StrCat("--admin_credentials_file: ", opened.status().message()));
-    }
-    scoped_credentials = *std::move(opened);
-    if (options.tls.client_ca.empty()) {
-      for (const rpc::Credential& c : scoped_credentials->Get()->credentials()) {
-        if (c.client_identity.empty()) continue;
-        LogEvent(LogLevel::kWarning,
-                 "credentials with a client_identity need mutual TLS (--tls_client_ca); without "
-                 "it only their tokens can match",
-                 {{"credential", c.name}});
-        break;
-      }
-    }
+  if (!(options.decision_log_sample_rate >= 0 && options.decision_log_sample_rate <= 1)) {
+    return absl::InvalidArgumentError("--decision_log_sample_rate must be between 0 and 1");
   }
+  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<rpc::CredentialsFile> scoped_credentials,
+                          OpenCredentials(options));
   LOGOUT_ASSIGN_OR_RETURN(
       std::unique_ptr<rpc::AdminAuthenticator> admin_auth,
-      MakeAuthenticator(options.admin_token_file, options.admin_client_identities, options.tls,
-                        rpc::AdminAuthenticator::Purpose()));
+      MakeAuthenticator(options.admin_auth, options.tls, rpc::AdminAuthenticator::Purpose()));
   if (scoped_credentials != nullptr) {
     admin_auth->UseCredentialsFile(scoped_credentials.get(),
                                    {rpc::Role::kReader, rpc::Role::kWriter, rpc::Role::kAdmin});
   }
-  // Single-logout planning hands out signed logout tokens for any user the caller names: only
-  // holders of a planner credential may ask for a plan, unless the operator opened it.
-  std::unique_ptr<rpc::AdminAuthenticator> plan_auth;
-  if (options.slo_allow_unauthenticated) {
-    LogEvent(LogLevel::kWarning,
-             "single-logout planning is open to every caller of the decision port "
-             "(--slo_allow_unauthenticated): anyone who reaches it can log any user out");
-  } else {
-    LOGOUT_ASSIGN_OR_RETURN(
-        plan_auth,
-        MakeAuthenticator(options.slo_token_file, options.slo_client_identities, options.tls,
-                          {"single-logout planning", "--slo_token_file", "--slo_client_identities",
-                           rpc::Role::kPlanner}));
-    if (scoped_credentials != nullptr)
-      plan_auth->UseCredentialsFile(scoped_credentials.get(), {rpc::Role::kPlanner});
-    if (!plan_auth->HasAnyCredential()) {
-      LogEvent(LogLevel::kInfo,
-               "single-logout planning is refused until a planner credential is configured "
-               "(--slo_token_file, --slo_client_identities or a \"planner\" in "
-               "--admin_credentials_file)");
-    }
-  }
-  LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<rpc::AdminAuthenticator> plan_auth,
+                          MakePlanAuthenticator(options, scoped_credentials.get()));
+  LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> tls_credentials,
                           MakeServerCredentials(options.tls));
   std::unique_ptr<LogoutServer> self(new LogoutServer());
   self->metrics_ = std::make_unique<metrics::Metrics>();
@@ -208,74 +250,19 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   self->writer_ = std::make_unique<store::PolicyWriter>(
       self->store_.get(), &self->snapshots_, [raw] { raw->OnInstalled(); }, policy_options);
   if (self->store_ != nullptr) {
-    LOGOUT_ASSIGN_OR_RETURN(store::StoredPolicy stored, self->store_->Load());
-    if (stored.version == 0 && !options.policy_path.empty()) {
-      LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig seed, store::ReadPolicyFile(options.policy_path));
-      v1::ImportPolicyRequest import;
-      *import.mutable_policy() = std::move(seed);
-      import.set_force(true);  // the store is empty: there is nothing to guard
-      LOGOUT_ASSIGN_OR_RETURN(
-          uint64_t version,
-          self->writer_->Write("seed:" + options.policy_path, [&import](v1::PolicyConfig& c) {
-            return rpc::ApplyImportPolicy(import, c);
-          }));
-      LogEvent(LogLevel::kInfo, "store seeded from policy file",
-               {{"path", options.policy_path}, {"version", absl::StrCat(version), true}});
-    } else if (stored.version > 0) {
-      if (!options.policy_path.empty()) {
-        LogEvent(LogLevel::kInfo, "store already holds a policy; --policy not used",
-                 {{"version", absl::StrCat(stored.version), true}});
-      }
-      if (absl::Status s = self->writer_->Reload(); !s.ok()) {
-        // Fail closed: keep NOT_SERVING; an admin import can repair the store.
-        LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
-        self->metrics_->RecordReloadFailure();
-        self->SetStoreHealth(false);
-      }
-    }
-    self->store_->WatchChanges([raw](uint64_t version) { raw->Reconcile(version); });
-    // A reload that failed (database blip) is retried until the snapshot catches up, instead
-    // of waiting for the next write to announce itself.
-    self->reconciler_ = std::thread([raw] {
-      absl::MutexLock lock(&raw->reconcile_mu_);
-      while (!raw->stopping_) {
-        raw->reconcile_mu_.AwaitWithTimeout(absl::Condition(&raw->stopping_), absl::Seconds(2));
-        if (raw->stopping_) break;
-        const uint64_t wanted = raw->announced_version_.load();
-        const auto live = raw->snapshots_.Get();
-        if (wanted > (live == nullptr ? 0 : live->version())) {
-          raw->reconcile_mu_.Unlock();
-          raw->Reconcile(wanted);
-          raw->reconcile_mu_.Lock();
-        }
-      }
-    });
+    LOGOUT_RETURN_IF_ERROR(self->LoadStore(options.policy_path));
+    self->reconciler_ = std::make_unique<PolicyReconciler>(
+        self->writer_.get(), &self->snapshots_,
+        [raw](uint64_t version, const absl::Status& s) { raw->OnReconciled(version, s); });
+    PolicyReconciler* reconciler = self->reconciler_.get();
+    self->store_->WatchChanges([reconciler](uint64_t version) { reconciler->Announce(version); });
   }
-
   if (self->credentials_ != nullptr) {
     // Like certificate rotation: a changed file takes effect without a restart; one that does
     // not parse is reported and the last good credentials stay in force.
-    self->credentials_watcher_ = std::thread(
-        [raw, interval = std::max(options.credentials_refresh_interval, absl::Milliseconds(100))] {
-          absl::MutexLock lock(&raw->reconcile_mu_);
-          while (!raw->stopping_) {
-            raw->reconcile_mu_.AwaitWithTimeout(absl::Condition(&raw->stopping_), interval);
-            if (raw->stopping_) break;
-            raw->reconcile_mu_.Unlock();
-            const absl::StatusOr<bool> reloaded = raw->credentials_->ReloadIfChanged();
-            if (!reloaded.ok()) {
-              LogEvent(LogLevel::kError, "credentials file refused",
-                       {{"error", std::string(reloaded.status().message())}});
-              raw->metrics_->RecordCredentialsReloadFailure();
-            } else if (*reloaded) {
-              LogEvent(LogLevel::kInfo, "credentials reloaded",
-                       {{"path", raw->credentials_->path()},
-                        {"credentials",
-                         absl::StrCat(raw->credentials_->Get()->credentials().size()), true}});
-            }
-            raw->reconcile_mu_.Lock();
-          }
-        });
+    self->credentials_watcher_ = std::make_unique<PeriodicTask>(
+        std::max(options.credentials_refresh_interval, absl::Milliseconds(100)),
+        [raw] { raw->ReloadCredentials(); });
   }
 
   metrics::Metrics* metrics = self->metrics_.get();
@@ -312,41 +299,27 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   const bool separate_admin = !options.admin_listen.empty();
-  {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.listen_address, credentials, &self->port_);
-    ConfigureBuilder(options, *self->metrics_, builder);
-    builder.RegisterService(self->health_.get());
-    builder.RegisterService(self->policy_service_.get());
-    if (!separate_admin) builder.RegisterService(self->admin_service_.get());
-    self->server_ = builder.BuildAndStart();
-    if (self->server_ == nullptr || self->port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen_address));
-    }
-    self->admin_port_ = self->port_;
-  }
+  Port decision_port{
+      options.listen_address, tls_credentials, {self->health_.get(), self->policy_service_.get()}};
+  if (!separate_admin) decision_port.services.push_back(self->admin_service_.get());
+  LOGOUT_ASSIGN_OR_RETURN(self->server_,
+                          StartPort(decision_port, options.connection, *metrics, &self->port_));
+  self->admin_port_ = self->port_;
   if (separate_admin) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.admin_listen, credentials, &self->admin_port_);
-    ConfigureBuilder(options, *self->metrics_, builder);
-    builder.RegisterService(self->health_.get());
-    builder.RegisterService(self->admin_service_.get());
-    self->admin_server_ = builder.BuildAndStart();
-    if (self->admin_server_ == nullptr || self->admin_port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.admin_listen));
-    }
+    LOGOUT_ASSIGN_OR_RETURN(self->admin_server_,
+                            StartPort({options.admin_listen,
+                                       tls_credentials,
+                                       {self->health_.get(), self->admin_service_.get()}},
+                                      options.connection, *metrics, &self->admin_port_));
   }
   if (!options.health_listen.empty()) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
-                             &self->health_port_);
-    ConfigureBuilder(options, *self->metrics_, builder);
-    builder.SetOption(std::make_unique<WithoutReflection>());
-    builder.RegisterService(self->health_.get());
-    self->health_server_ = builder.BuildAndStart();
-    if (self->health_server_ == nullptr || self->health_port_ == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen));
-    }
+    // Plaintext and health only: Kubernetes' gRPC probes cannot speak TLS.
+    LOGOUT_ASSIGN_OR_RETURN(self->health_server_,
+                            StartPort({options.health_listen,
+                                       grpc::InsecureServerCredentials(),
+                                       {self->health_.get()},
+                                       /*reflection=*/false},
+                                      options.connection, *metrics, &self->health_port_));
   }
   if (initial != nullptr) {
     LogEvent(LogLevel::kInfo, "policy loaded",
@@ -359,19 +332,59 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   return self;
 }
 
+absl::Status LogoutServer::LoadStore(const std::string& policy_path) {
+  LOGOUT_ASSIGN_OR_RETURN(store::StoredPolicy stored, store_->Load());
+  if (stored.version == 0 && !policy_path.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig seed, store::ReadPolicyFile(policy_path));
+    v1::ImportPolicyRequest import;
+    *import.mutable_policy() = std::move(seed);
+    import.set_force(true);  // the store is empty: there is nothing to guard
+    LOGOUT_ASSIGN_OR_RETURN(uint64_t version,
+                            writer_->Write("seed:" + policy_path, [&import](v1::PolicyConfig& c) {
+                              return admin::ApplyImportPolicy(import, c);
+                            }));
+    LogEvent(LogLevel::kInfo, "store seeded from policy file",
+             {{"path", policy_path}, {"version", absl::StrCat(version), true}});
+  } else if (stored.version > 0) {
+    if (!policy_path.empty()) {
+      LogEvent(LogLevel::kInfo, "store already holds a policy; --policy not used",
+               {{"version", absl::StrCat(stored.version), true}});
+    }
+    if (absl::Status s = writer_->Reload(); !s.ok()) {
+      // Fail closed: keep NOT_SERVING; an admin import can repair the store.
+      LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
+      metrics_->RecordReloadFailure();
+      SetStoreHealth(false);
+    }
+  }
+  return absl::OkStatus();
+}
+
+void LogoutServer::ReloadCredentials() {
+  const absl::StatusOr<bool> reloaded = credentials_->ReloadIfChanged();
+  if (!reloaded.ok()) {
+    LogEvent(LogLevel::kError, "credentials file refused",
+             {{"error", std::string(reloaded.status().message())}});
+    metrics_->RecordCredentialsReloadFailure();
+  } else if (*reloaded) {
+    LogEvent(LogLevel::kInfo, "credentials reloaded",
+             {{"path", credentials_->path()},
+              {"credentials", absl::StrCat(credentials_->Get()->credentials().size()), true}});
+  }
+}
+
 LogoutServer::~LogoutServer() {
   Shutdown(absl::ZeroDuration());
-  {
-    absl::MutexLock lock(&reconcile_mu_);
-    stopping_ = true;
-  }
-  if (reconciler_.joinable()) reconciler_.join();
-  if (credentials_watcher_.joinable()) credentials_watcher_.join();
+  credentials_watcher_.reset();
+  // Retries read the store: they stop first; the store's change watcher (which announces to
+  // the reconciler) stops with the store, below.
+  if (reconciler_ != nullptr) reconciler_->StopRetrying();
   // Also when Create failed before Shutdown could run: no delivery or audit thread may touch
   // the store once it is gone.
   if (backchannel_ != nullptr) backchannel_->Shutdown(absl::ZeroDuration());
   if (delivery_audit_ != nullptr) delivery_audit_->Shutdown(absl::ZeroDuration());
-  store_.reset();  // stops the change watcher before the writer it calls goes away
+  store_.reset();  // stops the change watcher before the reconciler and writer it calls go away
+  reconciler_.reset();
 }
 
 void LogoutServer::SetServing(bool serving) {
@@ -384,16 +397,13 @@ void LogoutServer::SetServing(bool serving) {
   }
 }
 
-void LogoutServer::Reconcile(uint64_t version) {
-  uint64_t seen = announced_version_.load();
-  while (version > seen && !announced_version_.compare_exchange_weak(seen, version)) {
-  }
-  if (absl::Status s = writer_->Reload(); !s.ok()) {
+void LogoutServer::OnReconciled(uint64_t version, const absl::Status& status) {
+  if (!status.ok()) {
     // The last good snapshot keeps serving; the health detail says the store is ahead.
     LogEvent(LogLevel::kError, "policy reload failed; serving the last good snapshot",
-             {{"version", absl::StrCat(version), true}, {"error", std::string(s.message())}});
+             {{"version", absl::StrCat(version), true}, {"error", std::string(status.message())}});
     metrics_->RecordReloadFailure();
-    if (s.code() == absl::StatusCode::kUnavailable) metrics_->RecordStoreError("read");
+    if (status.code() == absl::StatusCode::kUnavailable) metrics_->RecordStoreError("read");
     SetStoreHealth(false);
   } else {
     SetStoreHealth(true);

@@ -50,10 +50,35 @@ namespace logout::server {
 
 class HealthService;
 class DeliveryAuditWriter;
+class PeriodicTask;
+class PolicyReconciler;
 
 // Health service name whose status says whether the live snapshot is the store's latest
 // policy: NOT_SERVING after a reload failed (the last good snapshot keeps serving decisions).
 inline constexpr char kStoreHealthService[] = "logout.v1.PolicyStore";
+
+// AuthOptions: who holds a credential for every tenant (the admin API's, or planning's): a
+// bearer-token file and/or client-certificate identities (SAN URI/DNS, else CN; they need
+// tls.client_ca).
+struct AuthOptions {
+  std::string token_file;
+  std::vector<std::string> client_identities;
+};
+
+// ConnectionOptions: what every gRPC port applies to its connections. HTTP/2 keepalive: the
+// server pings an idle connection every keepalive_time and drops it when no answer comes within
+// keepalive_timeout (dead peers behind load balancers); clients may ping as often as every
+// 10 s. Connections are closed gracefully after max_connection_age (+ grace for calls in
+// flight) so clients re-resolve and rebalance across replicas after a scale-out. Zero disables
+// the age limit.
+struct ConnectionOptions {
+  // Largest request message accepted.
+  int max_receive_message_bytes = 1024 * 1024;
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+};
 
 struct ServerOptions {
   // host:port to listen on; port 0 picks a free port (see LogoutServer::port()).
@@ -67,11 +92,9 @@ struct ServerOptions {
   std::string policy_path;
   // Development only: allow http:// loopback URLs in connection settings.
   bool allow_http_loopback = false;
-  // File holding the admin bearer token (an admin credential for every tenant). Without it,
-  // admin_client_identities or admin_credentials_file the admin API refuses every call.
-  std::string admin_token_file;
-  // Largest request message accepted.
-  int max_receive_message_bytes = 1024 * 1024;
+  // The admin credential for every tenant (--admin_token_file, --admin_client_identities).
+  // Without it or admin_credentials_file the admin API refuses every call.
+  AuthOptions admin_auth;
 
   // host:port serving only logout.v1.LogoutAdmin (plus health and reflection), so a
   // NetworkPolicy can open it to operators alone. Empty: admin is served on listen_address.
@@ -81,14 +104,10 @@ struct ServerOptions {
   std::string health_listen;
   // TLS for listen_address and admin_listen (not health_listen).
   TlsFiles tls;
-  // Client-certificate identities (SAN URI/DNS, else CN) allowed to make admin calls; needs
-  // tls.client_ca. An alternative to the bearer token.
-  std::vector<std::string> admin_client_identities;
-  // Who may ask for single-logout plans (PlanLogoutNotifications, ValidateLogout with
-  // plan_notifications), whose back-channel jobs carry signed logout tokens: a bearer-token
-  // file and/or client-certificate identities. Both empty: any caller of the decision port.
-  std::string slo_token_file;
-  std::vector<std::string> slo_client_identities;
+  // The planner credential for every tenant (--slo_token_file, --slo_client_identities): who
+  // may ask for single-logout plans (PlanLogoutNotifications, ValidateLogout with
+  // plan_notifications), whose back-channel jobs carry signed logout tokens.
+  AuthOptions slo_auth;
   // Scoped credentials (JSON; see service/rpc/credentials.h): each a bearer token's SHA-256
   // and/or a client-certificate identity, the tenants it may act on ("*" or names) and a role:
   // reader, writer, admin (admin API) or planner (single-logout planning). Re-read every
@@ -103,16 +122,8 @@ struct ServerOptions {
   // Calls in progress (decision and admin together) beyond which calls get RESOURCE_EXHAUSTED.
   // <= 0: no bound.
   int max_concurrent_rpcs = 1000;
-  // HTTP/2 keepalive: the server pings an idle connection every keepalive_time and drops it
-  // when no answer comes within keepalive_timeout (dead peers behind load balancers); clients
-  // may ping as often as every 10 s. Connections are closed gracefully after
-  // max_connection_age (+ grace for calls in flight) so clients re-resolve and rebalance
-  // across replicas after a scale-out. Zero disables the age limit.
-  absl::Duration keepalive_time = absl::Seconds(60);
-  absl::Duration keepalive_timeout = absl::Seconds(20);
-  absl::Duration max_connection_age = absl::Minutes(5);
-  absl::Duration max_connection_age_grace = absl::Seconds(30);
-  // Fraction of decisions written to the log (one JSON line each).
+  ConnectionOptions connection;
+  // Fraction of decisions written to the log (one JSON line each), 0..1.
   double decision_log_sample_rate = 0.01;
   // host:port of the Prometheus endpoint (GET /metrics, plaintext). Empty: not served (the
   // metrics are still kept).
@@ -129,9 +140,10 @@ struct ServerOptions {
 // Thread safety: InstallPolicy and Shutdown may be called from any thread.
 class LogoutServer {
  public:
-  // Create reads and compiles the policy (when given) before it listens, so an invalid policy
-  // never serves: returns its InvalidArgumentError (naming tenant, client and entry), or the
-  // file error. Returns UnavailableError when the address cannot be bound.
+  // Create checks the options, reads and compiles the policy (when given) before it listens, so
+  // an invalid policy never serves: returns its InvalidArgumentError (naming tenant, client and
+  // entry), or the file error; InvalidArgumentError naming the flag for an option out of range.
+  // Returns UnavailableError when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<LogoutServer>> Create(const ServerOptions& options);
   ~LogoutServer();
 
@@ -164,9 +176,13 @@ class LogoutServer {
   void SetServing(bool serving);
   // A snapshot was installed: metrics, then SERVING.
   void OnInstalled();
-  // Reload from the store after it announced `version` (or a retry of that).
-  void Reconcile(uint64_t version);
+  // LoadStore installs the stored policy, or seeds an empty store from `policy_path`.
+  absl::Status LoadStore(const std::string& policy_path);
+  // A reload after the store announced `version` ended with `status`: log, count, health.
+  void OnReconciled(uint64_t version, const absl::Status& status);
   void SetStoreHealth(bool fresh);
+  // Re-reads --admin_credentials_file (a PeriodicTask tick).
+  void ReloadCredentials();
 
   // Declared first: everything below may record into it until it is destroyed.
   std::unique_ptr<metrics::Metrics> metrics_;
@@ -177,9 +193,9 @@ class LogoutServer {
   std::unique_ptr<rpc::LogoutPolicyService> policy_service_;
   std::unique_ptr<rpc::AdminAuthenticator> admin_auth_;
   std::unique_ptr<rpc::AdminAuthenticator> plan_auth_;  // null: --slo_allow_unauthenticated
-  // --admin_credentials_file (null without), and the thread that re-reads it.
+  // --admin_credentials_file (null without), and the task that re-reads it.
   std::unique_ptr<rpc::CredentialsFile> credentials_;
-  std::thread credentials_watcher_;
+  std::unique_ptr<PeriodicTask> credentials_watcher_;
   std::unique_ptr<rpc::LogoutAdminService> admin_service_;
   std::unique_ptr<rpc::ConcurrencyLimiter> limiter_;
   // The decision server (with admin when there is no admin_listen), then the optional admin
@@ -187,13 +203,10 @@ class LogoutServer {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::unique_ptr<grpc::Server> health_server_;
-  // The newest version the store announced, and the thread retrying reloads that failed.
-  std::atomic<uint64_t> announced_version_{0};
+  // With a database store: reloads what other replicas commit (null with --store=file).
+  std::unique_ptr<PolicyReconciler> reconciler_;
   // Set by Drain/Shutdown: health never returns to SERVING afterwards.
   std::atomic<bool> draining_{false};
-  absl::Mutex reconcile_mu_;
-  bool stopping_ ABSL_GUARDED_BY(reconcile_mu_) = false;
-  std::thread reconciler_;
   int port_ = 0;
   int admin_port_ = 0;
   int health_port_ = 0;

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/jwt/base64url.h"
-#include "service/jwt/internal/openssl.h"
+#include "service/jwt/openssl.h"
 
 namespace logout::slo {
 namespace {
@@ -41,7 +41,7 @@ absl::Status OpenSslFailure(absl::string_view what) {
 // Converts OpenSSL's DER ECDSA signature to the JWS form (r || s, each `coord_bytes` wide).
 absl::StatusOr<std::string> EcdsaDerToRaw(const std::string& der, int coord_bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  jwt::internal::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  jwt::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (sig == nullptr) return OpenSslFailure("ECDSA signature is not DER");
   std::string raw(2 * static_cast<size_t>(coord_bytes), '\0');
   auto* out = reinterpret_cast<unsigned char*>(raw.data());
@@ -53,7 +53,7 @@ absl::StatusOr<std::string> EcdsaDerToRaw(const std::string& der, int coord_byte
 }
 
 absl::StatusOr<std::string> SignWithKey(Algorithm alg, EVP_PKEY* pkey, absl::string_view input) {
-  jwt::internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  jwt::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (ctx == nullptr) return OpenSslFailure("out of memory");
   EVP_PKEY_CTX* pctx = nullptr;
   const EVP_MD* md = alg == Algorithm::kEdDSA ? nullptr : DigestFor(alg);

@@ -37,37 +37,37 @@ absl::Status CheckId(absl::string_view field, absl::string_view id) {
   return absl::OkStatus();
 }
 
-absl::Status CheckRequest(const v1::PlanLogoutNotificationsRequest& r) {
-  if (r.tenant().empty()) return absl::InvalidArgumentError("tenant is required");
-  if (r.tenant().size() > kMaxTenantBytes) {
+absl::Status CheckRequest(const PlanInput& r) {
+  if (r.tenant.empty()) return absl::InvalidArgumentError("tenant is required");
+  if (r.tenant.size() > kMaxTenantBytes) {
     return absl::InvalidArgumentError("tenant is longer than 256 bytes");
   }
-  if (r.initiator() == v1::LOGOUT_INITIATOR_UNSPECIFIED ||
-      policy::InitiatorName(r.initiator()).empty()) {
+  if (r.initiator == v1::LOGOUT_INITIATOR_UNSPECIFIED ||
+      policy::InitiatorName(r.initiator).empty()) {
     return absl::InvalidArgumentError("initiator is required");
   }
-  if (r.sid().empty() && r.sub().empty()) {
+  if (r.sid.empty() && r.sub.empty()) {
     return absl::InvalidArgumentError("sid or sub is required");
   }
-  if (r.sid().size() > kMaxSidBytes || r.sub().size() > kMaxSubBytes) {
+  if (r.sid.size() > kMaxSidBytes || r.sub.size() > kMaxSubBytes) {
     return absl::InvalidArgumentError("sid and sub must be at most 1024 bytes");
   }
-  if (HasControl(r.sid()) || HasControl(r.sub())) {
+  if (HasControl(r.sid) || HasControl(r.sub)) {
     return absl::InvalidArgumentError("sid and sub must not contain control characters");
   }
-  if (static_cast<size_t>(r.session_client_ids_size()) > kMaxSessionClients) {
+  if (static_cast<size_t>(r.session_client_ids.size()) > kMaxSessionClients) {
     return absl::InvalidArgumentError(
         absl::StrCat("at most ", kMaxSessionClients, " session_client_ids"));
   }
-  for (int i = 0; i < r.session_client_ids_size(); ++i) {
+  for (size_t i = 0; i < r.session_client_ids.size(); ++i) {
     if (absl::Status s =
-            CheckId(absl::StrCat("session_client_ids[", i, "]"), r.session_client_ids(i));
+            CheckId(absl::StrCat("session_client_ids[", i, "]"), r.session_client_ids[i]);
         !s.ok()) {
       return s;
     }
   }
-  if (!r.initiating_client_id().empty()) {
-    if (absl::Status s = CheckId("initiating_client_id", r.initiating_client_id()); !s.ok()) {
+  if (!r.initiating_client_id.empty()) {
+    if (absl::Status s = CheckId("initiating_client_id", r.initiating_client_id); !s.ok()) {
       return s;
     }
   }
@@ -78,10 +78,10 @@ void SetSkip(v1::ClientNotification& n, v1::NotificationSkipReason reason) {
   if (n.skip_reason() == v1::NOTIFICATION_SKIP_REASON_UNSPECIFIED) n.set_skip_reason(reason);
 }
 
-absl::Status PlanClient(const policy::CompiledTenant& tenant, const std::string& client_id,
-                        const v1::PlanLogoutNotificationsRequest& r, absl::Time now,
-                        const JtiSource& jti_source, v1::ClientNotification& n) {
-  n.set_client_id(client_id);
+absl::Status PlanClient(const policy::CompiledTenant& tenant, absl::string_view client_id,
+                        const PlanInput& r, absl::Time now, const JtiSource& jti_source,
+                        v1::ClientNotification& n) {
+  n.set_client_id(std::string(client_id));
   const policy::CompiledClient* c = tenant.FindClient(client_id);
   if (c == nullptr) {
     n.set_skip_reason(v1::NOTIFICATION_SKIP_REASON_UNKNOWN_CLIENT);
@@ -92,25 +92,25 @@ absl::Status PlanClient(const policy::CompiledTenant& tenant, const std::string&
     return absl::OkStatus();
   }
   if (!c->frontchannel_logout_uri.empty()) {
-    if (c->frontchannel_logout_session_required && r.sid().empty()) {
+    if (c->frontchannel_logout_session_required && r.sid.empty()) {
       SetSkip(n, v1::NOTIFICATION_SKIP_REASON_SID_REQUIRED);
     } else {
       n.mutable_frontchannel()->set_url(
-          FrontChannelUrl(*c, tenant.issuer, r.sid(), c->frontchannel_logout_session_required));
+          FrontChannelUrl(*c, tenant.issuer, r.sid, c->frontchannel_logout_session_required));
     }
   }
   if (!c->backchannel_logout_uri.empty()) {
     if (!c->backchannel_all_initiators &&
-        !c->backchannel_initiators.contains(static_cast<int>(r.initiator()))) {
+        !c->backchannel_initiators.contains(static_cast<int>(r.initiator))) {
       SetSkip(n, v1::NOTIFICATION_SKIP_REASON_INITIATOR_EXCLUDED);
-    } else if (c->backchannel_logout_session_required && r.sid().empty()) {
+    } else if (c->backchannel_logout_session_required && r.sid.empty()) {
       SetSkip(n, v1::NOTIFICATION_SKIP_REASON_SID_REQUIRED);
     } else {
       LogoutTokenInput in;
       in.iss = tenant.issuer;
       in.aud = c->client_id;
-      in.sub = r.sub();
-      in.sid = r.sid();
+      in.sub = std::string(r.sub);
+      in.sid = std::string(r.sid);
       absl::StatusOr<SignedLogoutToken> token = MintLogoutToken(tenant, *c, in, now, jti_source);
       if (absl::IsFailedPrecondition(token.status())) {
         SetSkip(n, v1::NOTIFICATION_SKIP_REASON_NO_SIGNING_KEY);
@@ -151,32 +151,70 @@ std::string FrontChannelUrl(const policy::CompiledClient& client, absl::string_v
   return std::string(u->WithQuery(query).href());
 }
 
+absl::Status PlanLogout(const policy::CompiledPolicy& policy, const PlanInput& input,
+                        absl::Time now, v1::LogoutNotificationPlan* plan,
+                        const JtiSource& jti_source) {
+  plan->Clear();
+  if (absl::Status s = CheckRequest(input); !s.ok()) return s;
+  const policy::CompiledTenant* tenant = policy.FindTenant(input.tenant);
+  if (tenant == nullptr) return absl::NotFoundError("tenant not found");
+  plan->set_iss(tenant->issuer);
+  absl::flat_hash_set<absl::string_view> seen;
+  std::vector<absl::string_view> order;
+  for (absl::string_view id : input.session_client_ids) {
+    if (seen.insert(id).second) order.push_back(id);
+  }
+  if (!input.initiating_client_id.empty() && seen.insert(input.initiating_client_id).second) {
+    order.push_back(input.initiating_client_id);
+  }
+  const JtiSource& source = jti_source ? jti_source : JtiSource(RandomJti);
+  for (absl::string_view id : order) {
+    if (absl::Status s = PlanClient(*tenant, id, input, now, source, *plan->add_clients());
+        !s.ok()) {
+      plan->Clear();
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+PlanInput PlanInputOf(const v1::PlanLogoutNotificationsRequest& request) {
+  return PlanInput{.tenant = request.tenant(),
+                   .sid = request.sid(),
+                   .sub = request.sub(),
+                   .session_client_ids = {request.session_client_ids().begin(),
+                                          request.session_client_ids().end()},
+                   .initiator = request.initiator(),
+                   .initiating_client_id = request.initiating_client_id()};
+}
+
+std::optional<PlanInput> PlanInputAfterDecision(const v1::ValidateLogoutRequest& request,
+                                                const v1::ValidateLogoutResponse& response) {
+  if (!request.plan_notifications() || response.decision() != v1::DECISION_ALLOW) {
+    return std::nullopt;
+  }
+  // Nothing to tell without an OP session: a hint alone names a user, not a session, and a
+  // sub-only logout token would end every session of that user at each RP.
+  if (response.session().sid().empty()) return std::nullopt;
+  return PlanInput{.tenant = request.tenant(),
+                   .sid = response.session().sid(),
+                   .sub = response.session().sub(),
+                   .session_client_ids = {request.session_client_ids().begin(),
+                                          request.session_client_ids().end()},
+                   .initiator = v1::LOGOUT_INITIATOR_RP_LOGOUT,
+                   .initiating_client_id = response.client_id()};
+}
+
 absl::Status PlanLogout(const policy::CompiledPolicy& policy,
                         const v1::PlanLogoutNotificationsRequest& request, absl::Time now,
                         v1::PlanLogoutNotificationsResponse* response,
                         const JtiSource& jti_source) {
   response->Clear();
-  if (absl::Status s = CheckRequest(request); !s.ok()) return s;
-  const policy::CompiledTenant* tenant = policy.FindTenant(request.tenant());
-  if (tenant == nullptr) return absl::NotFoundError("tenant not found");
-  v1::LogoutNotificationPlan* plan = response->mutable_plan();
-  plan->set_iss(tenant->issuer);
-  absl::flat_hash_set<absl::string_view> seen;
-  std::vector<const std::string*> order;
-  for (const std::string& id : request.session_client_ids()) {
-    if (seen.insert(id).second) order.push_back(&id);
-  }
-  if (!request.initiating_client_id().empty() &&
-      seen.insert(request.initiating_client_id()).second) {
-    order.push_back(&request.initiating_client_id());
-  }
-  const JtiSource& source = jti_source ? jti_source : JtiSource(RandomJti);
-  for (const std::string* id : order) {
-    if (absl::Status s = PlanClient(*tenant, *id, request, now, source, *plan->add_clients());
-        !s.ok()) {
-      response->Clear();
-      return s;
-    }
+  if (absl::Status s =
+          PlanLogout(policy, PlanInputOf(request), now, response->mutable_plan(), jti_source);
+      !s.ok()) {
+    response->Clear();
+    return s;
   }
   response->set_policy_version(policy.version());
   return absl::OkStatus();
@@ -185,23 +223,11 @@ absl::Status PlanLogout(const policy::CompiledPolicy& policy,
 absl::Status AttachPlan(const policy::CompiledPolicy& policy,
                         const v1::ValidateLogoutRequest& request, absl::Time now,
                         v1::ValidateLogoutResponse* response) {
-  if (!request.plan_notifications() || response->decision() != v1::DECISION_ALLOW) {
-    return absl::OkStatus();
-  }
-  // Nothing to tell without an OP session: a hint alone names a user, not a session, and a
-  // sub-only logout token would end every session of that user at each RP.
-  if (response->session().sid().empty()) return absl::OkStatus();
-  v1::PlanLogoutNotificationsRequest plan_request;
-  plan_request.set_tenant(request.tenant());
-  plan_request.set_sid(response->session().sid());
-  plan_request.set_sub(response->session().sub());
-  *plan_request.mutable_session_client_ids() = request.session_client_ids();
-  plan_request.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
-  plan_request.set_initiating_client_id(response->client_id());
-  v1::PlanLogoutNotificationsResponse planned;
-  if (absl::Status s = PlanLogout(policy, plan_request, now, &planned); !s.ok()) return s;
-  *response->mutable_notifications() = std::move(*planned.mutable_plan());
-  return absl::OkStatus();
+  const std::optional<PlanInput> input = PlanInputAfterDecision(request, *response);
+  if (!input.has_value()) return absl::OkStatus();
+  absl::Status s = PlanLogout(policy, *input, now, response->mutable_notifications());
+  if (!s.ok()) response->clear_notifications();
+  return s;
 }
 
 }  // namespace logout::slo

@@ -9,8 +9,11 @@
 #define SERVICE_SLO_PLANNER_H_
 
 #include <cstddef>
+#include <optional>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "logout/v1/logout.pb.h"
 #include "service/policy/compiled_policy.h"
@@ -24,7 +27,29 @@ inline constexpr size_t kMaxClientIdBytes = 256;
 inline constexpr size_t kMaxSidBytes = 1024;
 inline constexpr size_t kMaxSubBytes = 1024;
 
-// PlanLogout fills `response` with one entry per distinct session client, in request order, the
+// PlanInput is what a plan is made of, filled by either RPC (PlanInputOf for
+// PlanLogoutNotifications, PlanInputAfterDecision for ValidateLogout). Views into the request
+// and response it was filled from: they must outlive it.
+struct PlanInput {
+  absl::string_view tenant;
+  absl::string_view sid;
+  absl::string_view sub;
+  std::vector<absl::string_view> session_client_ids;
+  v1::LogoutInitiator initiator = v1::LOGOUT_INITIATOR_UNSPECIFIED;
+  absl::string_view initiating_client_id;
+};
+
+// PlanInputOf is the input of a PlanLogoutNotifications request, as it is.
+PlanInput PlanInputOf(const v1::PlanLogoutNotificationsRequest& request);
+
+// PlanInputAfterDecision is the input of the plan a ValidateLogout answer carries: none unless
+// the request asked for it (plan_notifications), the decision is DECISION_ALLOW and the answer
+// names an OP session (response.session.sid); then initiator rp-logout, sid and sub from
+// response.session, the resolved client as initiating client.
+std::optional<PlanInput> PlanInputAfterDecision(const v1::ValidateLogoutRequest& request,
+                                                const v1::ValidateLogoutResponse& response);
+
+// PlanLogout fills `plan` with one entry per distinct session client, in input order, the
 // initiating client appended when it is not among them:
 //  - unknown client: skip_reason UNKNOWN_CLIENT; neither URI registered: NOT_REGISTERED;
 //  - front channel: the registered URI (its query kept, minus any `iss`/`sid`), plus `iss` and
@@ -37,15 +62,19 @@ inline constexpr size_t kMaxSubBytes = 1024;
 // Returns InvalidArgumentError (no tenant, initiator unspecified, neither sid nor sub, more
 // than kMaxSessionClients ids, an empty / oversize id, control characters in sid/sub),
 // NotFoundError (unknown tenant), InternalError (signing failed). Thread-safe.
+absl::Status PlanLogout(const policy::CompiledPolicy& policy, const PlanInput& input,
+                        absl::Time now, v1::LogoutNotificationPlan* plan,
+                        const JtiSource& jti_source = nullptr);
+
+// PlanLogout of a PlanLogoutNotifications request: the plan and the policy version in
+// `response` (cleared on error).
 absl::Status PlanLogout(const policy::CompiledPolicy& policy,
                         const v1::PlanLogoutNotificationsRequest& request, absl::Time now,
                         v1::PlanLogoutNotificationsResponse* response,
                         const JtiSource& jti_source = nullptr);
 
-// AttachPlan adds the single-logout plan to a ValidateLogout answer when the request asked for
-// it (plan_notifications) and the decision is DECISION_ALLOW: initiator rp-logout, sid and sub
-// from response.session, the resolved client as initiating client. Nothing is attached when the
-// session has neither sid nor sub (no session to end). Errors as PlanLogout.
+// AttachPlan puts the plan of PlanInputAfterDecision (when there is one) into the answer's
+// `notifications`. Errors as PlanLogout (then no notifications are attached).
 absl::Status AttachPlan(const policy::CompiledPolicy& policy,
                         const v1::ValidateLogoutRequest& request, absl::Time now,
                         v1::ValidateLogoutResponse* response);

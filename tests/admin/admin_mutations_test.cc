@@ -1,12 +1,12 @@
 // The admin writes as pure functions over a policy document.
-#include "service/rpc/admin_mutations.h"
+#include "service/admin/admin_mutations.h"
 
 #include <string>
 
 #include "gtest/gtest.h"
 #include "service/store/policy_file.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 namespace {
 
 v1::PolicyConfig Policy() {
@@ -143,4 +143,4 @@ TEST(AdminMutationsTest, DeleteRemovesOnlyThatObject) {
 }
 
 }  // namespace
-}  // namespace logout::rpc
+}  // namespace logout::admin

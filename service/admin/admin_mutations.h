@@ -5,8 +5,8 @@
 // policy invalid is refused whole.
 //
 //   absl::StatusOr<v1::AuditEvent> e = ApplyUpdateConnectionLogout(request, config);
-#ifndef SERVICE_RPC_ADMIN_MUTATIONS_H_
-#define SERVICE_RPC_ADMIN_MUTATIONS_H_
+#ifndef SERVICE_ADMIN_ADMIN_MUTATIONS_H_
+#define SERVICE_ADMIN_ADMIN_MUTATIONS_H_
 
 #include <string>
 
@@ -14,7 +14,7 @@
 #include "logout/v1/admin.pb.h"
 #include "logout/v1/policy.pb.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 
 // Etags: the first 16 bytes of SHA-256 over the object's deterministic serialisation, hex.
 // A tenant's etag covers its own fields, not its clients or connections.
@@ -83,6 +83,6 @@ const v1::Tenant* FindTenant(const v1::PolicyConfig& config, const std::string& 
 const v1::Client* FindClient(const v1::Tenant& tenant, const std::string& client_id);
 const v1::Connection* FindConnection(const v1::Tenant& tenant, const std::string& name);
 
-}  // namespace logout::rpc
+}  // namespace logout::admin
 
-#endif  // SERVICE_RPC_ADMIN_MUTATIONS_H_
+#endif  // SERVICE_ADMIN_ADMIN_MUTATIONS_H_

@@ -1,4 +1,4 @@
-#include "service/rpc/policy_difference.h"
+#include "service/admin/policy_difference.h"
 
 #include <string>
 
@@ -6,7 +6,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 namespace {
 
 using ::testing::ElementsAre;
@@ -38,7 +38,7 @@ constexpr char kBefore[] = R"pb(
 
 TEST(PolicyDifferenceTest, SamePolicyHasNoDifference) {
   const v1::PolicyDifference d = DiffPolicies(Parse(kBefore), Parse(kBefore));
-  EXPECT_TRUE(rpc::IsEmpty(d));
+  EXPECT_TRUE(admin::IsEmpty(d));
   EXPECT_FALSE(HasRemovals(d));
 }
 
@@ -97,4 +97,4 @@ TEST(PolicyDifferenceTest, AddingOnlyHasNoRemovals) {
 }
 
 }  // namespace
-}  // namespace logout::rpc
+}  // namespace logout::admin

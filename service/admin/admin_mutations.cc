@@ -1,4 +1,4 @@
-#include "service/rpc/admin_mutations.h"
+#include "service/admin/admin_mutations.h"
 
 #include <openssl/evp.h>
 
@@ -14,9 +14,9 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/json_util.h"
-#include "service/rpc/policy_difference.h"
+#include "service/admin/policy_difference.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 namespace {
 
 using google::protobuf::FieldMask;
@@ -469,4 +469,4 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
   return Event("ImportPolicy", "policy", "", std::move(after));
 }
 
-}  // namespace logout::rpc
+}  // namespace logout::admin

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "service/admin/admin_mutations.h"
 #include "service/policy/compiled_policy.h"
-#include "service/rpc/admin_mutations.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 namespace {
 
 constexpr char kSecret[] = "hs256-secret-0123456789abcdef-0123456789";  // >= 32 bytes
@@ -329,4 +329,4 @@ TEST(AdminClientSecretsTest, KeepStoredClientSecretsLeavesAGivenSecretAndUnknown
 }
 
 }  // namespace
-}  // namespace logout::rpc
+}  // namespace logout::admin

@@ -1,4 +1,4 @@
-#include "service/server/log.h"
+#include "service/common/log.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace logout::server {
+namespace logout::common {
 
 std::string JsonEscape(absl::string_view s) {
   std::string out;
@@ -65,4 +65,4 @@ void LogEvent(LogLevel level, absl::string_view msg, std::initializer_list<LogFi
   }
 }
 
-}  // namespace logout::server
+}  // namespace logout::common

@@ -2,8 +2,8 @@
 // strings as field values.
 //
 //   LogEvent(LogLevel::kInfo, "serving", {{"address", "0.0.0.0:50051"}, {"port", "50051"}});
-#ifndef SERVICE_SERVER_LOG_H_
-#define SERVICE_SERVER_LOG_H_
+#ifndef SERVICE_COMMON_LOG_H_
+#define SERVICE_COMMON_LOG_H_
 
 #include <initializer_list>
 #include <string>
@@ -11,7 +11,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace logout::server {
+namespace logout::common {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
@@ -28,6 +28,6 @@ void LogEvent(LogLevel level, absl::string_view msg, std::initializer_list<LogFi
 // JsonEscape returns `s` as the body of a JSON string (without quotes).
 std::string JsonEscape(absl::string_view s);
 
-}  // namespace logout::server
+}  // namespace logout::common
 
-#endif  // SERVICE_SERVER_LOG_H_
+#endif  // SERVICE_COMMON_LOG_H_

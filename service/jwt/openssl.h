@@ -1,6 +1,10 @@
-// RAII owners for the OpenSSL 3 handles the jwt unit uses.
-#ifndef SERVICE_JWT_INTERNAL_OPENSSL_H_
-#define SERVICE_JWT_INTERNAL_OPENSSL_H_
+// RAII owners for the OpenSSL 3 handles the jwt unit uses, and SharedPkey, the compiled key
+// type that policies and keys carry (public: the policy and single-logout units hold keys).
+//
+//   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+//   SharedPkey key = ...;   // from ParsePrivateKeyPem or a JWKS
+#ifndef SERVICE_JWT_OPENSSL_H_
+#define SERVICE_JWT_OPENSSL_H_
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -9,7 +13,7 @@
 
 #include <memory>
 
-namespace logout::jwt::internal {
+namespace logout::jwt {
 
 struct EvpPkeyFree {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
@@ -41,9 +45,9 @@ using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamFree>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
 
-// A shared, immutable public key (EVP_PKEY verification is thread-safe).
+// SharedPkey is a shared, immutable key (EVP_PKEY signing and verification are thread-safe).
 using SharedPkey = std::shared_ptr<EVP_PKEY>;
 
-}  // namespace logout::jwt::internal
+}  // namespace logout::jwt
 
-#endif  // SERVICE_JWT_INTERNAL_OPENSSL_H_
+#endif  // SERVICE_JWT_OPENSSL_H_

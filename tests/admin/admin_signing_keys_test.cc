@@ -3,11 +3,11 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "service/admin/admin_mutations.h"
 #include "service/policy/compiled_policy.h"
-#include "service/rpc/admin_mutations.h"
 #include "tests/testing/slo_fixtures.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 namespace {
 
 using testing::SigningKeyOf;
@@ -133,4 +133,4 @@ TEST_F(AdminSigningKeysTest, TenantEtagChangesWhenOnlyThePemChanges) {
 }
 
 }  // namespace
-}  // namespace logout::rpc
+}  // namespace logout::admin

@@ -1,4 +1,4 @@
-#include "service/rpc/policy_difference.h"
+#include "service/admin/policy_difference.h"
 
 #include <utility>
 #include <vector>
@@ -13,7 +13,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/field_mask_util.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 namespace {
 
 using google::protobuf::Message;
@@ -161,4 +161,4 @@ bool IsEmpty(const v1::PolicyDifference& d) {
   return d.tenants_added().empty() && d.tenants_removed().empty() && d.tenants_changed().empty();
 }
 
-}  // namespace logout::rpc
+}  // namespace logout::admin

@@ -4,15 +4,15 @@
 //
 //   v1::PolicyDifference d = DiffPolicies(stored, imported);
 //   if (HasRemovals(d)) return absl::FailedPreconditionError(DescribeRemovals(d));
-#ifndef SERVICE_RPC_POLICY_DIFFERENCE_H_
-#define SERVICE_RPC_POLICY_DIFFERENCE_H_
+#ifndef SERVICE_ADMIN_POLICY_DIFFERENCE_H_
+#define SERVICE_ADMIN_POLICY_DIFFERENCE_H_
 
 #include <string>
 
 #include "logout/v1/admin.pb.h"
 #include "logout/v1/policy.pb.h"
 
-namespace logout::rpc {
+namespace logout::admin {
 
 // DiffPolicies compares `before` and `after`. Tenants are matched by name, clients by
 // client_id, connections by name; lists are in `after`'s order (removals in `before`'s). A
@@ -30,6 +30,6 @@ std::string DescribeRemovals(const v1::PolicyDifference& d, int limit = 20);
 // IsEmpty is true when `d` changes nothing.
 bool IsEmpty(const v1::PolicyDifference& d);
 
-}  // namespace logout::rpc
+}  // namespace logout::admin
 
-#endif  // SERVICE_RPC_POLICY_DIFFERENCE_H_
+#endif  // SERVICE_ADMIN_POLICY_DIFFERENCE_H_

@@ -1,0 +1,27 @@
+#include "service/server/policy_reconciler.h"
+
+#include <utility>
+
+namespace logout::server {
+
+PolicyReconciler::PolicyReconciler(store::PolicyWriter* writer,
+                                   const store::SnapshotHolder* snapshots, Observer observe,
+                                   absl::Duration retry_interval)
+    : writer_(writer), snapshots_(snapshots), observe_(std::move(observe)) {
+  retry_ = std::make_unique<PeriodicTask>(retry_interval, [this] {
+    const uint64_t wanted = announced_.load();
+    const auto live = snapshots_->Get();
+    if (wanted > (live == nullptr ? 0 : live->version())) Reload(wanted);
+  });
+}
+
+void PolicyReconciler::Announce(uint64_t version) {
+  uint64_t seen = announced_.load();
+  while (version > seen && !announced_.compare_exchange_weak(seen, version)) {
+  }
+  Reload(version);
+}
+
+void PolicyReconciler::Reload(uint64_t version) { observe_(version, writer_->Reload()); }
+
+}  // namespace logout::server

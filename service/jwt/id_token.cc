@@ -19,7 +19,6 @@
 namespace logout::jwt {
 namespace {
 
-
 absl::Status Invalid(absl::string_view why) { return absl::InvalidArgumentError(why); }
 
 std::optional<int64_t> NumericDate(const internal::MemberValue& v) {

@@ -10,7 +10,6 @@
 namespace logout::jwt {
 namespace {
 
-
 absl::StatusOr<EvpPkeyPtr> FromData(const char* type, OSSL_PARAM_BLD* bld) {
   ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));

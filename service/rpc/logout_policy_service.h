@@ -24,8 +24,8 @@ struct PolicyServiceHooks {
   ConcurrencyLimiter* limiter = nullptr;
   // Decision and federated-URL outcomes are counted here; null = not counted.
   metrics::Metrics* metrics = nullptr;
-  // Who may ask for single-logout plans (their back-channel jobs carry signed logout tokens);
-  // null = every caller.
+  // Who may ask for single-logout plans (their back-channel jobs carry signed logout tokens):
+  // holders of a planner credential; null = every caller (--slo_allow_unauthenticated).
   const AdminAuthenticator* plan_auth = nullptr;
   // Fraction of decisions logged as one JSON line each (0 = none, 1 = all). Non-OK calls are
   // always logged.

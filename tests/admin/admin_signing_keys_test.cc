@@ -2,13 +2,17 @@
 // and kept when a redacted read is written back.
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/admin/admin_mutations.h"
 #include "service/policy/compiled_policy.h"
 #include "tests/testing/slo_fixtures.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::admin {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 using testing::SigningKeyOf;
 using testing::TestKey;
@@ -101,6 +105,9 @@ TEST_F(AdminSigningKeysTest, UpdateWithANewKidWithoutPemIsRefusedByTheCompiler) 
   update.mutable_update_mask()->add_paths("signing_keys");
   ASSERT_TRUE(ApplyUpdateTenant(update, config).ok());
   const auto built = policy::CompiledPolicy::Build(config, 1);
+  EXPECT_THAT(built, StatusIs(absl::StatusCode::kInvalidArgument,
+                              "tenant \"acme\" signing_keys[0] (kid \"ec-2\"): "
+                              "private_key_pem is required"));
   ASSERT_FALSE(built.ok());
   EXPECT_NE(built.status().message().find(
                 "tenant \"acme\" signing_keys[0] (kid \"ec-2\"): private_key_pem is required"),

@@ -6,11 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/jwt_minter.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::jwt {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 using testing::TestKey;
 
@@ -168,14 +172,16 @@ TEST(IdTokenAttackTest, RejectsReEncodedSignature) {
   const std::string token = SharedKeys().rsa.Mint("RS256", Header("RS256"), kClaims);
   // Standard base64 with padding instead of base64url.
   const std::vector<std::string> parts = absl::StrSplit(token, '.');
-  EXPECT_FALSE(DecodeIdToken(absl::StrCat(token, "=")).ok());
+  EXPECT_THAT(DecodeIdToken(absl::StrCat(token, "=")),
+              StatusIs(absl::StatusCode::kInvalidArgument, ""));
   std::string std_alphabet = parts[2];
   for (char& c : std_alphabet) {
     if (c == '-') c = '+';
     if (c == '_') c = '/';
   }
   if (std_alphabet != parts[2]) {
-    EXPECT_FALSE(DecodeIdToken(absl::StrCat(parts[0], ".", parts[1], ".", std_alphabet)).ok());
+    EXPECT_THAT(DecodeIdToken(absl::StrCat(parts[0], ".", parts[1], ".", std_alphabet)),
+                StatusIs(absl::StatusCode::kInvalidArgument, ""));
   }
 }
 
@@ -265,10 +271,11 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<DecodeCase>& info) { return info.param.name; });
 
 TEST(IdTokenDecodeTest, RejectsWrongSegmentCounts) {
-  EXPECT_FALSE(DecodeIdToken("a.b").ok());
-  EXPECT_FALSE(DecodeIdToken("a.b.c.d").ok());
-  EXPECT_FALSE(DecodeIdToken("").ok());
-  EXPECT_FALSE(DecodeIdToken(std::string(kMaxTokenBytes + 1, 'a')).ok());
+  EXPECT_THAT(DecodeIdToken("a.b"), StatusIs(absl::StatusCode::kInvalidArgument, ""));
+  EXPECT_THAT(DecodeIdToken("a.b.c.d"), StatusIs(absl::StatusCode::kInvalidArgument, ""));
+  EXPECT_THAT(DecodeIdToken(""), StatusIs(absl::StatusCode::kInvalidArgument, ""));
+  EXPECT_THAT(DecodeIdToken(std::string(kMaxTokenBytes + 1, 'a')),
+              StatusIs(absl::StatusCode::kInvalidArgument, ""));
 }
 
 TEST(IdTokenDecodeTest, AcceptsAudArrayAndFractionalDates) {

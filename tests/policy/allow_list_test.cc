@@ -4,10 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::policy {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 struct EntryCase {
   std::string name;
@@ -278,6 +282,8 @@ TEST(AllowListTest, NoDefaultEntryWhenOnlyWildcards) {
 TEST(AllowListTest, ErrorNamesTheFailingIndex) {
   auto list =
       AllowList::Create({"https://ok.example.com/", "https://*.com"}, AllowList::Mode::kAuth0);
+  EXPECT_THAT(list, StatusIs(absl::StatusCode::kInvalidArgument,
+                             "allowed_logout_urls[1] \"https://*.com\""));
   ASSERT_FALSE(list.ok());
   EXPECT_NE(list.status().message().find("allowed_logout_urls[1] \"https://*.com\""),
             std::string::npos)

@@ -3,11 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/policy_builder.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::policy {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 struct BadPolicyCase {
   std::string name;
@@ -141,6 +145,8 @@ TEST(CompiledPolicyTest, JsonKeysUseRfc7517Names) {
       "maxHintAge": "3600s", "clockSkew": "30s",
       "clients": [{"clientId": "c", "id_token_signed_response_alg": "ES256",
                    "client_secret_expires_at": "2030-01-01T00:00:00Z"}]}]})");
+  EXPECT_THAT(compiled, StatusIs(absl::StatusCode::kInvalidArgument,
+                                 "jwks.keys[0] (kid \"k1\"): \"x\" and \"y\" must be 32 bytes"));
   ASSERT_FALSE(compiled.ok());
   EXPECT_NE(compiled.status().message().find(
                 "jwks.keys[0] (kid \"k1\"): \"x\" and \"y\" must be 32 bytes"),

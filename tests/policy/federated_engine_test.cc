@@ -3,12 +3,16 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/policy/engine.h"
 #include "tests/testing/policy_builder.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::policy {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 constexpr char kPolicy[] = R"pb(
   tenants {
@@ -130,6 +134,9 @@ TEST(FederatedEngineStatusTest, InvalidConnectionRefusesThePolicy) {
                                 logout { end_session_endpoint: "http://idp.example.com/logout" }
                               }
                             })pb");
+  EXPECT_THAT(compiled,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "tenant \"acme\": connection \"bad\": logout.end_session_endpoint"));
   ASSERT_FALSE(compiled.ok());
   EXPECT_NE(compiled.status().message().find(
                 "tenant \"acme\": connection \"bad\": logout.end_session_endpoint"),

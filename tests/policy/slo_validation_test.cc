@@ -2,13 +2,17 @@
 // load goes through it): refused whole, naming tenant, client and field.
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "logout/v1/logout.pb.h"
 #include "service/policy/compiled_policy.h"
 #include "tests/testing/slo_fixtures.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::policy {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 using testing::SigningKeyOf;
 using testing::SloClient;
@@ -214,7 +218,8 @@ TEST_F(SloValidationTest, SigningKeyPemMustParse) {
 TEST_F(SloValidationTest, SigningKeyErrorNeverQuotesThePem) {
   tenant_->mutable_signing_keys(0)->set_alg("ES256");
   const absl::Status s = Build();
-  ASSERT_FALSE(s.ok());
+  ASSERT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          "private_key_pem is not a P-256 EC key (alg ES256)"));
   EXPECT_EQ(s.message().find("PRIVATE KEY"), std::string::npos) << s;
   EXPECT_NE(s.message().find("private_key_pem is not a P-256 EC key (alg ES256)"),
             std::string::npos)

@@ -7,9 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::rpc {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 using ::testing::HasSubstr;
 
@@ -28,9 +31,7 @@ class CredentialSetRefuses : public ::testing::TestWithParam<RefuseCase> {};
 
 TEST_P(CredentialSetRefuses, NamingTheEntryAndField) {
   const auto parsed = CredentialSet::Parse(GetParam().json);
-  ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(parsed.status().message(), HasSubstr(GetParam().message));
+  EXPECT_THAT(parsed, StatusIs(absl::StatusCode::kInvalidArgument, GetParam().message));
 }
 
 const std::string kDigest = Hex("a-token-of-sixteen-bytes-or-more");

@@ -7,14 +7,18 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/jwt/base64url.h"
 #include "service/jwt/id_token.h"
 #include "service/jwt/key_set.h"
 #include "tests/testing/slo_fixtures.h"
+#include "tests/testing/status_matchers.h"
 
 namespace logout::slo {
 namespace {
+
+using ::logout::testing::StatusIs;
 
 using nlohmann::json;
 using testing::SigningKeyOf;
@@ -202,7 +206,7 @@ TEST_P(LogoutTokenAlgTest, HeaderAndSignatureVerifyWithTheExistingVerifier) {
   if (bad.ok()) {
     const absl::Status s = GetParam().kid.empty() ? jwt::VerifyWithSecret(*bad, kSecret)
                                                   : jwt::VerifyWithKeys(*bad, *public_keys_);
-    EXPECT_FALSE(s.ok());
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, ""));
   }
 }
 

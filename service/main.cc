@@ -1,17 +1,23 @@
 // logoutd: turns flags into ServerOptions, starts the server, waits for SIGTERM/SIGINT.
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpc/support/log.h"
 #include "service/common/log.h"
 #include "service/server/server.h"
 
@@ -21,6 +27,10 @@ ABSL_FLAG(std::string, store, "sqlite:logoutd.db",
 ABSL_FLAG(std::string, policy, "",
           "policy file, JSON (proto3 mapping) or text format: seeds an empty store, or is served "
           "read-only with --store=file");
+ABSL_FLAG(std::string, policy_mode, "seed",
+          "with a database store: seed (--policy only fills an empty store; a store holding a "
+          "different policy is kept, with a warning) or replace (--policy replaces the stored "
+          "policy, as an audited import)");
 ABSL_FLAG(absl::Duration, drain_delay, absl::Seconds(2),
           "after SIGTERM: how long to keep serving while health reports NOT_SERVING");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -74,9 +84,88 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(double, decision_log_sample_rate, 0.01,
           "fraction of decisions logged as JSON lines (0..1); failed calls are always logged");
 
+namespace {
+
+// --help: every flag, grouped, with its default. A flag missing from the groups is still
+// shown, under "Other".
+struct FlagGroup {
+  const char* title;
+  std::vector<std::string> names;
+};
+
+void PrintUsage() {
+  const std::vector<FlagGroup> groups = {
+      {"Serving",
+       {"listen", "admin_listen", "health_listen", "metrics_listen", "max_concurrent_rpcs",
+        "max_receive_message_bytes", "drain_delay", "shutdown_grace"}},
+      {"Policy and store", {"store", "policy", "policy_mode", "dev_allow_http_loopback"}},
+      {"Credentials",
+       {"admin_credentials_file", "credentials_refresh_interval", "admin_token_file",
+        "admin_client_identities", "slo_token_file", "slo_client_identities",
+        "slo_allow_unauthenticated"}},
+      {"TLS", {"tls_cert", "tls_key", "tls_client_ca", "tls_refresh_interval"}},
+      {"Connections",
+       {"keepalive_time", "keepalive_timeout", "max_connection_age", "max_connection_age_grace"}},
+      {"Single logout", {"deliver_backchannel", "backchannel_timeout"}},
+      {"Logs", {"decision_log_sample_rate"}},
+  };
+  std::printf(
+      "logoutd %s: logout policy decisions over gRPC.\n\n"
+      "Usage: logoutd [--flag=value ...]\n"
+      "  e.g. logoutd --listen=0.0.0.0:50051 --store=sqlite:logoutd.db --policy=policy.json\n",
+      LOGOUT_VERSION);
+  absl::flat_hash_set<std::string> shown;
+  const auto print = [&shown](const absl::CommandLineFlag& flag) {
+    shown.insert(std::string(flag.Name()));
+    std::printf("  --%s (default: %s)\n      %s\n", std::string(flag.Name()).c_str(),
+                flag.DefaultValue().empty() ? "\"\"" : flag.DefaultValue().c_str(),
+                flag.Help().c_str());
+  };
+  for (const FlagGroup& group : groups) {
+    std::printf("\n%s:\n", group.title);
+    for (const std::string& name : group.names) {
+      if (const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name)) print(*flag);
+    }
+  }
+  bool other = false;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (shown.contains(name) || !absl::EndsWith(flag->Filename(), "service/main.cc")) continue;
+    if (!other) std::printf("\nOther:\n");
+    other = true;
+    print(*flag);
+  }
+  std::printf("\n  --help, --version\n");
+}
+
+// gRPC's own log lines (handshake failures, ...) as JSON lines like every other line on stderr.
+void LogGrpcMessage(gpr_log_func_args* args) {
+  using logout::common::LogLevel;
+  const LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
+                         : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                                   : LogLevel::kWarning;
+  logout::common::LogEvent(level, "grpc",
+                           {{"grpc_message", args->message == nullptr ? "" : args->message},
+                            {"file", args->file == nullptr ? "" : args->file},
+                            {"line", absl::StrCat(args->line), true}});
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("logoutd --listen=HOST:PORT --policy=FILE");
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpfull") {
+      PrintUsage();
+      return EXIT_SUCCESS;
+    }
+    if (arg == "--version" || arg == "-version") {
+      std::printf("logoutd %s (git %s)\n", LOGOUT_VERSION, LOGOUT_GIT_REVISION);
+      return EXIT_SUCCESS;
+    }
+  }
+  absl::SetProgramUsageMessage("logoutd [--flag=value ...] (logoutd --help lists them)");
   absl::ParseCommandLine(argc, argv);
+  gpr_set_log_function(LogGrpcMessage);
   // Debian's Abseil checks every mutex acquisition for lock-order cycles (gRPC locks through
   // absl::Mutex): a debugging aid that costs ~5% of an RPC's server CPU.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -94,6 +183,7 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.store = absl::GetFlag(FLAGS_store);
   options.policy_path = absl::GetFlag(FLAGS_policy);
+  options.policy_mode = absl::GetFlag(FLAGS_policy_mode);
   options.admin_auth.token_file = absl::GetFlag(FLAGS_admin_token_file);
   options.allow_http_loopback = absl::GetFlag(FLAGS_dev_allow_http_loopback);
   options.connection.max_receive_message_bytes = absl::GetFlag(FLAGS_max_receive_message_bytes);

@@ -57,7 +57,9 @@ std::string EnumLabel(const google::protobuf::EnumDescriptor* descriptor, int va
 }
 
 std::string EndpointLabel(int e) { return EnumLabel(v1::Endpoint_descriptor(), e, "ENDPOINT_"); }
-std::string DecisionLabel(int d) { return EnumLabel(v1::Decision_descriptor(), d, "DECISION_"); }
+std::string DecisionLabel(int d) {
+  return std::string(policy::DecisionCode(static_cast<v1::Decision>(d)));
+}
 std::string ReasonLabel(int r) {
   return std::string(policy::ReasonCode(static_cast<v1::Reason>(r)));
 }

@@ -2,6 +2,19 @@
 
 namespace logout::policy {
 
+absl::string_view DecisionCode(v1::Decision decision) {
+  switch (decision) {
+    case v1::DECISION_ALLOW:
+      return "allow";
+    case v1::DECISION_DENY:
+      return "deny";
+    case v1::DECISION_REQUIRE_CONFIRMATION:
+      return "require_confirmation";
+    default:
+      return "unspecified";
+  }
+}
+
 absl::string_view ReasonCode(v1::Reason reason) {
   switch (reason) {
     case v1::REASON_REDIRECT_ALLOWED:

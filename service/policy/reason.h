@@ -15,6 +15,10 @@ namespace logout::policy {
 // values). Thread-safe; the view points at static storage.
 absl::string_view ReasonCode(v1::Reason reason);
 
+// DecisionCode returns the metric label and log spelling of `decision`: "allow", "deny",
+// "require_confirmation" ("unspecified" for unknown values). Thread-safe; static storage.
+absl::string_view DecisionCode(v1::Decision decision);
+
 }  // namespace logout::policy
 
 #endif  // SERVICE_POLICY_REASON_H_

@@ -83,7 +83,7 @@ void LogWrite(const char* method, const std::string& actor, const absl::StatusOr
     common::LogEvent(common::LogLevel::kWarning, "admin write refused",
                      {{"method", method},
                       {"actor", actor},
-                      {"code", absl::StrCat(v.status().raw_code()), true},
+                      {"code", absl::StatusCodeToString(v.status().code())},
                       {"error", std::string(v.status().message())}});
   }
 }
@@ -144,7 +144,7 @@ grpc::Status LogoutAdminService::Refuse(const char* method, const absl::Status& 
   CountRefusal(status);
   common::LogEvent(common::LogLevel::kWarning, "admin call refused",
                    {{"method", method},
-                    {"code", absl::StrCat(status.raw_code()), true},
+                    {"code", absl::StatusCodeToString(status.code())},
                     {"error", std::string(status.message())}});
   return ToGrpcStatus(status);
 }

@@ -44,11 +44,12 @@ bool Sampled(double rate) {
 }
 
 void LogFailedCall(absl::string_view method, absl::string_view tenant, const grpc::Status& status) {
-  common::LogEvent(common::LogLevel::kWarning, "call failed",
-                   {{"method", std::string(method)},
-                    {"tenant", std::string(tenant.substr(0, 128))},
-                    {"code", absl::StrCat(static_cast<int>(status.error_code())), true},
-                    {"error", status.error_message()}});
+  common::LogEvent(
+      common::LogLevel::kWarning, "call failed",
+      {{"method", std::string(method)},
+       {"tenant", std::string(tenant.substr(0, 128))},
+       {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))},
+       {"error", status.error_message()}});
 }
 
 }  // namespace
@@ -98,7 +99,7 @@ void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
   common::LogEvent(common::LogLevel::kInfo, "decision",
                    {{"tenant", request.tenant().substr(0, 128)},
                     {"endpoint", EndpointName(request.endpoint())},
-                    {"decision", v1::Decision_Name(response.decision())},
+                    {"decision", std::string(policy::DecisionCode(response.decision()))},
                     {"reason", std::string(policy::ReasonCode(response.reason()))},
                     {"client_id", response.client_id().substr(0, 128)},
                     {"redirect_origin", std::string(OriginOf(response.redirect_url()))},

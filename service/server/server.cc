@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "service/admin/admin_mutations.h"
+#include "service/admin/policy_difference.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/metrics/metrics.h"
@@ -47,6 +49,8 @@ void ConfigureBuilder(const ConnectionOptions& options, metrics::Metrics& metric
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A port another process holds is an error at start, never a silently shared port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   if (options.max_connection_age > absl::ZeroDuration()) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(options.max_connection_age));
@@ -102,6 +106,24 @@ class WithoutReflection final : public grpc::ServerBuilderOption {
                    plugins->end());
   }
 };
+
+// CheckListenAddress refuses an address without a port: gRPC would take "localhost" as
+// port 443.
+absl::Status CheckListenAddress(absl::string_view flag, absl::string_view address) {
+  if (address.empty()) return absl::OkStatus();
+  const size_t colon = address.rfind(':');
+  const size_t bracket = address.rfind(']');
+  const bool has_port = colon != absl::string_view::npos &&
+                        (bracket == absl::string_view::npos || colon > bracket) &&
+                        colon + 1 < address.size();
+  int port = -1;
+  if (!has_port || !absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": \"", address, "\" needs a port: HOST:PORT, e.g. 0.0.0.0:50051 (port 0: any)"));
+  }
+  return absl::OkStatus();
+}
 
 // An authenticator for a bearer-token file and/or client-certificate identities (which need
 // mutual TLS); with neither, one that refuses every call.
@@ -173,6 +195,7 @@ absl::StatusOr<std::unique_ptr<rpc::AdminAuthenticator>> MakePlanAuthenticator(
 
 // What one gRPC port serves.
 struct Port {
+  const char* flag;
   const std::string& address;
   std::shared_ptr<grpc::ServerCredentials> credentials;
   std::vector<grpc::Service*> services;
@@ -191,7 +214,8 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartPort(const Port& port,
   for (grpc::Service* service : port.services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", port.address));
+    return absl::UnavailableError(absl::StrCat(port.flag, ": cannot listen on ", port.address,
+                                               " (is the port in use by another process?)"));
   }
   return server;
 }
@@ -207,6 +231,14 @@ absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> LoadPolicy(
 absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerOptions& options) {
   if (!(options.decision_log_sample_rate >= 0 && options.decision_log_sample_rate <= 1)) {
     return absl::InvalidArgumentError("--decision_log_sample_rate must be between 0 and 1");
+  }
+  LOGOUT_RETURN_IF_ERROR(CheckListenAddress("--listen", options.listen_address));
+  LOGOUT_RETURN_IF_ERROR(CheckListenAddress("--admin_listen", options.admin_listen));
+  LOGOUT_RETURN_IF_ERROR(CheckListenAddress("--health_listen", options.health_listen));
+  LOGOUT_RETURN_IF_ERROR(CheckListenAddress("--metrics_listen", options.metrics_listen));
+  if (options.policy_mode != "seed" && options.policy_mode != "replace") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--policy_mode must be seed or replace, not \"", options.policy_mode, "\""));
   }
   LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<rpc::CredentialsFile> scoped_credentials,
                           OpenCredentials(options));
@@ -242,6 +274,10 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   if (options.store == "file") {
     if (!options.policy_path.empty()) {
       LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path, policy_options));
+    } else {
+      LogEvent(LogLevel::kWarning,
+               "no policy loaded: --store=file serves the --policy file, and none was given; "
+               "decisions answer UNAVAILABLE and health reports NOT_SERVING");
     }
   } else {
     LOGOUT_ASSIGN_OR_RETURN(self->store_, store::OpenPolicyStore(options.store));
@@ -250,7 +286,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   self->writer_ = std::make_unique<store::PolicyWriter>(
       self->store_.get(), &self->snapshots_, [raw] { raw->OnInstalled(); }, policy_options);
   if (self->store_ != nullptr) {
-    LOGOUT_RETURN_IF_ERROR(self->LoadStore(options.policy_path));
+    LOGOUT_RETURN_IF_ERROR(self->LoadStore(options.policy_path, options.policy_mode));
     self->reconciler_ = std::make_unique<PolicyReconciler>(
         self->writer_.get(), &self->snapshots_,
         [raw](uint64_t version, const absl::Status& s) { raw->OnReconciled(version, s); });
@@ -299,15 +335,18 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   const bool separate_admin = !options.admin_listen.empty();
-  Port decision_port{
-      options.listen_address, tls_credentials, {self->health_.get(), self->policy_service_.get()}};
+  Port decision_port{"--listen",
+                     options.listen_address,
+                     tls_credentials,
+                     {self->health_.get(), self->policy_service_.get()}};
   if (!separate_admin) decision_port.services.push_back(self->admin_service_.get());
   LOGOUT_ASSIGN_OR_RETURN(self->server_,
                           StartPort(decision_port, options.connection, *metrics, &self->port_));
   self->admin_port_ = self->port_;
   if (separate_admin) {
     LOGOUT_ASSIGN_OR_RETURN(self->admin_server_,
-                            StartPort({options.admin_listen,
+                            StartPort({"--admin_listen",
+                                       options.admin_listen,
                                        tls_credentials,
                                        {self->health_.get(), self->admin_service_.get()}},
                                       options.connection, *metrics, &self->admin_port_));
@@ -315,7 +354,8 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   if (!options.health_listen.empty()) {
     // Plaintext and health only: Kubernetes' gRPC probes cannot speak TLS.
     LOGOUT_ASSIGN_OR_RETURN(self->health_server_,
-                            StartPort({options.health_listen,
+                            StartPort({"--health_listen",
+                                       options.health_listen,
                                        grpc::InsecureServerCredentials(),
                                        {self->health_.get()},
                                        /*reflection=*/false},
@@ -332,30 +372,61 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   return self;
 }
 
-absl::Status LogoutServer::LoadStore(const std::string& policy_path) {
+absl::Status LogoutServer::LoadStore(const std::string& policy_path,
+                                     const std::string& policy_mode) {
   LOGOUT_ASSIGN_OR_RETURN(store::StoredPolicy stored, store_->Load());
-  if (stored.version == 0 && !policy_path.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig seed, store::ReadPolicyFile(policy_path));
+  if (stored.version == 0 && policy_path.empty()) {
+    LogEvent(LogLevel::kWarning,
+             "no policy loaded: the store is empty. Load one with --policy=FILE (it seeds an "
+             "empty store) or LogoutAdmin.ImportPolicy (logoutctl policy import FILE --yes); "
+             "until then decisions answer UNAVAILABLE and health reports NOT_SERVING");
+    return absl::OkStatus();
+  }
+  if (!policy_path.empty()) {
+    LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig file, store::ReadPolicyFile(policy_path));
     v1::ImportPolicyRequest import;
-    *import.mutable_policy() = std::move(seed);
-    import.set_force(true);  // the store is empty: there is nothing to guard
-    LOGOUT_ASSIGN_OR_RETURN(uint64_t version,
-                            writer_->Write("seed:" + policy_path, [&import](v1::PolicyConfig& c) {
-                              return admin::ApplyImportPolicy(import, c);
-                            }));
-    LogEvent(LogLevel::kInfo, "store seeded from policy file",
-             {{"path", policy_path}, {"version", absl::StrCat(version), true}});
-  } else if (stored.version > 0) {
-    if (!policy_path.empty()) {
-      LogEvent(LogLevel::kInfo, "store already holds a policy; --policy not used",
-               {{"version", absl::StrCat(stored.version), true}});
+    *import.mutable_policy() = std::move(file);
+    import.set_force(true);  // the store is empty, or --policy_mode=replace says to replace
+    import.set_allow_deletions(true);
+    if (stored.version > 0) {
+      // What importing the file would change (stored secrets kept, as an import keeps them).
+      v1::PolicyConfig imported = stored.config;
+      LOGOUT_RETURN_IF_ERROR(admin::ApplyImportPolicy(import, imported).status());
+      const v1::PolicyDifference difference = admin::DiffPolicies(stored.config, imported);
+      if (admin::IsEmpty(difference)) {
+        LogEvent(LogLevel::kInfo, "store already holds the --policy file's policy",
+                 {{"path", policy_path}, {"version", absl::StrCat(stored.version), true}});
+      } else if (policy_mode != "replace") {
+        LogEvent(LogLevel::kWarning,
+                 "the store holds a policy different from --policy; serving the stored one "
+                 "(--policy_mode=replace imports the file over it)",
+                 {{"path", policy_path},
+                  {"stored_version", absl::StrCat(stored.version), true},
+                  {"stored_etag", admin::PolicyEtag(stored.config)},
+                  {"file_etag", admin::PolicyEtag(imported)}});
+      } else {
+        stored.version = 0;  // replace it, below
+      }
     }
-    if (absl::Status s = writer_->Reload(); !s.ok()) {
-      // Fail closed: keep NOT_SERVING; an admin import can repair the store.
-      LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
-      metrics_->RecordReloadFailure();
-      SetStoreHealth(false);
+    if (stored.version == 0) {
+      const std::string actor =
+          absl::StrCat(policy_mode == "replace" ? "policy-file:" : "seed:", policy_path);
+      LOGOUT_ASSIGN_OR_RETURN(uint64_t version,
+                              writer_->Write(actor, [&import](v1::PolicyConfig& c) {
+                                return admin::ApplyImportPolicy(import, c);
+                              }));
+      LogEvent(LogLevel::kInfo,
+               policy_mode == "replace" ? "stored policy replaced by --policy"
+                                        : "store seeded from policy file",
+               {{"path", policy_path}, {"version", absl::StrCat(version), true}});
+      return absl::OkStatus();
     }
+  }
+  if (absl::Status s = writer_->Reload(); !s.ok()) {
+    // Fail closed: keep NOT_SERVING; an admin import can repair the store.
+    LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
+    metrics_->RecordReloadFailure();
+    SetStoreHealth(false);
   }
   return absl::OkStatus();
 }

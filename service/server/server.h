@@ -90,6 +90,10 @@ struct ServerOptions {
   // ignored once the store holds a policy); with "file" it is what is served. Without any
   // policy logoutd reports NOT_SERVING and decisions answer UNAVAILABLE.
   std::string policy_path;
+  // With a database store holding a policy that differs from policy_path's: "seed" keeps the
+  // stored one (and warns, naming both), "replace" imports the file over it (audited as
+  // ImportPolicy by "policy-file:PATH").
+  std::string policy_mode = "seed";
   // Development only: allow http:// loopback URLs in connection settings.
   bool allow_http_loopback = false;
   // The admin credential for every tenant (--admin_token_file, --admin_client_identities).
@@ -176,8 +180,9 @@ class LogoutServer {
   void SetServing(bool serving);
   // A snapshot was installed: metrics, then SERVING.
   void OnInstalled();
-  // LoadStore installs the stored policy, or seeds an empty store from `policy_path`.
-  absl::Status LoadStore(const std::string& policy_path);
+  // LoadStore installs the stored policy, seeds an empty store from `policy_path`, or (mode
+  // "replace") imports `policy_path` over a stored policy that differs from it.
+  absl::Status LoadStore(const std::string& policy_path, const std::string& policy_mode);
   // A reload after the store announced `version` ended with `status`: log, count, health.
   void OnReconciled(uint64_t version, const absl::Status& status);
   void SetStoreHealth(bool fresh);

@@ -302,11 +302,13 @@ TEST_F(LogoutctlTest, PolicyExportImportRoundTrip) {
 
   // An invalid policy is refused whole by logoutd; an unparsable or missing file locally.
   edited.mutable_policy()->mutable_tenants(0)->add_allowed_logout_urls("https://*.com");
+  json.clear();  // MessageToJsonString appends
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(edited.policy(), &json).ok());
   std::ofstream(file, std::ios::trunc) << json;
   r = Ctl({TokenFlag(), "policy", "import", file, "--yes"});
   EXPECT_EQ(r.code, 65) << r.err;
   EXPECT_EQ(Field(r.err, "code"), "INVALID_ARGUMENT");
+  EXPECT_NE(Field(r.err, "message").find("https://*.com"), std::string::npos) << r.err;
   std::ofstream(file, std::ios::trunc) << "{\"tenants\": [";
   r = Ctl({TokenFlag(), "policy", "import", file, "--yes"});
   EXPECT_EQ(r.code, 65) << r.err;

@@ -12,8 +12,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -154,6 +156,14 @@ TEST_F(OperationsTest, TlsServesDecisionsAndRefusesPlaintextAndUntrustedServers)
             grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Decide(TlsChannel(d->port, other.cert_pem()), &resp, absl::Seconds(2)).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+  // gRPC's own complaints about those handshakes are JSON lines like every other line.
+  d->process->Signal(SIGTERM);
+  ASSERT_TRUE(d->process->Wait(absl::Seconds(20)).has_value());
+  const std::string out = d->process->output();
+  EXPECT_THAT(out, HasSubstr("\"msg\":\"grpc\""));
+  for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    EXPECT_TRUE(absl::StartsWith(line, "{\"ts\":") && absl::EndsWith(line, "}")) << line;
+  }
 }
 
 TEST_F(OperationsTest, MutualTlsNeedsAClientCertificateFromTheConfiguredCa) {

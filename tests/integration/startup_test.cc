@@ -108,8 +108,9 @@ TEST_F(StartupTest, APortHeldByAnotherProcessStopsTheStartNamingTheFlag) {
   socklen_t len = sizeof(addr);
   ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const std::string address = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-  const ProcessRun r = RunLogoutd({"--listen=" + address, "--store=file",
-                            std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json"});
+  const ProcessRun r =
+      RunLogoutd({"--listen=" + address, "--store=file",
+                  std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json"});
   close(fd);
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.output, HasSubstr("--listen: cannot listen on " + address));

@@ -26,6 +26,8 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/admin/audit_object.h"
+#include "service/common/json_fields.h"
 #include "service/common/strict_json.h"
 
 namespace logout {
@@ -52,7 +54,8 @@ Commands:
       there; --yes then imports exactly against the policy that was diffed (its etag), so a
       change made meanwhile fails with ABORTED (exit 75). Removing a tenant, client or
       connection also needs --allow-deletions. --etag imports against an etag you already
-      have (from `policy export`); --force skips the etag check.
+      have (from `policy export`); --force previews without one (the import then applies to
+      the policy previewed). Needs logoutd with guarded imports and an admin for every tenant.
   policy diff FILE
       The same as `policy import FILE --dry-run`.
   audit [--tenant T] [--limit N]
@@ -475,6 +478,14 @@ absl::StatusOr<v1::PolicyConfig> ParsePolicyFile(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat("\"", path, "\" is not strict JSON: ", strict.message()));
   }
+  // As a policy or as an export (each finds no fields in the other): each field once, in one
+  // spelling.
+  for (const google::protobuf::Descriptor* type :
+       {v1::PolicyConfig::descriptor(), v1::ExportPolicyResponse::descriptor()}) {
+    if (absl::Status once = common::CheckEachFieldOnce(content, *type); !once.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", path, "\": ", once.message()));
+    }
+  }
   v1::ExportPolicyResponse exported;
   if (google::protobuf::util::JsonStringToMessage(content, &exported).ok() &&
       exported.has_policy()) {
@@ -507,26 +518,39 @@ int PolicyImport(const Args& args, AdminClient& admin) {
   request.set_allow_deletions(args.Bool("allow_deletions"));
   request.set_force(args.Bool("force"));
   request.set_expected_etag(args.Get("etag"));
+  // A logoutd that predates guarded imports would ignore dry_run and import for real: only a
+  // server whose export carries the policy etag is asked for a preview, bound to that etag.
+  absl::StatusOr<v1::ExportPolicyResponse> current = admin.ExportPolicy(v1::ExportPolicyRequest());
+  if (!current.ok()) return Fail(current.status());
+  if (current->etag().empty()) {
+    return Fail(absl::FailedPreconditionError(
+        "logoutd returned no policy etag: it predates guarded imports (upgrade logoutd before "
+        "logoutctl) or the credential is not an admin for every tenant; nothing was sent"));
+  }
+  if (request.expected_etag().empty() && !request.force()) {
+    request.set_expected_etag(current->etag());
+  }
   // The preview: what the import changes, and the etag of the policy it was computed against.
   request.set_dry_run(true);
   absl::StatusOr<v1::ImportPolicyResponse> preview = admin.ImportPolicy(request);
-  if (dry_run || !preview.ok()) return Print(preview);
+  if (!preview.ok()) return Print(preview);
+  if (dry_run) return Print(preview);
   if (!args.Bool("yes")) {
     PrintMessage(*preview);  // the difference, for review
     return Usage(
         "nothing was imported: policy import replaces every tenant; review the difference above "
         "and run it again with --yes");
   }
-  // The import applies only to the policy that was previewed.
+  // The import applies only to the policy that was previewed (with --force too: what is
+  // applied is what was shown).
   request.set_dry_run(false);
-  if (!request.force() && request.expected_etag().empty())
-    request.set_expected_etag(preview->etag());
+  request.set_force(false);
+  request.set_expected_etag(preview->etag());
   return Print(admin.ImportPolicy(request));
 }
 
 bool EventIsForTenant(const v1::AuditEvent& event, const std::string& tenant) {
-  const std::string object = absl::StrCat("tenant/", tenant);
-  return event.object() == object || absl::StartsWith(event.object(), object + "/");
+  return admin::AuditObjectTenant(event.object()) == tenant;
 }
 
 int Audit(const Args& args, AdminClient& admin) {

@@ -13,6 +13,7 @@ PACKAGES=(
   postgresql openssl
   prometheus-cpp-dev chromium libcurl4-openssl-dev
   nodejs npm
+  python3-grpcio python3-protobuf
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/admin/audit_object.h"
 #include "service/admin/policy_difference.h"
 
 namespace logout::admin {
@@ -225,7 +226,7 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateTenant(const v1::CreateTenantRequest& 
   *config.add_tenants() = r.tenant();
   v1::Tenant masked = r.tenant();
   RedactSecrets(masked);
-  return Event("CreateTenant", absl::StrCat("tenant/", r.tenant().name()), "", Json(masked));
+  return Event("CreateTenant", AuditObject(r.tenant().name()), "", Json(masked));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyUpdateTenant(const v1::UpdateTenantRequest& r,
@@ -242,7 +243,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateTenant(const v1::UpdateTenantRequest& 
   v1::Tenant update = r.tenant_update();
   KeepStoredSigningKeys(**t, update);
   MergeMasked(update, r.update_mask(), *t);
-  return Event("UpdateTenant", absl::StrCat("tenant/", r.tenant()), before, Json(TenantView(**t)));
+  return Event("UpdateTenant", AuditObject(r.tenant()), before, Json(TenantView(**t)));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyDeleteTenant(const v1::DeleteTenantRequest& r,
@@ -254,7 +255,7 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteTenant(const v1::DeleteTenantRequest& 
   auto* tenants = config.mutable_tenants();
   tenants->erase(std::find_if(tenants->begin(), tenants->end(),
                               [&](const v1::Tenant& x) { return x.name() == r.tenant(); }));
-  return Event("DeleteTenant", absl::StrCat("tenant/", r.tenant()), before, "");
+  return Event("DeleteTenant", AuditObject(r.tenant()), before, "");
 }
 
 // --- Clients.
@@ -270,8 +271,7 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateClient(const v1::CreateClientRequest& 
         absl::StrCat("client ", Quote(r.client().client_id()), " exists"));
   }
   *(*t)->add_clients() = r.client();
-  return Event("CreateClient",
-               absl::StrCat("tenant/", r.tenant(), "/client/", r.client().client_id()), "",
+  return Event("CreateClient", AuditObject(r.tenant(), "client", r.client().client_id()), "",
                Json(ClientView(r.client())));
 }
 
@@ -286,8 +286,8 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateClient(const v1::UpdateClientRequest& 
   if (absl::Status s = CheckEtag(r.etag(), ClientEtag(*c), "client"); !s.ok()) return s;
   const std::string before = Json(ClientView(*c));
   MergeMasked(r.client(), r.update_mask(), c);
-  return Event("UpdateClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client_id()),
-               before, Json(ClientView(*c)));
+  return Event("UpdateClient", AuditObject(r.tenant(), "client", r.client_id()), before,
+               Json(ClientView(*c)));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyDeleteClient(const v1::DeleteClientRequest& r,
@@ -302,8 +302,7 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteClient(const v1::DeleteClientRequest& 
   if (absl::Status s = CheckEtag(r.etag(), ClientEtag(*it), "client"); !s.ok()) return s;
   const std::string before = Json(ClientView(*it));
   clients->erase(it);
-  return Event("DeleteClient", absl::StrCat("tenant/", r.tenant(), "/client/", r.client_id()),
-               before, "");
+  return Event("DeleteClient", AuditObject(r.tenant(), "client", r.client_id()), before, "");
 }
 
 // --- Connections.
@@ -319,8 +318,7 @@ absl::StatusOr<v1::AuditEvent> ApplyCreateConnection(const v1::CreateConnectionR
         absl::StrCat("connection ", Quote(r.connection().name()), " exists"));
   }
   *(*t)->add_connections() = r.connection();
-  return Event("CreateConnection",
-               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection().name()), "",
+  return Event("CreateConnection", AuditObject(r.tenant(), "connection", r.connection().name()), "",
                AuditJson(r.connection()));
 }
 
@@ -355,9 +353,8 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnection(const v1::UpdateConnectionR
     }
   }
   if (regular.paths_size() > 0) MergeMasked(r.connection(), regular, c);
-  return Event("UpdateConnection",
-               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection_name()), before,
-               AuditJson(*c));
+  return Event("UpdateConnection", AuditObject(r.tenant(), "connection", r.connection_name()),
+               before, AuditJson(*c));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
@@ -372,9 +369,8 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateConnectionLogout(
   if (absl::Status s = CheckEtag(r.etag(), ConnectionEtag(*c), "connection"); !s.ok()) return s;
   const std::string before = AuditJson(*c);
   MergeMasked(r.logout(), r.update_mask(), c->mutable_logout());
-  return Event("UpdateConnectionLogout",
-               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before,
-               AuditJson(*c));
+  return Event("UpdateConnectionLogout", AuditObject(r.tenant(), "connection", r.connection()),
+               before, AuditJson(*c));
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionRequest& r,
@@ -390,8 +386,8 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
   if (absl::Status s = CheckEtag(r.etag(), ConnectionEtag(*it), "connection"); !s.ok()) return s;
   const std::string before = AuditJson(*it);
   conns->erase(it);
-  return Event("DeleteConnection",
-               absl::StrCat("tenant/", r.tenant(), "/connection/", r.connection()), before, "");
+  return Event("DeleteConnection", AuditObject(r.tenant(), "connection", r.connection()), before,
+               "");
 }
 
 std::string PolicyEtag(const v1::PolicyConfig& config) { return Etag("policy", config); }
@@ -399,6 +395,10 @@ std::string PolicyEtag(const v1::PolicyConfig& config) { return Etag("policy", c
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
                                                  v1::PolicyConfig& config,
                                                  v1::ImportPolicyResponse* result) {
+  if (r.force() && !r.expected_etag().empty()) {
+    return absl::InvalidArgumentError(
+        "force and expected_etag exclude each other: force imports without the etag check");
+  }
   // A dry run may go without a precondition (it changes nothing); a stale one still fails.
   if (!r.force() && !(r.dry_run() && r.expected_etag().empty())) {
     if (r.expected_etag().empty()) {
@@ -462,6 +462,8 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
   after.pop_back();  // the closing '}' of the summary object
   absl::StrAppend(&after, ",\"difference\":", Json(difference), "}");
   if (result != nullptr) {
+    result->set_requires_allow_deletions(r.dry_run() && HasRemovals(difference) &&
+                                         !r.allow_deletions());
     result->set_etag(r.dry_run() ? PolicyEtag(config) : PolicyEtag(next));
     *result->mutable_difference() = std::move(difference);
   }

@@ -249,8 +249,10 @@ absl::StatusOr<CompiledConnection> CompiledConnection::Compile(const v1::Connect
     // The upstream URL never carries a fragment (a static logout_url may not either): not as
     // literal text, not from a "{#...}" expression, and not through the one variable that may
     // use reserved expansion, where a '#' in its value would pass unencoded.
-    if (auto why = TemplateFragment(*t)) return invalid(kField, logout.logout_url_template(), *why);
-    if (UsesReservedExpansionOf(*t, kTrustedVariable) &&
+    if (auto why = TemplateFragment(*t); why && !options.allow_template_fragments) {
+      return invalid(kField, logout.logout_url_template(), *why);
+    }
+    if (!options.allow_template_fragments && UsesReservedExpansionOf(*t, kTrustedVariable) &&
         absl::StrContains(logout.upstream_client_id(), '#')) {
       return invalid("logout.upstream_client_id", logout.upstream_client_id(),
                      "must not contain '#' when logout.logout_url_template expands it with "

@@ -55,6 +55,10 @@ struct ConnectionOptions {
   // Development only: also accept "http://" URLs and templates whose host is localhost,
   // 127.0.0.1 or [::1]. Off by default; every other http URL is refused either way.
   bool allow_http_loopback = false;
+  // Accept a logout_url_template with a fragment (a literal '#', "{#...}", or '#' in a
+  // reserved-expanded upstream_client_id). Only for policies already stored by a release that
+  // accepted them: every write refuses them (PolicyWriter checks the connections it changes).
+  bool allow_template_fragments = false;
 };
 
 // DefaultLogout is what a connection does when it has neither a template nor a static

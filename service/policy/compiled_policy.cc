@@ -301,6 +301,7 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
   }
   federation::ConnectionOptions connection_options;
   connection_options.allow_http_loopback = options.allow_http_loopback;
+  connection_options.allow_template_fragments = options.tolerate_stored_legacy;
   for (const v1::Connection& c : t.connections()) {
     auto compiled = federation::CompiledConnection::Compile(c, connection_options);
     if (!compiled.ok()) return Prefixed(where, compiled.status());

@@ -101,6 +101,9 @@ struct CompiledTenant {
 struct PolicyOptions {
   // Development only: allow http://localhost / 127.0.0.1 / [::1] connection URLs.
   bool allow_http_loopback = false;
+  // Policies already stored: tolerate what a release before this one accepted and writes now
+  // refuse (see federation::ConnectionOptions::allow_template_fragments).
+  bool tolerate_stored_legacy = false;
 };
 
 // CompiledPolicy is one immutable policy version. Thread safety: immutable; share freely.

@@ -91,6 +91,25 @@ Caller CallerOf(const Credential& c) {
 
 }  // namespace
 
+absl::Status AdminAuthenticator::CheckOverlap(const CredentialSet& set) const {
+  for (const Credential* c : FileCredentials(&set)) {
+    if (token_digest_.has_value() && c->token_sha256.has_value() &&
+        *c->token_sha256 == *token_digest_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("credential \"", c->name, "\" has the ", purpose_.token_flag,
+                       " token, a credential for every tenant that is checked first: remove one"));
+    }
+    if (!c->client_identity.empty() &&
+        std::find(client_identities_.begin(), client_identities_.end(), c->client_identity) !=
+            client_identities_.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "credential \"", c->name, "\" has a client_identity also in ", purpose_.identities_flag,
+          ", a credential for every tenant that is checked first: remove one"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool AdminAuthenticator::HasAnyCredential() const {
   if (token_digest_.has_value() || !client_identities_.empty()) return true;
   const std::shared_ptr<const CredentialSet> set = file_ == nullptr ? nullptr : file_->Get();

@@ -70,6 +70,11 @@ class AdminAuthenticator {
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
       const grpc::AuthContext* auth_context = nullptr) const;
 
+  // CheckOverlap refuses a set in which a credential of this authenticator's roles has the
+  // token or a client identity of the flags (those are credentials for every tenant, checked
+  // first: the file's narrower scope would never apply). InvalidArgumentError naming both.
+  absl::Status CheckOverlap(const CredentialSet& set) const;
+
   // HasAnyCredential is true when some token, identity or file credential (of this
   // authenticator's roles) could be accepted now.
   bool HasAnyCredential() const;

@@ -255,24 +255,42 @@ std::shared_ptr<const CredentialSet> CredentialsFile::Get() const {
 
 absl::StatusOr<bool> CredentialsFile::ReloadIfChanged() {
   absl::StatusOr<std::string> text = ReadSmallFile(path_);
-  if (!text.ok()) return text.status();
-  const Sha256Digest digest = Sha256(*text);
-  {
-    absl::MutexLock lock(&mu_);
-    if (digest == live_bytes_digest_) return false;
-    if (last_refused_digest_.has_value() && *last_refused_digest_ == digest) return false;
+  absl::Status refused;
+  std::shared_ptr<const CredentialSet> set;
+  Sha256Digest digest{};
+  if (!text.ok()) {
+    refused = absl::Status(
+        text.status().code(),
+        absl::StrCat(text.status().message(), " (the previous credentials stay in force)"));
+  } else {
+    digest = Sha256(*text);
+    {
+      absl::MutexLock lock(&mu_);
+      if (digest == live_bytes_digest_) {
+        last_error_.clear();
+        return false;
+      }
+    }
+    absl::StatusOr<std::shared_ptr<const CredentialSet>> parsed = CredentialSet::Parse(*text);
+    absl::Status valid = parsed.ok() && validator_ ? validator_(**parsed) : parsed.status();
+    if (!valid.ok()) {
+      refused =
+          absl::InvalidArgumentError(absl::StrCat("credentials file ", path_, ": ", valid.message(),
+                                                  " (the previous credentials stay in force)"));
+    } else {
+      set = *std::move(parsed);
+    }
   }
-  absl::StatusOr<std::shared_ptr<const CredentialSet>> set = CredentialSet::Parse(*text);
   absl::MutexLock lock(&mu_);
-  if (!set.ok()) {
-    last_refused_digest_ = digest;
-    return absl::InvalidArgumentError(absl::StrCat("credentials file ", path_, ": ",
-                                                   set.status().message(),
-                                                   " (the previous credentials stay in force)"));
+  if (!refused.ok()) {
+    // Reported once per distinct error, not at every refresh.
+    if (last_error_ == refused.message()) return false;
+    last_error_ = std::string(refused.message());
+    return refused;
   }
-  live_ = *std::move(set);
+  live_ = std::move(set);
   live_bytes_digest_ = digest;
-  last_refused_digest_.reset();
+  last_error_.clear();
   return true;
 }
 

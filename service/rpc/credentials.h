@@ -19,6 +19,7 @@
 #define SERVICE_RPC_CREDENTIALS_H_
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,10 +108,18 @@ class CredentialsFile {
   // Get returns the live set (never null).
   std::shared_ptr<const CredentialSet> Get() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // ReloadIfChanged re-reads the file; when its bytes changed and parse, the new set goes live
-  // and true is returned. When they do not parse (or the file cannot be read), the last good
-  // set stays live and the error is returned. False when nothing changed.
+  // ReloadIfChanged re-reads the file; when its bytes changed, parse and pass the validator,
+  // the new set goes live and true is returned. When they do not (or the file cannot be read,
+  // or is gone), the last good set stays live and the error is returned, once per distinct
+  // error (false afterwards, until something changes). False when nothing changed. Deleting
+  // the file revokes nothing: write one without the credential instead.
   absl::StatusOr<bool> ReloadIfChanged() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // SetValidator adds a check every new set must pass before it goes live (call before the
+  // first ReloadIfChanged; the set opened by Open is the caller's to check).
+  void SetValidator(std::function<absl::Status(const CredentialSet&)> validator) {
+    validator_ = std::move(validator);
+  }
 
   const std::string& path() const { return path_; }
 
@@ -120,7 +129,8 @@ class CredentialsFile {
   mutable absl::Mutex mu_;
   std::shared_ptr<const CredentialSet> live_ ABSL_GUARDED_BY(mu_);
   Sha256Digest live_bytes_digest_ ABSL_GUARDED_BY(mu_) = {};
-  std::optional<Sha256Digest> last_refused_digest_ ABSL_GUARDED_BY(mu_);
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  std::function<absl::Status(const CredentialSet&)> validator_;
 };
 
 // Sha256 of `data`.

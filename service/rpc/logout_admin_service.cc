@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/admin/admin_mutations.h"
+#include "service/admin/audit_object.h"
 #include "service/common/log.h"
 #include "service/metrics/metrics.h"
 #include "service/rpc/grpc_status.h"
@@ -100,22 +101,12 @@ absl::Status Denied(const Caller& caller, absl::string_view what, absl::string_v
                                                   " tenant ", Q(tenant)));
 }
 
-// True when an audit event's object ("tenant/acme", "tenant/acme/client/web", ...) belongs to
-// a tenant the caller may read. Policy-wide events ("policy") only for credentials of "*".
+// True when an audit event belongs to a tenant the caller may read. Policy-wide events
+// ("policy") and objects that do not name one tenant unambiguously only for credentials of "*".
 bool AuditEventVisible(const Caller& caller, const std::string& object) {
   if (caller.SeesEveryTenant()) return true;
-  constexpr absl::string_view kPrefix = "tenant/";
-  if (!absl::StartsWith(object, kPrefix)) return false;
-  const absl::string_view rest = absl::string_view(object).substr(kPrefix.size());
-  for (const std::string& t : caller.tenants) {
-    if (!absl::StartsWith(rest, t)) continue;
-    const absl::string_view tail = rest.substr(t.size());
-    if (tail.empty() || absl::StartsWith(tail, "/client/") ||
-        absl::StartsWith(tail, "/connection/")) {
-      return true;
-    }
-  }
-  return false;
+  const std::optional<std::string> tenant = admin::AuditObjectTenant(object);
+  return tenant.has_value() && caller.MayRead(*tenant);
 }
 
 // Pages of a trail scanned for one filtered page, at most (then the caller continues from the

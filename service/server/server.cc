@@ -251,6 +251,21 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   }
   LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<rpc::AdminAuthenticator> plan_auth,
                           MakePlanAuthenticator(options, scoped_credentials.get()));
+  if (scoped_credentials != nullptr) {
+    // The same checks at start and on every reload: no credential of the file may be one of
+    // the flags' (credentials for every tenant, which would shadow its narrower scope).
+    const rpc::AdminAuthenticator* admin_check = admin_auth.get();
+    const rpc::AdminAuthenticator* plan_check = plan_auth.get();
+    auto validate = [admin_check, plan_check](const rpc::CredentialSet& set) -> absl::Status {
+      LOGOUT_RETURN_IF_ERROR(admin_check->CheckOverlap(set));
+      if (plan_check != nullptr) LOGOUT_RETURN_IF_ERROR(plan_check->CheckOverlap(set));
+      return absl::OkStatus();
+    };
+    if (absl::Status s = validate(*scoped_credentials->Get()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--admin_credentials_file: ", s.message()));
+    }
+    scoped_credentials->SetValidator(validate);
+  }
   LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> tls_credentials,
                           MakeServerCredentials(options.tls));
   std::unique_ptr<LogoutServer> self(new LogoutServer());

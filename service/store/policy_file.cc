@@ -10,6 +10,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "service/common/json_fields.h"
 #include "service/common/strict_json.h"
 
 namespace logout::store {
@@ -38,6 +39,10 @@ absl::StatusOr<v1::PolicyConfig> ParsePolicyText(absl::string_view text) {
     // protobuf's JSON parser is lenient (single quotes, trailing commas, repeated keys): the
     // text must be strict RFC 8259 JSON first, so a typo is refused instead of half-read.
     if (absl::Status s = common::CheckStrictJson(text); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("policy JSON: ", s.message()));
+    }
+    if (absl::Status s = common::CheckEachFieldOnce(text, *v1::PolicyConfig::descriptor());
+        !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("policy JSON: ", s.message()));
     }
     google::protobuf::util::JsonParseOptions options;

@@ -3,9 +3,63 @@
 #include <memory>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "service/common/status_macros.h"
+#include "service/federation/connection.h"
 
 namespace logout::store {
+namespace {
+
+// The options stored policies are compiled with: what an earlier release accepted and writes
+// now refuse is tolerated (a policy in the store keeps serving after an upgrade).
+policy::PolicyOptions Stored(policy::PolicyOptions options) {
+  options.tolerate_stored_legacy = true;
+  return options;
+}
+
+std::string DeterministicBytes(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&coded);
+  return out;
+}
+
+// CheckChangedConnections holds every connection that `after` adds or changes relative to
+// `before` to today's rules in full (the whole policy is compiled tolerating what is stored),
+// so a write is refused for what it writes, never for another tenant's stored settings.
+absl::Status CheckChangedConnections(const v1::PolicyConfig& before, const v1::PolicyConfig& after,
+                                     const policy::PolicyOptions& options) {
+  absl::flat_hash_map<std::string, std::string> stored;
+  for (const v1::Tenant& t : before.tenants()) {
+    for (const v1::Connection& c : t.connections()) {
+      stored.emplace(absl::StrCat(t.name().size(), ":", t.name(), c.name()), DeterministicBytes(c));
+    }
+  }
+  federation::ConnectionOptions strict;
+  strict.allow_http_loopback = options.allow_http_loopback;
+  for (const v1::Tenant& t : after.tenants()) {
+    for (const v1::Connection& c : t.connections()) {
+      auto it = stored.find(absl::StrCat(t.name().size(), ":", t.name(), c.name()));
+      if (it != stored.end() && it->second == DeterministicBytes(c)) continue;
+      absl::StatusOr<federation::CompiledConnection> compiled =
+          federation::CompiledConnection::Compile(c, strict);
+      if (!compiled.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("tenant \"",
+                                                       absl::CEscape(t.name().substr(0, 256)),
+                                                       "\": ", compiled.status().message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<uint64_t> PolicyWriter::Write(absl::string_view actor, const Mutation& apply) {
   if (store_ == nullptr) {
@@ -15,10 +69,12 @@ absl::StatusOr<uint64_t> PolicyWriter::Write(absl::string_view actor, const Muta
   std::unique_ptr<policy::CompiledPolicy> compiled;
   absl::StatusOr<StoredPolicy> committed =
       store_->Update([&](v1::PolicyConfig& config) -> absl::StatusOr<v1::AuditEvent> {
+        const v1::PolicyConfig before = config;
         absl::StatusOr<v1::AuditEvent> event = apply(config);
         if (!event.ok()) return event.status();
+        if (absl::Status s = CheckChangedConnections(before, config, options_); !s.ok()) return s;
         absl::StatusOr<std::unique_ptr<policy::CompiledPolicy>> built =
-            policy::CompiledPolicy::BuildUnversioned(config, options_);
+            policy::CompiledPolicy::BuildUnversioned(config, Stored(options_));
         if (!built.ok()) return built.status();
         compiled = *std::move(built);
         event->set_actor(std::string(actor));
@@ -40,10 +96,12 @@ absl::StatusOr<uint64_t> PolicyWriter::Preview(const Mutation& apply) {
   }
   absl::StatusOr<StoredPolicy> stored = store_->Load();
   if (!stored.ok()) return stored.status();
+  const v1::PolicyConfig before = stored->config;
   absl::StatusOr<v1::AuditEvent> event = apply(stored->config);
   if (!event.ok()) return event.status();
+  LOGOUT_RETURN_IF_ERROR(CheckChangedConnections(before, stored->config, options_));
   absl::StatusOr<std::unique_ptr<policy::CompiledPolicy>> built =
-      policy::CompiledPolicy::BuildUnversioned(stored->config, options_);
+      policy::CompiledPolicy::BuildUnversioned(stored->config, Stored(options_));
   if (!built.ok()) return built.status();
   return stored->version;
 }
@@ -56,7 +114,7 @@ absl::Status PolicyWriter::Reload() {
   const std::shared_ptr<const policy::CompiledPolicy> live = holder_->Get();
   if (live != nullptr && live->version() >= stored->version) return absl::OkStatus();
   absl::StatusOr<std::shared_ptr<const policy::CompiledPolicy>> compiled =
-      policy::CompiledPolicy::Build(stored->config, stored->version, options_);
+      policy::CompiledPolicy::Build(stored->config, stored->version, Stored(options_));
   if (!compiled.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("stored policy version ", stored->version,

@@ -354,6 +354,7 @@ TEST_F(LogoutctlTest, PolicyImportParsesStrictlyPreviewsAndNeedsYes) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto preview = Parse<v1::ImportPolicyResponse>(r.out);
   EXPECT_EQ(preview.etag(), before.etag());
+  EXPECT_TRUE(preview.requires_allow_deletions());
   ASSERT_EQ(preview.difference().tenants_removed_size(), 1);
   EXPECT_EQ(preview.difference().tenants_removed(0), before.policy().tenants(1).name());
   ASSERT_EQ(preview.difference().tenants_changed_size(), 1);

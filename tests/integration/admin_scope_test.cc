@@ -329,14 +329,33 @@ TEST_F(AdminScopeTest, ListsExportsAndTrailsShowOnlyTheCredentialsTenants) {
     auto ctx = CallContext(kRootToken);
     ASSERT_TRUE(admin_->UpdateTenant(ctx.get(), r, &o).ok());
   }
+  // A tenant whose name reads like a path inside acme ("acme/client/x"), written to by root:
+  // its events are not acme's.
+  v1::CreateTenantRequest lookalike;
+  lookalike.mutable_tenant()->set_name("acme/client/x");
+  v1::Connection* corp = lookalike.mutable_tenant()->add_connections();
+  corp->set_name("corp");
+  corp->set_strategy("oidc");
+  v1::TenantResponse created;
+  auto ctx = CallContext(kRootToken);
+  ASSERT_TRUE(admin_->CreateTenant(ctx.get(), lookalike, &created).ok());
+  v1::UpdateConnectionLogoutRequest touch;
+  touch.set_tenant("acme/client/x");
+  touch.set_connection("corp");
+  touch.mutable_logout()->set_logout_url("https://idp.lookalike.example/logout");
+  touch.mutable_update_mask()->add_paths("logout_url");
+  v1::ConnectionResponse touched;
+  ctx = CallContext(kRootToken);
+  ASSERT_TRUE(admin_->UpdateConnectionLogout(ctx.get(), touch, &touched).ok());
+
   v1::ListTenantsResponse tenants;
-  auto ctx = CallContext(kReaderToken);
+  ctx = CallContext(kReaderToken);
   ASSERT_TRUE(admin_->ListTenants(ctx.get(), v1::ListTenantsRequest(), &tenants).ok());
   ASSERT_EQ(tenants.tenants_size(), 1);
   EXPECT_EQ(tenants.tenants(0).tenant().name(), "acme");
   ctx = CallContext(kRootToken);
   ASSERT_TRUE(admin_->ListTenants(ctx.get(), v1::ListTenantsRequest(), &tenants).ok());
-  EXPECT_EQ(tenants.tenants_size(), 3);  // acme, realm-strict, globex
+  EXPECT_EQ(tenants.tenants_size(), 4);  // acme, realm-strict, globex, acme/client/x
 
   v1::ExportPolicyResponse exported;
   ctx = CallContext(kWriterToken);
@@ -358,6 +377,7 @@ TEST_F(AdminScopeTest, ListsExportsAndTrailsShowOnlyTheCredentialsTenants) {
   for (const v1::AuditEvent& e : events.events()) {
     EXPECT_TRUE(e.object() == "tenant/acme" || e.object().rfind("tenant/acme/", 0) == 0)
         << e.object();
+    EXPECT_THAT(e.after_json(), Not(HasSubstr("lookalike"))) << e.object();
   }
   ctx = CallContext(kRootToken);
   ASSERT_TRUE(admin_->ListAuditEvents(ctx.get(), v1::ListAuditEventsRequest(), &events).ok());
@@ -388,7 +408,6 @@ TEST_F(AdminScopeTest, ListsExportsAndTrailsShowOnlyTheCredentialsTenants) {
   EXPECT_THAT(s.error_message(), HasSubstr("may not import a policy"));
   v1::CreateTenantRequest create;
   create.mutable_tenant()->set_name("initech");
-  v1::TenantResponse created;
   ctx = CallContext(kWriterToken);
   EXPECT_EQ(admin_->CreateTenant(ctx.get(), create, &created).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
@@ -397,7 +416,7 @@ TEST_F(AdminScopeTest, ListsExportsAndTrailsShowOnlyTheCredentialsTenants) {
   // The legacy --admin_token_file is still an admin for every tenant.
   ctx = CallContext(kLegacyToken);
   ASSERT_TRUE(admin_->ListTenants(ctx.get(), v1::ListTenantsRequest(), &tenants).ok());
-  EXPECT_EQ(tenants.tenants_size(), 4);
+  EXPECT_EQ(tenants.tenants_size(), 5);
   // A planner credential is not an admin credential.
   ctx = CallContext(kPlannerToken);
   EXPECT_EQ(admin_->ListTenants(ctx.get(), v1::ListTenantsRequest(), &tenants).error_code(),

@@ -44,6 +44,12 @@ TEST(PolicyFileTest, JsonThatIsNotStrictIsRefusedWithLineAndColumn) {
            {"{\"tenants\": [], \"tenants\": []}", "policy JSON: line 1, column 17: duplicate key"},
            {"{\"tenants\": [] /* none */}",
             "policy JSON: line 1, column 16: comments are not JSON"},
+           {R"({"tenants": [{"name": "a", "allowed_logout_urls": ["https://a.example/"],
+                             "allowedLogoutUrls": ["https://b.example/"]}]})",
+            "policy JSON: tenants[0]: field \"allowed_logout_urls\" is given twice "
+            "(\"allowedLogoutUrls\" and \"allowed_logout_urls\")"},
+           {R"({"tenants": [{"name": "a", "clients": [{"client_id": "c", "clientId": "d"}]}]})",
+            "policy JSON: tenants[0].clients[0]: field \"client_id\" is given twice"},
        }) {
     auto config = ParsePolicyText(c.json);
     ASSERT_FALSE(config.ok()) << c.json;

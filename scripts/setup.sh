@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Installs everything logoutd needs to build, run and test on Debian 12 (run as root).
-# Debian packages only, plus the npm packages of the node test client.
+# Installs what logoutd needs on Debian 12 (run as root): `setup.sh run` only what building and
+# running logoutd and logoutctl needs; `setup.sh` everything to build, run and test.
+# Debian packages only, plus the npm packages of the node test clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(
+# What building and running logoutd and logoutctl needs (scripts/run.sh: `setup.sh run`).
+RUN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libicu-dev libsqlite3-dev libpq-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcurl4-openssl-dev openssl
+)
+# Everything else the tests, benchmarks and fuzzers use (scripts/test.sh: `setup.sh`).
+TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
-  postgresql openssl
-  prometheus-cpp-dev chromium libcurl4-openssl-dev
+  postgresql chromium
   nodejs npm
   python3-grpcio python3-protobuf
 )
+profile=${1:-all}
+PACKAGES=("${RUN_PACKAGES[@]}")
+[[ "$profile" == run ]] || PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,6 +41,11 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+if [[ "$profile" == run ]]; then
+  echo "setup: done (run)"
+  exit 0
 fi
 
 # npm packages: the node test clients (reflection as grpcurl uses it, the back-channel receiver,

@@ -3,6 +3,7 @@
 // exit code a script can branch on. See kUsage (logoutctl --help) for the commands and codes.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,11 +24,13 @@
 #include "client/decision_client.h"
 #include "client/grpc_decision_client.h"
 #include "client/internal/read_file.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "service/admin/audit_object.h"
 #include "service/common/json_fields.h"
+#include "service/common/status_macros.h"
 #include "service/common/strict_json.h"
 
 namespace logout {
@@ -41,6 +44,15 @@ Commands:
       ValidateLogout with the query forwarded raw (logoutd parses it).
   federated-url --tenant T --connection C [--return_to URL] [--client_id ID] [--state S]
       BuildFederatedLogoutUrl.
+  tenant list | tenant get|create|update|delete TENANT
+  client list TENANT | client get|create|update|delete TENANT CLIENT_ID
+  connection list TENANT | connection create|update|delete TENANT CONNECTION
+      [--set FIELD=VALUE ...] [--add-url URL ...] [--remove-url URL ...] [--etag E] [--json]
+      Everyday admin. --set sets a text, boolean or enum field (FIELD may be a path such as
+      logout.logout_url); --add-url/--remove-url edit allowed_logout_urls (not connections).
+      update reads the object, applies the edits and writes them with its etag, re-reading
+      and retrying when someone else wrote in between (ABORTED). Output: a table for people,
+      the response with --json. delete without --etag is unconditional.
   connection get TENANT CONNECTION
   connection update TENANT CONNECTION --logout '{ConnectionLogout as JSON}'
            --mask logout_url,return_to_param [--etag ETAG]
@@ -191,8 +203,21 @@ const std::vector<Command>& Commands() {
   static const auto* commands = new std::vector<Command>{
       {{"validate"}, 0, {"tenant", "endpoint", "query", "method", "session_id"}, {}},
       {{"federated-url"}, 0, {"tenant", "connection", "return_to", "client_id", "state"}, {}},
+      {{"tenant", "list"}, 0, {}, {"json"}},
+      {{"tenant", "get"}, 1, {}, {"json"}},
+      {{"tenant", "create"}, 1, {"set", "add_url"}, {"json"}},
+      {{"tenant", "update"}, 1, {"set", "add_url", "remove_url"}, {"json"}},
+      {{"tenant", "delete"}, 1, {"etag"}, {"json"}},
+      {{"client", "list"}, 1, {}, {"json"}},
+      {{"client", "get"}, 2, {}, {"json"}},
+      {{"client", "create"}, 2, {"set", "add_url"}, {"json"}},
+      {{"client", "update"}, 2, {"set", "add_url", "remove_url"}, {"json"}},
+      {{"client", "delete"}, 2, {"etag"}, {"json"}},
+      {{"connection", "list"}, 1, {}, {"json"}},
       {{"connection", "get"}, 2, {}, {}},
-      {{"connection", "update"}, 2, {"logout", "mask", "etag"}, {}},
+      {{"connection", "create"}, 2, {"set"}, {"json"}},
+      {{"connection", "update"}, 2, {"logout", "mask", "etag", "set"}, {"json"}},
+      {{"connection", "delete"}, 2, {"etag"}, {"json"}},
       {{"policy", "export"}, 0, {}, {"include_secrets"}},
       {{"policy", "import"},
        1,
@@ -204,8 +229,15 @@ const std::vector<Command>& Commands() {
   return *commands;
 }
 
+// Flags that may be given more than once (each value kept, in order).
+const std::set<std::string>& RepeatableFlags() {
+  static const auto* flags = new std::set<std::string>{"set", "add_url", "remove_url"};
+  return *flags;
+}
+
 struct Args {
   std::map<std::string, std::string> flags;
+  std::map<std::string, std::vector<std::string>> repeated;
   std::vector<std::string> positional;
   const Command* command = nullptr;
 
@@ -264,6 +296,7 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Args& args) {
         value = argv[++i];
       }
       args.flags[name] = *value;
+      if (RepeatableFlags().count(name)) args.repeated[name].push_back(*value);
     } else {
       return absl::StrCat("unknown flag --", name);
     }
@@ -577,6 +610,406 @@ int Audit(const Args& args, AdminClient& admin) {
   return kExitOk;
 }
 
+// --- Tenants, clients and connections: list/get/create/update/delete.
+
+// Call runs one LogoutAdmin RPC with the client's deadline and credential.
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(AdminClient& admin,
+                              grpc::Status (v1::LogoutAdmin::Stub::*method)(grpc::ClientContext*,
+                                                                            const Request&,
+                                                                            Response*),
+                              const Request& request) {
+  Response response;
+  auto ctx = admin.NewContext();
+  const grpc::Status status = (admin.stub().*method)(ctx.get(), request, &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  }
+  return response;
+}
+
+// SetField applies `--set PATH=VALUE` to `message` (PATH: a scalar field, or a dotted path into
+// message fields such as logout.logout_url) and returns the update_mask path.
+absl::StatusOr<std::string> SetField(google::protobuf::Message& message,
+                                     const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--set needs FIELD=VALUE, got \"", assignment.substr(0, 64), "\""));
+  }
+  const std::string path = assignment.substr(0, eq);
+  const std::string value = assignment.substr(eq + 1);
+  google::protobuf::Message* target = &message;
+  const std::vector<std::string> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const google::protobuf::FieldDescriptor* f = target->GetDescriptor()->FindFieldByName(parts[i]);
+    if (f == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--set: ", target->GetTypeName(), " has no field \"", parts[i], "\""));
+    }
+    const google::protobuf::Reflection* r = target->GetReflection();
+    if (f->is_repeated()) {
+      return absl::InvalidArgumentError(absl::StrCat("--set: ", path,
+                                                     " is a list (use --add-url/--remove-url for "
+                                                     "allowed_logout_urls, or policy import)"));
+    }
+    if (i + 1 < parts.size()) {
+      if (f->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+        return absl::InvalidArgumentError(absl::StrCat("--set: ", parts[i], " has no fields"));
+      }
+      target = r->MutableMessage(target, f);
+      continue;
+    }
+    bool ok = true;
+    switch (f->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_STRING:
+        r->SetString(target, f, value);
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+        ok = value == "true" || value == "false";
+        if (ok) r->SetBool(target, f, value == "true");
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_ENUM: {
+        const google::protobuf::EnumValueDescriptor* v = f->enum_type()->FindValueByName(value);
+        ok = v != nullptr;
+        if (ok) r->SetEnum(target, f, v);
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--set: ", path, " is not a text, boolean or enum field (use policy import)"));
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--set: \"", value.substr(0, 64), "\" is not a valid ", path));
+    }
+  }
+  return path;
+}
+
+// EditUrls applies --add-url and --remove-url to `urls`; true when something changed.
+absl::StatusOr<bool> EditUrls(const Args& args,
+                              google::protobuf::RepeatedPtrField<std::string>* urls) {
+  bool changed = false;
+  const auto repeated = [&args](const std::string& name) {
+    auto it = args.repeated.find(name);
+    return it == args.repeated.end() ? std::vector<std::string>() : it->second;
+  };
+  for (const std::string& url : repeated("add_url")) {
+    if (std::find(urls->begin(), urls->end(), url) != urls->end()) continue;
+    *urls->Add() = url;
+    changed = true;
+  }
+  for (const std::string& url : repeated("remove_url")) {
+    auto it = std::find(urls->begin(), urls->end(), url);
+    if (it == urls->end()) {
+      return absl::NotFoundError(
+          absl::StrCat("--remove-url \"", url.substr(0, 256), "\" is not in allowed_logout_urls"));
+    }
+    urls->erase(it);
+    changed = true;
+  }
+  return changed;
+}
+
+// ApplyEdits applies every --set and --add-url/--remove-url to `object` and fills `mask`.
+absl::Status ApplyEdits(const Args& args, google::protobuf::Message& object,
+                        google::protobuf::RepeatedPtrField<std::string>* urls,
+                        google::protobuf::FieldMask* mask) {
+  auto sets = args.repeated.find("set");
+  if (sets != args.repeated.end()) {
+    for (const std::string& assignment : sets->second) {
+      absl::StatusOr<std::string> path = SetField(object, assignment);
+      if (!path.ok()) return path.status();
+      mask->add_paths(*path);
+    }
+  }
+  if (urls != nullptr) {
+    absl::StatusOr<bool> changed = EditUrls(args, urls);
+    if (!changed.ok()) return changed.status();
+    if (*changed) mask->add_paths("allowed_logout_urls");
+  } else if (args.repeated.count("add_url") || args.repeated.count("remove_url")) {
+    return absl::InvalidArgumentError("connections have no allowed_logout_urls");
+  }
+  return absl::OkStatus();
+}
+
+// A table: one header row and aligned columns, for people (--json gives the response).
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      absl::StrAppend(&line, row[i]);
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  std::fflush(stdout);
+}
+
+// One object for people: its JSON fields as "field: value" lines, then etag and version.
+void PrintObject(const google::protobuf::Message& object, const std::string& etag,
+                 uint64_t version) {
+  google::protobuf::Struct fields;
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(object, &json, options);
+  (void)google::protobuf::util::JsonStringToMessage(json, &fields);
+  std::vector<std::vector<std::string>> rows;
+  for (const google::protobuf::FieldDescriptor* f : [&object] {
+         std::vector<const google::protobuf::FieldDescriptor*> all;
+         for (int i = 0; i < object.GetDescriptor()->field_count(); ++i) {
+           all.push_back(object.GetDescriptor()->field(i));
+         }
+         return all;
+       }()) {
+    auto it = fields.fields().find(f->name());
+    if (it == fields.fields().end()) continue;
+    std::string value;
+    if (it->second.has_string_value()) {
+      value = it->second.string_value();
+    } else if (it->second.has_list_value()) {
+      std::vector<std::string> items;
+      for (const auto& v : it->second.list_value().values()) {
+        std::string item;
+        if (v.has_string_value()) {
+          item = v.string_value();
+        } else {
+          (void)google::protobuf::util::MessageToJsonString(v, &item);
+        }
+        items.push_back(item);
+      }
+      value = absl::StrJoin(items, ", ");
+    } else {
+      (void)google::protobuf::util::MessageToJsonString(it->second, &value);
+    }
+    rows.push_back({f->name() + ":", value});
+  }
+  rows.push_back({"etag:", etag});
+  rows.push_back({"policy_version:", absl::StrCat(version)});
+  PrintTable(rows);
+}
+
+template <typename Response>
+int Show(const Args& args, const absl::StatusOr<Response>& response,
+         const std::function<void(const Response&)>& human) {
+  if (!response.ok()) return Fail(response.status());
+  if (args.Bool("json")) {
+    PrintMessage(*response);
+  } else {
+    human(*response);
+  }
+  return kExitOk;
+}
+
+// Update runs read-modify-write: read the object and its etag, apply the edits, write with the
+// etag; on ABORTED (someone wrote in between) read again and retry, a few times.
+template <typename Response>
+int Update(const Args& args, const std::function<absl::StatusOr<Response>()>& read,
+           const std::function<absl::StatusOr<Response>(const Response&)>& write,
+           const std::function<void(const Response&)>& human) {
+  constexpr int kAttempts = 5;
+  absl::StatusOr<Response> written = absl::AbortedError("not tried");
+  for (int attempt = 0; attempt < kAttempts && absl::IsAborted(written.status()); ++attempt) {
+    absl::StatusOr<Response> current = read();
+    if (!current.ok()) return Fail(current.status());
+    written = write(*current);
+  }
+  return Show<Response>(args, written, human);
+}
+
+void HumanTenant(const v1::TenantResponse& r) {
+  PrintObject(r.tenant(), r.etag(), r.policy_version());
+}
+void HumanClient(const v1::ClientResponse& r) {
+  PrintObject(r.client(), r.etag(), r.policy_version());
+}
+void HumanConnection(const v1::ConnectionResponse& r) {
+  PrintObject(r.connection(), r.etag(), r.policy_version());
+}
+void HumanDeleted(const v1::DeleteResponse& r) {
+  std::printf("deleted (policy version %llu)\n",
+              static_cast<unsigned long long>(r.policy_version()));
+}
+
+int TenantCommand(const Args& args, AdminClient& admin) {
+  using S = v1::LogoutAdmin::Stub;
+  const std::string& verb = args.command->words[1];
+  if (verb == "list") {
+    return Show<v1::ListTenantsResponse>(
+        args, Call(admin, &S::ListTenants, v1::ListTenantsRequest()),
+        [](const v1::ListTenantsResponse& r) {
+          std::vector<std::vector<std::string>> rows = {{"TENANT", "ISSUER", "URLS", "ETAG"}};
+          for (const v1::TenantResponse& t : r.tenants()) {
+            rows.push_back({t.tenant().name(), t.tenant().issuer(),
+                            absl::StrCat(t.tenant().allowed_logout_urls_size()), t.etag()});
+          }
+          PrintTable(rows);
+        });
+  }
+  const std::string& name = args.positional[0];
+  v1::GetTenantRequest get;
+  get.set_tenant(name);
+  if (verb == "get")
+    return Show<v1::TenantResponse>(args, Call(admin, &S::GetTenant, get), HumanTenant);
+  if (verb == "create") {
+    v1::CreateTenantRequest create;
+    create.mutable_tenant()->set_name(name);
+    google::protobuf::FieldMask ignored;
+    if (absl::Status s =
+            ApplyEdits(args, *create.mutable_tenant(),
+                       create.mutable_tenant()->mutable_allowed_logout_urls(), &ignored);
+        !s.ok()) {
+      return Fail(s);
+    }
+    return Show<v1::TenantResponse>(args, Call(admin, &S::CreateTenant, create), HumanTenant);
+  }
+  if (verb == "delete") {
+    v1::DeleteTenantRequest del;
+    del.set_tenant(name);
+    del.set_etag(args.Get("etag"));
+    return Show<v1::DeleteResponse>(args, Call(admin, &S::DeleteTenant, del), HumanDeleted);
+  }
+  return Update<v1::TenantResponse>(
+      args, [&] { return Call(admin, &S::GetTenant, get); },
+      [&](const v1::TenantResponse& current) -> absl::StatusOr<v1::TenantResponse> {
+        v1::UpdateTenantRequest update;
+        update.set_tenant(name);
+        update.set_etag(current.etag());
+        *update.mutable_tenant_update() = current.tenant();
+        LOGOUT_RETURN_IF_ERROR(
+            ApplyEdits(args, *update.mutable_tenant_update(),
+                       update.mutable_tenant_update()->mutable_allowed_logout_urls(),
+                       update.mutable_update_mask()));
+        return Call(admin, &S::UpdateTenant, update);
+      },
+      HumanTenant);
+}
+
+int ClientCommand(const Args& args, AdminClient& admin) {
+  using S = v1::LogoutAdmin::Stub;
+  const std::string& verb = args.command->words[1];
+  const std::string& tenant = args.positional[0];
+  if (verb == "list") {
+    v1::ListClientsRequest list;
+    list.set_tenant(tenant);
+    return Show<v1::ListClientsResponse>(
+        args, Call(admin, &S::ListClients, list), [](const v1::ListClientsResponse& r) {
+          std::vector<std::vector<std::string>> rows = {{"CLIENT_ID", "NAME", "URLS", "ETAG"}};
+          for (const v1::ClientResponse& c : r.clients()) {
+            rows.push_back({c.client().client_id(), c.client().name(),
+                            absl::StrCat(c.client().allowed_logout_urls_size()), c.etag()});
+          }
+          PrintTable(rows);
+        });
+  }
+  const std::string& id = args.positional[1];
+  v1::GetClientRequest get;
+  get.set_tenant(tenant);
+  get.set_client_id(id);
+  if (verb == "get")
+    return Show<v1::ClientResponse>(args, Call(admin, &S::GetClient, get), HumanClient);
+  if (verb == "create") {
+    v1::CreateClientRequest create;
+    create.set_tenant(tenant);
+    create.mutable_client()->set_client_id(id);
+    google::protobuf::FieldMask ignored;
+    if (absl::Status s =
+            ApplyEdits(args, *create.mutable_client(),
+                       create.mutable_client()->mutable_allowed_logout_urls(), &ignored);
+        !s.ok()) {
+      return Fail(s);
+    }
+    return Show<v1::ClientResponse>(args, Call(admin, &S::CreateClient, create), HumanClient);
+  }
+  if (verb == "delete") {
+    v1::DeleteClientRequest del;
+    del.set_tenant(tenant);
+    del.set_client_id(id);
+    del.set_etag(args.Get("etag"));
+    return Show<v1::DeleteResponse>(args, Call(admin, &S::DeleteClient, del), HumanDeleted);
+  }
+  return Update<v1::ClientResponse>(
+      args, [&] { return Call(admin, &S::GetClient, get); },
+      [&](const v1::ClientResponse& current) -> absl::StatusOr<v1::ClientResponse> {
+        v1::UpdateClientRequest update;
+        update.set_tenant(tenant);
+        update.set_client_id(id);
+        update.set_etag(current.etag());
+        *update.mutable_client() = current.client();  // its secret is empty: never in the mask
+        LOGOUT_RETURN_IF_ERROR(ApplyEdits(args, *update.mutable_client(),
+                                          update.mutable_client()->mutable_allowed_logout_urls(),
+                                          update.mutable_update_mask()));
+        return Call(admin, &S::UpdateClient, update);
+      },
+      HumanClient);
+}
+
+int ConnectionCommand(const Args& args, AdminClient& admin) {
+  using S = v1::LogoutAdmin::Stub;
+  const std::string& verb = args.command->words[1];
+  const std::string& tenant = args.positional[0];
+  if (verb == "list") {
+    v1::ListConnectionsRequest list;
+    list.set_tenant(tenant);
+    return Show<v1::ListConnectionsResponse>(
+        args, Call(admin, &S::ListConnections, list), [](const v1::ListConnectionsResponse& r) {
+          std::vector<std::vector<std::string>> rows = {
+              {"CONNECTION", "STRATEGY", "LOGOUT", "ETAG"}};
+          for (const v1::ConnectionResponse& c : r.connections()) {
+            const v1::ConnectionLogout& l = c.connection().logout();
+            const std::string logout = !l.logout_url_template().empty() ? l.logout_url_template()
+                                       : !l.logout_url().empty()        ? l.logout_url()
+                                                                        : l.end_session_endpoint();
+            rows.push_back({c.connection().name(), c.connection().strategy(), logout, c.etag()});
+          }
+          PrintTable(rows);
+        });
+  }
+  const std::string& name = args.positional[1];
+  v1::GetConnectionRequest get;
+  get.set_tenant(tenant);
+  get.set_connection(name);
+  if (verb == "create") {
+    v1::CreateConnectionRequest create;
+    create.set_tenant(tenant);
+    create.mutable_connection()->set_name(name);
+    google::protobuf::FieldMask ignored;
+    if (absl::Status s = ApplyEdits(args, *create.mutable_connection(), nullptr, &ignored);
+        !s.ok()) {
+      return Fail(s);
+    }
+    return Show<v1::ConnectionResponse>(args, Call(admin, &S::CreateConnection, create),
+                                        HumanConnection);
+  }
+  if (verb == "delete") {
+    v1::DeleteConnectionRequest del;
+    del.set_tenant(tenant);
+    del.set_connection(name);
+    del.set_etag(args.Get("etag"));
+    return Show<v1::DeleteResponse>(args, Call(admin, &S::DeleteConnection, del), HumanDeleted);
+  }
+  return Update<v1::ConnectionResponse>(
+      args, [&] { return Call(admin, &S::GetConnection, get); },
+      [&](const v1::ConnectionResponse& current) -> absl::StatusOr<v1::ConnectionResponse> {
+        v1::UpdateConnectionRequest update;
+        update.set_tenant(tenant);
+        update.set_connection_name(name);
+        update.set_etag(current.etag());
+        *update.mutable_connection() = current.connection();
+        LOGOUT_RETURN_IF_ERROR(
+            ApplyEdits(args, *update.mutable_connection(), nullptr, update.mutable_update_mask()));
+        return Call(admin, &S::UpdateConnection, update);
+      },
+      HumanConnection);
+}
+
 int Run(int argc, char** argv) {
   Args args;
   if (std::optional<std::string> error = ParseArgs(argc, argv, args); error.has_value()) {
@@ -592,8 +1025,14 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<AdminClient>> admin = NewAdminClient(args);
   if (!admin.ok()) return Fail(admin.status());
   if (words[0] == "audit") return Audit(args, **admin);
-  if (words[1] == "get") return ConnectionGet(args, **admin);
-  if (words[1] == "update") return ConnectionUpdate(args, **admin);
+  if (words[0] == "tenant") return TenantCommand(args, **admin);
+  if (words[0] == "client") return ClientCommand(args, **admin);
+  // `connection get` and `connection update --logout` answer JSON as they always have.
+  if (words[0] == "connection" && words[1] == "get") return ConnectionGet(args, **admin);
+  if (words[0] == "connection" && words[1] == "update" && args.Has("logout")) {
+    return ConnectionUpdate(args, **admin);
+  }
+  if (words[0] == "connection") return ConnectionCommand(args, **admin);
   if (words[1] == "export") return PolicyExport(args, **admin);
   return PolicyImport(args, **admin);
 }

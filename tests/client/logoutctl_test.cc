@@ -393,5 +393,71 @@ TEST_F(LogoutctlTest, PolicyImportParsesStrictlyPreviewsAndNeedsYes) {
   EXPECT_EQ(Parse<v1::ExportPolicyResponse>(r.out).policy().tenants_size(), 1);
 }
 
+// Everyday admin without grpcurl: list as tables, read-modify-write updates with the etag,
+// --json for scripts, and the documented exit codes.
+TEST_F(LogoutctlTest, TenantClientAndConnectionCommands) {
+  CtlRun r = Ctl({TokenFlag(), "tenant", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')).substr(0, 7), "TENANT ");
+  EXPECT_NE(r.out.find("\nacme "), std::string::npos) << r.out;
+
+  // One allowed logout URL added to one application, and a scalar field set.
+  r = Ctl({TokenFlag(), "client", "update", "acme", "web-app", "--add-url",
+           "https://shop.acme.example.com/see-you", "--set", "name=Web shop"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("name:"), std::string::npos) << r.out;
+  r = Ctl({"validate", "--tenant=acme",
+           "--query=client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fsee-you"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  r = Ctl({TokenFlag(), "client", "get", "acme", "web-app", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto client = Parse<v1::ClientResponse>(r.out);
+  EXPECT_EQ(client.client().name(), "Web shop");
+  EXPECT_EQ(client.client().allowed_logout_urls(client.client().allowed_logout_urls_size() - 1),
+            "https://shop.acme.example.com/see-you");
+  r = Ctl({TokenFlag(), "client", "update", "acme", "web-app", "--remove-url",
+           "https://shop.acme.example.com/see-you"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Ctl({"validate", "--tenant=acme",
+           "--query=client_id=web-app&returnTo=https%3A%2F%2Fshop.acme.example.com%2Fsee-you"});
+  EXPECT_EQ(r.code, 1) << r.out;
+
+  // Errors: a URL that is not there (66), a field that does not exist (65), a list via --set.
+  r = Ctl({TokenFlag(), "client", "update", "acme", "web-app", "--remove-url",
+           "https://nope.example/"});
+  EXPECT_EQ(r.code, 66) << r.err;
+  r = Ctl({TokenFlag(), "client", "update", "acme", "web-app", "--set", "nope=1"});
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_EQ(Field(r.err, "message"), "--set: logout.v1.Client has no field \"nope\"");
+  r = Ctl({TokenFlag(), "tenant", "update", "acme", "--set", "enabled_locales=en"});
+  EXPECT_EQ(r.code, 65) << r.err;
+
+  // A connection's nested setting, and create/list/delete.
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc", "--set",
+           "logout.logout_url=https://idp.corp.example/bye", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::ConnectionResponse>(r.out).connection().logout().logout_url(),
+            "https://idp.corp.example/bye");
+  r = Ctl({TokenFlag(), "tenant", "create", "globex", "--set", "issuer=https://globex.example/",
+           "--add-url", "https://globex.example/bye"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Ctl({TokenFlag(), "connection", "create", "globex", "corp", "--set", "strategy=oidc"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Ctl({TokenFlag(), "connection", "list", "globex"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\ncorp "), std::string::npos) << r.out;
+  r = Ctl({TokenFlag(), "client", "create", "globex", "app", "--add-url",
+           "https://app.globex.example/bye"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Ctl({TokenFlag(), "client", "delete", "globex", "app", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Ctl({TokenFlag(), "client", "get", "globex", "app"});
+  EXPECT_EQ(r.code, 66) << r.err;
+  r = Ctl({TokenFlag(), "client", "create", "globex", "app", "--set", "name=x"});  // no URL
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = Ctl({TokenFlag(), "tenant", "create", "globex"});
+  EXPECT_EQ(r.code, 70) << r.err;  // ALREADY_EXISTS
+}
+
 }  // namespace
 }  // namespace logout

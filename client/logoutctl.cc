@@ -206,12 +206,12 @@ const std::vector<Command>& Commands() {
       {{"tenant", "list"}, 0, {}, {"json"}},
       {{"tenant", "get"}, 1, {}, {"json"}},
       {{"tenant", "create"}, 1, {"set", "add_url"}, {"json"}},
-      {{"tenant", "update"}, 1, {"set", "add_url", "remove_url"}, {"json"}},
+      {{"tenant", "update"}, 1, {"set", "add_url", "remove_url", "etag"}, {"json"}},
       {{"tenant", "delete"}, 1, {"etag"}, {"json"}},
       {{"client", "list"}, 1, {}, {"json"}},
       {{"client", "get"}, 2, {}, {"json"}},
       {{"client", "create"}, 2, {"set", "add_url"}, {"json"}},
-      {{"client", "update"}, 2, {"set", "add_url", "remove_url"}, {"json"}},
+      {{"client", "update"}, 2, {"set", "add_url", "remove_url", "etag"}, {"json"}},
       {{"client", "delete"}, 2, {"etag"}, {"json"}},
       {{"connection", "list"}, 1, {}, {"json"}},
       {{"connection", "get"}, 2, {}, {}},
@@ -810,16 +810,18 @@ int Show(const Args& args, const absl::StatusOr<Response>& response,
 
 // Update runs read-modify-write: read the object and its etag, apply the edits, write with the
 // etag; on ABORTED (someone wrote in between) read again and retry, a few times.
+// With --etag the write uses that etag, once: a stale one is ABORTED (exit 75), not retried.
 template <typename Response>
 int Update(const Args& args, const std::function<absl::StatusOr<Response>()>& read,
-           const std::function<absl::StatusOr<Response>(const Response&)>& write,
+           const std::function<absl::StatusOr<Response>(Response)>& write,
            const std::function<void(const Response&)>& human) {
-  constexpr int kAttempts = 5;
+  const int attempts = args.Has("etag") ? 1 : 5;
   absl::StatusOr<Response> written = absl::AbortedError("not tried");
-  for (int attempt = 0; attempt < kAttempts && absl::IsAborted(written.status()); ++attempt) {
+  for (int attempt = 0; attempt < attempts && absl::IsAborted(written.status()); ++attempt) {
     absl::StatusOr<Response> current = read();
     if (!current.ok()) return Fail(current.status());
-    written = write(*current);
+    if (args.Has("etag")) current->set_etag(args.Get("etag"));
+    written = write(*std::move(current));
   }
   return Show<Response>(args, written, human);
 }
@@ -868,6 +870,7 @@ int TenantCommand(const Args& args, AdminClient& admin) {
         !s.ok()) {
       return Fail(s);
     }
+    create.mutable_tenant()->set_name(name);  // the argument, whatever --set said
     return Show<v1::TenantResponse>(args, Call(admin, &S::CreateTenant, create), HumanTenant);
   }
   if (verb == "delete") {
@@ -878,7 +881,7 @@ int TenantCommand(const Args& args, AdminClient& admin) {
   }
   return Update<v1::TenantResponse>(
       args, [&] { return Call(admin, &S::GetTenant, get); },
-      [&](const v1::TenantResponse& current) -> absl::StatusOr<v1::TenantResponse> {
+      [&](v1::TenantResponse current) -> absl::StatusOr<v1::TenantResponse> {
         v1::UpdateTenantRequest update;
         update.set_tenant(name);
         update.set_etag(current.etag());
@@ -887,6 +890,7 @@ int TenantCommand(const Args& args, AdminClient& admin) {
             ApplyEdits(args, *update.mutable_tenant_update(),
                        update.mutable_tenant_update()->mutable_allowed_logout_urls(),
                        update.mutable_update_mask()));
+        if (update.update_mask().paths().empty()) return current;  // nothing to change
         return Call(admin, &S::UpdateTenant, update);
       },
       HumanTenant);
@@ -926,6 +930,7 @@ int ClientCommand(const Args& args, AdminClient& admin) {
         !s.ok()) {
       return Fail(s);
     }
+    create.mutable_client()->set_client_id(id);  // the argument, whatever --set said
     return Show<v1::ClientResponse>(args, Call(admin, &S::CreateClient, create), HumanClient);
   }
   if (verb == "delete") {
@@ -937,7 +942,7 @@ int ClientCommand(const Args& args, AdminClient& admin) {
   }
   return Update<v1::ClientResponse>(
       args, [&] { return Call(admin, &S::GetClient, get); },
-      [&](const v1::ClientResponse& current) -> absl::StatusOr<v1::ClientResponse> {
+      [&](v1::ClientResponse current) -> absl::StatusOr<v1::ClientResponse> {
         v1::UpdateClientRequest update;
         update.set_tenant(tenant);
         update.set_client_id(id);
@@ -946,6 +951,7 @@ int ClientCommand(const Args& args, AdminClient& admin) {
         LOGOUT_RETURN_IF_ERROR(ApplyEdits(args, *update.mutable_client(),
                                           update.mutable_client()->mutable_allowed_logout_urls(),
                                           update.mutable_update_mask()));
+        if (update.update_mask().paths().empty()) return current;  // nothing to change
         return Call(admin, &S::UpdateClient, update);
       },
       HumanClient);
@@ -985,6 +991,7 @@ int ConnectionCommand(const Args& args, AdminClient& admin) {
         !s.ok()) {
       return Fail(s);
     }
+    create.mutable_connection()->set_name(name);  // the argument, whatever --set said
     return Show<v1::ConnectionResponse>(args, Call(admin, &S::CreateConnection, create),
                                         HumanConnection);
   }
@@ -997,7 +1004,7 @@ int ConnectionCommand(const Args& args, AdminClient& admin) {
   }
   return Update<v1::ConnectionResponse>(
       args, [&] { return Call(admin, &S::GetConnection, get); },
-      [&](const v1::ConnectionResponse& current) -> absl::StatusOr<v1::ConnectionResponse> {
+      [&](v1::ConnectionResponse current) -> absl::StatusOr<v1::ConnectionResponse> {
         v1::UpdateConnectionRequest update;
         update.set_tenant(tenant);
         update.set_connection_name(name);
@@ -1005,6 +1012,7 @@ int ConnectionCommand(const Args& args, AdminClient& admin) {
         *update.mutable_connection() = current.connection();
         LOGOUT_RETURN_IF_ERROR(
             ApplyEdits(args, *update.mutable_connection(), nullptr, update.mutable_update_mask()));
+        if (update.update_mask().paths().empty()) return current;  // nothing to change
         return Call(admin, &S::UpdateConnection, update);
       },
       HumanConnection);
@@ -1030,8 +1038,10 @@ int Run(int argc, char** argv) {
   // `connection get` and `connection update --logout` answer JSON as they always have.
   if (words[0] == "connection" && words[1] == "get") return ConnectionGet(args, **admin);
   if (words[0] == "connection" && words[1] == "update" && args.Has("logout")) {
+    if (args.Has("set")) return Usage("--set and --logout exclude each other");
     return ConnectionUpdate(args, **admin);
   }
+  if (args.Has("mask")) return Usage("--mask goes with --logout");
   if (words[0] == "connection") return ConnectionCommand(args, **admin);
   if (words[1] == "export") return PolicyExport(args, **admin);
   return PolicyImport(args, **admin);

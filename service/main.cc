@@ -12,6 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -138,15 +139,34 @@ void PrintUsage() {
 }
 
 // gRPC's own log lines (handshake failures, ...) as JSON lines like every other line on stderr.
+// Credentials gRPC's tracing (GRPC_TRACE) could print with request headers: a bearer token
+// is replaced by "<redacted>".
+std::string RedactBearer(std::string text) {
+  const std::string lower = absl::AsciiStrToLower(text);
+  for (size_t at = lower.find("bearer "); at != std::string::npos;
+       at = lower.find("bearer ", at + 1)) {
+    const size_t begin = at + 7;
+    size_t end = begin;
+    while (end < text.size() && text[end] != ' ' && text[end] != '"' && text[end] != '\'' &&
+           text[end] != ',' && text[end] != '\n') {
+      ++end;
+    }
+    if (end > begin) text.replace(begin, end - begin, "<redacted>");
+  }
+  return text;
+}
+
 void LogGrpcMessage(gpr_log_func_args* args) {
   using logout::common::LogLevel;
-  const LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
-                         : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
-                                                                   : LogLevel::kWarning;
-  logout::common::LogEvent(level, "grpc",
-                           {{"grpc_message", args->message == nullptr ? "" : args->message},
-                            {"file", args->file == nullptr ? "" : args->file},
-                            {"line", absl::StrCat(args->line), true}});
+  const LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR   ? LogLevel::kError
+                         : args->severity == GPR_LOG_SEVERITY_INFO  ? LogLevel::kInfo
+                         : args->severity == GPR_LOG_SEVERITY_DEBUG ? LogLevel::kInfo
+                                                                    : LogLevel::kWarning;
+  logout::common::LogEvent(
+      level, "grpc",
+      {{"grpc_message", RedactBearer(args->message == nullptr ? "" : args->message)},
+       {"file", args->file == nullptr ? "" : args->file},
+       {"line", absl::StrCat(args->line), true}});
 }
 
 }  // namespace
@@ -154,6 +174,7 @@ void LogGrpcMessage(gpr_log_func_args* args) {
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
+    if (arg == "--") break;
     if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpfull") {
       PrintUsage();
       return EXIT_SUCCESS;

@@ -19,10 +19,11 @@ namespace logout::admin {
 std::string AuditObject(absl::string_view tenant, absl::string_view kind = "",
                         absl::string_view name = "");
 
-// AuditObjectTenant is the tenant an object belongs to. nullopt for "policy" (policy-wide) and
-// for an object that does not read unambiguously as one of the shapes above (e.g. written
-// before names were encoded, with a '/' in a name): such events are shown only to
-// credentials for every tenant.
+// AuditObjectTenant is the tenant an object reads as. nullopt for "policy" (policy-wide) and
+// for an object that is not one of the shapes above (e.g. written before names were encoded,
+// with more than one '/' in a name). An object written before the encoding about a tenant
+// named "acme/client/x" still reads as acme's client "x": the admin service also checks that
+// no tenant of the object's whole name exists before showing it to a scoped credential.
 std::optional<std::string> AuditObjectTenant(absl::string_view object);
 
 }  // namespace logout::admin

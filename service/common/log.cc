@@ -9,10 +9,38 @@
 
 namespace logout::common {
 
+namespace {
+
+// Utf8SequenceLength is the length of the valid UTF-8 character `s` starts with (a lead byte
+// >= 0x80), or 0 when it is not one (overlong forms, surrogates and code points beyond U+10FFFF
+// included).
+size_t Utf8SequenceLength(absl::string_view s) {
+  const auto b = [&s](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char lead = b(0);
+  if (lead >= 0xC2 && lead <= 0xDF) return cont(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (lead == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (lead == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (lead == 0xF0 && b(1) < 0x90) return 0;   // overlong
+    if (lead == 0xF4 && b(1) >= 0x90) return 0;  // beyond U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::string JsonEscape(absl::string_view s) {
   std::string out;
   out.reserve(s.size() + 8);
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
@@ -33,8 +61,13 @@ std::string JsonEscape(absl::string_view s) {
       default:
         if (u < 0x20 || u == 0x7f) {
           absl::StrAppendFormat(&out, "\\u%04x", u);
-        } else {
+        } else if (u < 0x80) {
           out.push_back(c);
+        } else if (const size_t n = Utf8SequenceLength(s.substr(i)); n > 0) {
+          out.append(s.data() + i, n);  // a whole, valid UTF-8 character
+          i += n - 1;
+        } else {
+          out += "\\ufffd";  // invalid UTF-8 (text a peer chose): never an invalid JSON line
         }
     }
   }

@@ -103,10 +103,17 @@ absl::Status Denied(const Caller& caller, absl::string_view what, absl::string_v
 
 // True when an audit event belongs to a tenant the caller may read. Policy-wide events
 // ("policy") and objects that do not name one tenant unambiguously only for credentials of "*".
-bool AuditEventVisible(const Caller& caller, const std::string& object) {
+// An event written before names were encoded, about a tenant whose name has a '/'
+// ("tenant/acme/client/x" for the tenant "acme/client/x"), reads like one of another tenant's
+// objects: when `policy` has a tenant of that whole name, the event is treated as ambiguous.
+bool AuditEventVisible(const Caller& caller, const std::string& object,
+                       const v1::PolicyConfig* policy) {
   if (caller.SeesEveryTenant()) return true;
   const std::optional<std::string> tenant = admin::AuditObjectTenant(object);
-  return tenant.has_value() && caller.MayRead(*tenant);
+  if (!tenant.has_value() || !caller.MayRead(*tenant)) return false;
+  const absl::string_view rest = absl::string_view(object).substr(7);  // after "tenant/"
+  return policy == nullptr || !absl::StrContains(rest, '/') ||
+         FindTenant(*policy, std::string(rest)) == nullptr;
 }
 
 // Pages of a trail scanned for one filtered page, at most (then the caller continues from the
@@ -474,6 +481,8 @@ grpc::Status LogoutAdminService::ListAuditEvents(grpc::ServerContext* ctx,
   return Serve(ctx, "ListAuditEvents", [&](const Caller& caller) -> grpc::Status {
     const uint32_t limit = r->page_size() == 0 ? 100 : std::min<uint32_t>(r->page_size(), 1000);
     uint64_t before = r->before_version();
+    const Snapshot snap = holder_->Get();
+    const v1::PolicyConfig* policy = snap == nullptr ? nullptr : &snap->source();
     // A scoped credential reads pages until it has `limit` of its own events (or the bound).
     for (int page = 0; page < kMaxScannedPages; ++page) {
       absl::StatusOr<std::vector<v1::AuditEvent>> events = writer_->ListAudit(before, limit);
@@ -481,7 +490,7 @@ grpc::Status LogoutAdminService::ListAuditEvents(grpc::ServerContext* ctx,
       const bool last = events->size() < limit;
       for (v1::AuditEvent& e : *events) {
         before = e.policy_version();
-        if (!AuditEventVisible(caller, e.object())) continue;
+        if (!AuditEventVisible(caller, e.object(), policy)) continue;
         *out->add_events() = std::move(e);
         if (static_cast<uint32_t>(out->events_size()) == limit) break;
       }

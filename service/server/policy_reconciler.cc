@@ -22,6 +22,9 @@ void PolicyReconciler::Announce(uint64_t version) {
   Reload(version);
 }
 
-void PolicyReconciler::Reload(uint64_t version) { observe_(version, writer_->Reload()); }
+void PolicyReconciler::Reload(uint64_t version) {
+  absl::MutexLock lock(&reload_mu_);
+  observe_(version, writer_->Reload());
+}
 
 }  // namespace logout::server

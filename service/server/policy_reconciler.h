@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "service/server/periodic_task.h"
 #include "service/store/policy_writer.h"
@@ -45,6 +46,9 @@ class PolicyReconciler {
   const Observer observe_;
   // The newest version the store announced.
   std::atomic<uint64_t> announced_{0};
+  // One reload at a time (the store's watcher and the retries): a retry's failure is never
+  // reported after a newer success.
+  absl::Mutex reload_mu_;
   std::unique_ptr<PeriodicTask> retry_;  // last: its thread reads the fields above
 };
 

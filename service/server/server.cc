@@ -397,44 +397,62 @@ absl::Status LogoutServer::LoadStore(const std::string& policy_path,
              "until then decisions answer UNAVAILABLE and health reports NOT_SERVING");
     return absl::OkStatus();
   }
+  const bool replace = policy_mode == "replace";
   if (!policy_path.empty()) {
-    LOGOUT_ASSIGN_OR_RETURN(v1::PolicyConfig file, store::ReadPolicyFile(policy_path));
-    v1::ImportPolicyRequest import;
-    *import.mutable_policy() = std::move(file);
-    import.set_force(true);  // the store is empty, or --policy_mode=replace says to replace
-    import.set_allow_deletions(true);
-    if (stored.version > 0) {
-      // What importing the file would change (stored secrets kept, as an import keeps them).
-      v1::PolicyConfig imported = stored.config;
-      LOGOUT_RETURN_IF_ERROR(admin::ApplyImportPolicy(import, imported).status());
-      const v1::PolicyDifference difference = admin::DiffPolicies(stored.config, imported);
-      if (admin::IsEmpty(difference)) {
-        LogEvent(LogLevel::kInfo, "store already holds the --policy file's policy",
-                 {{"path", policy_path}, {"version", absl::StrCat(stored.version), true}});
-      } else if (policy_mode != "replace") {
-        LogEvent(LogLevel::kWarning,
-                 "the store holds a policy different from --policy; serving the stored one "
-                 "(--policy_mode=replace imports the file over it)",
-                 {{"path", policy_path},
-                  {"stored_version", absl::StrCat(stored.version), true},
-                  {"stored_etag", admin::PolicyEtag(stored.config)},
-                  {"file_etag", admin::PolicyEtag(imported)}});
-      } else {
-        stored.version = 0;  // replace it, below
+    absl::StatusOr<v1::PolicyConfig> file = store::ReadPolicyFile(policy_path);
+    if (!file.ok() && stored.version > 0 && !replace) {
+      // Seed mode: the file only matters for an empty store; this one already serves.
+      LogEvent(LogLevel::kWarning, "--policy file not usable; serving the stored policy",
+               {{"path", policy_path},
+                {"stored_version", absl::StrCat(stored.version), true},
+                {"error", std::string(file.status().message())}});
+    } else {
+      if (!file.ok()) return file.status();
+      v1::ImportPolicyRequest import;
+      *import.mutable_policy() = *std::move(file);
+      import.set_allow_deletions(true);
+      // The import applies only to the policy it was compared with: another replica seeding,
+      // or an admin import, landing first makes it ABORTED instead of overwritten.
+      import.set_expected_etag(admin::PolicyEtag(stored.config));
+      bool write = stored.version == 0;
+      if (stored.version > 0) {
+        // What importing the file would change (stored secrets kept, as an import keeps them).
+        v1::PolicyConfig imported = stored.config;
+        LOGOUT_RETURN_IF_ERROR(admin::ApplyImportPolicy(import, imported).status());
+        const v1::PolicyDifference difference = admin::DiffPolicies(stored.config, imported);
+        if (admin::IsEmpty(difference)) {
+          LogEvent(LogLevel::kInfo, "store already holds the --policy file's policy",
+                   {{"path", policy_path}, {"version", absl::StrCat(stored.version), true}});
+        } else if (!replace) {
+          LogEvent(LogLevel::kWarning,
+                   "the store holds a policy different from --policy; serving the stored one "
+                   "(--policy_mode=replace imports the file over it)",
+                   {{"path", policy_path},
+                    {"stored_version", absl::StrCat(stored.version), true},
+                    {"stored_etag", admin::PolicyEtag(stored.config)},
+                    {"file_etag", admin::PolicyEtag(imported)}});
+        } else {
+          write = true;
+        }
       }
-    }
-    if (stored.version == 0) {
-      const std::string actor =
-          absl::StrCat(policy_mode == "replace" ? "policy-file:" : "seed:", policy_path);
-      LOGOUT_ASSIGN_OR_RETURN(uint64_t version,
-                              writer_->Write(actor, [&import](v1::PolicyConfig& c) {
-                                return admin::ApplyImportPolicy(import, c);
-                              }));
-      LogEvent(LogLevel::kInfo,
-               policy_mode == "replace" ? "stored policy replaced by --policy"
-                                        : "store seeded from policy file",
-               {{"path", policy_path}, {"version", absl::StrCat(version), true}});
-      return absl::OkStatus();
+      if (write) {
+        const bool replacing = stored.version > 0;
+        const std::string actor = absl::StrCat(replacing ? "policy-file:" : "seed:", policy_path);
+        absl::StatusOr<uint64_t> version = writer_->Write(
+            actor, [&import](v1::PolicyConfig& c) { return admin::ApplyImportPolicy(import, c); });
+        if (version.ok()) {
+          LogEvent(
+              LogLevel::kInfo,
+              replacing ? "stored policy replaced by --policy" : "store seeded from policy file",
+              {{"path", policy_path}, {"version", absl::StrCat(*version), true}});
+          return absl::OkStatus();
+        }
+        if (!absl::IsAborted(version.status())) return version.status();
+        LogEvent(LogLevel::kWarning,
+                 "the store changed while --policy was applied (another replica or an admin "
+                 "wrote first); serving the stored policy",
+                 {{"path", policy_path}});
+      }
     }
   }
   if (absl::Status s = writer_->Reload(); !s.ok()) {

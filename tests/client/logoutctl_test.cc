@@ -457,6 +457,20 @@ TEST_F(LogoutctlTest, TenantClientAndConnectionCommands) {
   EXPECT_EQ(r.code, 0) << r.err;
   r = Ctl({TokenFlag(), "tenant", "create", "globex"});
   EXPECT_EQ(r.code, 70) << r.err;  // ALREADY_EXISTS
+
+  // An explicit --etag is used as given, once: a stale one is ABORTED (75), never retried.
+  r = Ctl({TokenFlag(), "client", "update", "acme", "admin-console", "--set", "name=x", "--etag",
+           "00000000000000000000000000000000"});
+  EXPECT_EQ(r.code, 75) << r.err;
+  // Flags that would be ignored are refused instead.
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc", "--set", "strategy=samlp",
+           "--logout", "{}", "--mask", "logout_url"});
+  EXPECT_EQ(r.code, 64) << r.err;
+  r = Ctl({TokenFlag(), "connection", "update", "acme", "corp-oidc", "--mask", "logout_url"});
+  EXPECT_EQ(r.code, 64) << r.err;
+  // Nothing to change is not an error.
+  r = Ctl({TokenFlag(), "client", "update", "globex", "app", "--set", "name=x"});
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 }  // namespace

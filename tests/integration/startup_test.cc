@@ -162,6 +162,15 @@ TEST_F(StartupTest, APolicyFileDifferentFromTheStoreWarnsOrWithReplaceIsImported
     EXPECT_THAT(d->process->output(), HasSubstr("\"file_etag\":"));
     EXPECT_EQ(testing::DecideV2(*d, "acme", query).decision(), v1::DECISION_DENY);
   }
+  // In seed mode a --policy file that no longer parses does not stop a store that serves.
+  std::ofstream(dir_ + "/broken.json") << "{\"tenants\": [,]}";
+  {
+    auto broken = LogoutdProcess::Start(LOGOUTD_BINARY, {db, "--policy=" + dir_ + "/broken.json"});
+    ASSERT_NE(broken, nullptr);
+    EXPECT_THAT(broken->process->output(),
+                HasSubstr("--policy file not usable; serving the stored policy"));
+    EXPECT_EQ(testing::DecideV2(*broken, "acme", query).decision(), v1::DECISION_DENY);
+  }
   auto d = LogoutdProcess::Start(LOGOUTD_BINARY,
                                  {db, "--policy=" + dir_ + "/edited.json", "--policy_mode=replace",
                                   "--admin_token_file=" + dir_ + "/token"});

@@ -9,28 +9,20 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "service/admin/audit_object.h"
 #include "service/admin/policy_difference.h"
+#include "service/common/deterministic_bytes.h"
 
 namespace logout::admin {
 namespace {
 
+using common::DeterministicBytes;
+
 using google::protobuf::FieldMask;
 using google::protobuf::util::FieldMaskUtil;
-
-std::string DeterministicBytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
-}
 
 std::string Etag(absl::string_view kind, const google::protobuf::Message& m) {
   const std::string bytes = absl::StrCat(kind, ":", DeterministicBytes(m));

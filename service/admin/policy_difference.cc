@@ -9,24 +9,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/field_mask.pb.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/field_mask_util.h"
+#include "service/common/deterministic_bytes.h"
 
 namespace logout::admin {
 namespace {
 
+using common::DeterministicBytes;
+
 using google::protobuf::Message;
 using RepeatedStrings = google::protobuf::RepeatedPtrField<std::string>;
-
-std::string DeterministicBytes(const Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
-}
 
 // One top-level field of `m` alone, serialised deterministically (map entries sorted).
 std::string FieldBytes(const Message& m, const std::string& field) {

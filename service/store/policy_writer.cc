@@ -6,28 +6,20 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "service/common/deterministic_bytes.h"
 #include "service/common/status_macros.h"
 #include "service/federation/connection.h"
 
 namespace logout::store {
 namespace {
 
+using common::DeterministicBytes;
+
 // The options stored policies are compiled with: what an earlier release accepted and writes
 // now refuse is tolerated (a policy in the store keeps serving after an upgrade).
 policy::PolicyOptions Stored(policy::PolicyOptions options) {
   options.tolerate_stored_legacy = true;
   return options;
-}
-
-std::string DeterministicBytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
 }
 
 // CheckChangedConnections holds every connection that `after` adds or changes relative to

@@ -536,6 +536,17 @@ TEST_F(OperationsTest, DecisionLogSampleRateZeroLogsNoDecisions) {
   EXPECT_THAT(d->process->output(), Not(HasSubstr("\"msg\":\"decision\"")));
 }
 
+// The plan request the planning tests send: session sid-1 of user "victim" at acme's web-app.
+v1::PlanLogoutNotificationsRequest AcmePlan() {
+  v1::PlanLogoutNotificationsRequest plan;
+  plan.set_tenant("acme");
+  plan.set_sid("sid-1");
+  plan.set_sub("victim");
+  plan.add_session_client_ids("web-app");
+  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  return plan;
+}
+
 // Single-logout plans carry signed logout tokens for whoever the caller names: with
 // --slo_token_file only its holder may ask for one; plain decisions stay open.
 TEST_F(OperationsTest, SingleLogoutPlanningNeedsTheConfiguredCredential) {
@@ -545,12 +556,7 @@ TEST_F(OperationsTest, SingleLogoutPlanningNeedsTheConfiguredCredential) {
                                                   "--slo_token_file=" + dir_ + "/slo-token"});
   ASSERT_NE(d, nullptr);
   auto stub = v1::LogoutPolicy::NewStub(d->channel);
-  v1::PlanLogoutNotificationsRequest plan;
-  plan.set_tenant("acme");
-  plan.set_sid("sid-1");
-  plan.set_sub("victim");
-  plan.add_session_client_ids("web-app");
-  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  const v1::PlanLogoutNotificationsRequest plan = AcmePlan();
   v1::PlanLogoutNotificationsResponse planned;
   auto ctx = CallContext();
   grpc::Status s = stub->PlanLogoutNotifications(ctx.get(), plan, &planned);
@@ -595,12 +601,7 @@ TEST_F(OperationsTest, SingleLogoutPlanningIsClosedByDefault) {
   auto d = LogoutdProcess::Start(LOGOUTD_BINARY, {"--store=file", "--policy=" + kPolicy});
   ASSERT_NE(d, nullptr);
   auto stub = v1::LogoutPolicy::NewStub(d->channel);
-  v1::PlanLogoutNotificationsRequest plan;
-  plan.set_tenant("acme");
-  plan.set_sid("sid-1");
-  plan.set_sub("victim");
-  plan.add_session_client_ids("web-app");
-  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  const v1::PlanLogoutNotificationsRequest plan = AcmePlan();
   v1::PlanLogoutNotificationsResponse planned;
   auto ctx = CallContext("any-token-any-token-any-token");
   grpc::Status s = stub->PlanLogoutNotifications(ctx.get(), plan, &planned);
@@ -631,11 +632,7 @@ TEST_F(OperationsTest, OpenSingleLogoutPlanningNeedsTheFlagAndIsAWarningAtStart)
   EXPECT_THAT(d->process->output(),
               HasSubstr("\"level\":\"warning\",\"msg\":\"single-logout planning is open to every "
                         "caller of the decision port"));
-  v1::PlanLogoutNotificationsRequest plan;
-  plan.set_tenant("acme");
-  plan.set_sid("sid-1");
-  plan.add_session_client_ids("web-app");
-  plan.set_initiator(v1::LOGOUT_INITIATOR_RP_LOGOUT);
+  const v1::PlanLogoutNotificationsRequest plan = AcmePlan();
   v1::PlanLogoutNotificationsResponse planned;
   auto ctx = CallContext();
   const grpc::Status s =

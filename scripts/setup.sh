@@ -19,6 +19,7 @@ TEST_PACKAGES=(
   postgresql chromium
   nodejs npm
   python3-grpcio python3-protobuf
+  jq curl
 )
 profile=${1:-all}
 PACKAGES=("${RUN_PACKAGES[@]}")

@@ -159,14 +159,38 @@ void PrintMessage(const google::protobuf::Message& message) {
   std::fflush(stdout);
 }
 
+// SortedJson prints a JSON value with the members of every object in key order: protobuf
+// prints a Struct in its map's order, which differs from run to run.
+std::string SortedJson(const google::protobuf::Value& value) {
+  if (value.has_struct_value()) {
+    std::vector<std::string> keys;
+    for (const auto& [key, unused] : value.struct_value().fields()) keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> members;
+    for (const std::string& key : keys) {
+      google::protobuf::Value name;
+      name.set_string_value(key);
+      members.push_back(
+          absl::StrCat(SortedJson(name), ":", SortedJson(value.struct_value().fields().at(key))));
+    }
+    return absl::StrCat("{", absl::StrJoin(members, ","), "}");
+  }
+  if (value.has_list_value()) {
+    std::vector<std::string> items;
+    for (const auto& item : value.list_value().values()) items.push_back(SortedJson(item));
+    return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+  }
+  return ToJson(value);
+}
+
 // PrintError writes {"code":..., "message":..., ["outcome":...]} on stderr.
 void PrintError(absl::string_view code, absl::string_view message, absl::string_view outcome = "") {
-  google::protobuf::Struct error;
-  auto& fields = *error.mutable_fields();
+  google::protobuf::Value error;
+  auto& fields = *error.mutable_struct_value()->mutable_fields();
   fields["code"].set_string_value(std::string(code));
   fields["message"].set_string_value(std::string(message));
   if (!outcome.empty()) fields["outcome"].set_string_value(std::string(outcome));
-  std::fprintf(stderr, "%s\n", ToJson(error).c_str());
+  std::fprintf(stderr, "%s\n", SortedJson(error).c_str());
 }
 
 int Fail(const absl::Status& status) {
@@ -778,16 +802,12 @@ void PrintObject(const google::protobuf::Message& object, const std::string& eta
       std::vector<std::string> items;
       for (const auto& v : it->second.list_value().values()) {
         std::string item;
-        if (v.has_string_value()) {
-          item = v.string_value();
-        } else {
-          (void)google::protobuf::util::MessageToJsonString(v, &item);
-        }
+        item = v.has_string_value() ? v.string_value() : SortedJson(v);
         items.push_back(item);
       }
       value = absl::StrJoin(items, ", ");
     } else {
-      (void)google::protobuf::util::MessageToJsonString(it->second, &value);
+      value = SortedJson(it->second);
     }
     rows.push_back({f->name() + ":", value});
   }

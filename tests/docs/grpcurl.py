@@ -23,6 +23,7 @@ Uses Debian's python3-grpcio and python3-protobuf. The reflection messages are b
 the field numbers of grpc/reflection/v1alpha/reflection.proto.
 """
 
+import json
 import sys
 
 import grpc
@@ -133,6 +134,40 @@ class Reflection:
             return self.pool.FindServiceByName(name)
 
 
+def _sorted_maps(message, value):
+    """Orders the members of map fields and google.protobuf.Struct objects by key, as grpcurl
+    (Go's protojson) prints them; Python prints them in its map's order."""
+    if isinstance(value, dict) and message.full_name in ("google.protobuf.Struct",):
+        return {k: _sorted_value(value[k]) for k in sorted(value)}
+    if message.full_name == "google.protobuf.Value":
+        return _sorted_value(value)
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    by_json = {f.json_name: f for f in message.fields}
+    for key, item in value.items():
+        field = by_json.get(key)
+        if field is None or field.message_type is None:
+            out[key] = item
+        elif field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            out[key] = {k: (_sorted_maps(value_field.message_type, item[k])
+                            if value_field.message_type else item[k]) for k in sorted(item)}
+        elif field.label == field.LABEL_REPEATED:
+            out[key] = [_sorted_maps(field.message_type, i) for i in item]
+        else:
+            out[key] = _sorted_maps(field.message_type, item)
+    return out
+
+
+def _sorted_value(value):
+    if isinstance(value, dict):
+        return {k: _sorted_value(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_value(v) for v in value]
+    return value
+
+
 def _fail(message):
     sys.stderr.write(f"Failed to {message}\n")
     sys.exit(1)
@@ -222,8 +257,10 @@ def main(argv):
                                    request_serializer=lambda m: m.SerializeToString(),
                                    response_deserializer=response_class.FromString)
         response = call(request, metadata=metadata, timeout=timeout)
-        print(json_format.MessageToJson(response, indent=2, descriptor_pool=reflection.pool,
-                                        including_default_value_fields=opts["emit-defaults"]))
+        as_dict = json_format.MessageToDict(response, descriptor_pool=reflection.pool,
+                                            including_default_value_fields=opts["emit-defaults"])
+        print(json.dumps(_sorted_maps(response.DESCRIPTOR, as_dict), indent=2,
+                         ensure_ascii=False))
         return 0
     except grpc.RpcError as e:
         code = e.code()

@@ -20,6 +20,8 @@ Conventions (also stated in docs/README.md for writers):
   ports chosen by the test: 50051 and 9464 in commands and expected output are rewritten to
   them. `logoutd`, `logoutctl` and `grpcurl` (tests/docs/grpcurl.py, a reflection-based
   stand-in: grpcurl cannot be installed here) are on PATH.
+* A block preceded by `<!-- needs: TOOL, ... -->` runs only where those programs are installed
+  (kubectl is not a Debian package); otherwise it is listed as not run, with the reason.
 * Relative links in the pages must point at files that exist.
 
   doc_test.py --repo DIR --logoutd PATH --logoutctl PATH [PAGE.md ...]
@@ -42,6 +44,7 @@ ELLIPSIS = "\u2026"
 DOC_PORTS = ("50051", "50052", "50053", "50061", "9464", "8080", "9001", "9002")
 SHELL_LANGS = {"sh", "bash", "shell", "console", "shell-session"}
 NOT_RUN = re.compile(r"^<!--\s*not run:\s*(.+?)\s*-->\s*$")
+NEEDS = re.compile(r"^<!--\s*needs:\s*(.+?)\s*-->\s*$")
 
 
 class Block:
@@ -70,7 +73,13 @@ def parse_blocks(page, text):
         while prev >= 0 and not lines[prev].strip():
             prev -= 1
         reason = NOT_RUN.match(lines[prev]) if prev >= 0 else None
-        blocks.append(Block(page, start + 1, lang, body, reason.group(1) if reason else None))
+        not_run = reason.group(1) if reason else None
+        needs = NEEDS.match(lines[prev]) if prev >= 0 else None
+        if needs:
+            missing = [t.strip() for t in needs.group(1).split(",") if not shutil.which(t.strip())]
+            if missing:
+                not_run = f"{', '.join(missing)} not installed on this machine"
+        blocks.append(Block(page, start + 1, lang, body, not_run))
     return blocks
 
 
@@ -115,6 +124,10 @@ def unbalanced(command):
 
 
 def line_matches(pattern, line):
+    """`pattern` is the page's line and the same line with its ports rewritten: output may
+    echo the port a command was given (rewritten) or print a documented default (as written)."""
+    if isinstance(pattern, tuple):
+        return any(line_matches(p, line) for p in pattern)
     if ELLIPSIS not in pattern:
         return pattern == line
     regex = ".*".join(re.escape(p) for p in pattern.split(ELLIPSIS))
@@ -269,7 +282,7 @@ def run_page(args, page, blocks, root, bin_dir):
             actual = [l.rstrip() for l in out.split("\n")]
             while actual and not actual[-1]:
                 actual.pop()
-            want = [rewrite(l) for l in expected]
+            want = [(l, rewrite(l)) if l != ELLIPSIS else l for l in expected]
             if code != 0 or not output_matches(want, actual):
                 if args.record and code == 0:
                     records.append((span, [unpattern.sub(lambda m: unrewrite[m.group(1)], l)

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // Runs the real logoutd exactly as each rendered overlay would: the container's args and env from
-// `kubectl kustomize` (`single`: SQLite on the claim; `ha`: a real PostgreSQL started here with
-// password authentication, reached with PGPASSWORD from the Secret), every volumeMount materialised as a directory (ConfigMap keys
-// written out, Secrets filled with freshly minted certificates and a token, the claim and the
-// emptyDir empty), listen ports remapped to free local ports. Then it does what the kubelet and
-// clients do: native-probe-style gRPC health checks on the plaintext health port (the services
-// the probes name), mutual TLS on the decision and admin ports (and refusals without a client
-// certificate or without TLS), a /metrics scrape, SIGTERM (readiness turns NOT_SERVING, the
-// process exits within terminationGracePeriodSeconds). Last, the repository's placeholder
-// Secrets must keep logoutd from starting (fail closed). Without PostgreSQL server binaries the
-// ha part is skipped with a printed reason.
+// `kubectl kustomize` (`overlays/single`: SQLite on the claim; `examples/demo`: the same, seeded
+// with the example policy; `overlays/ha` and `examples/operator`: a real PostgreSQL started here
+// that accepts only TLS and scram password authentication, reached with PGPASSWORD from the
+// Secret and sslmode=verify-full against the CA in the Secret), every volumeMount materialised as
+// a directory (ConfigMap keys written out, the Secrets an operator creates filled with freshly
+// minted certificates, a token and a password, the claim and the emptyDir empty), listen ports
+// and the database host remapped to local ones. Then it does what the kubelet, operators and
+// clients do: the startup and liveness probes (tcpSocket or gRPC health) on the health port;
+// readiness NOT_SERVING while the store is empty, the first policy imported through the admin
+// API (mutual TLS and the token), readiness SERVING; mutual TLS on the decision and admin ports
+// (and refusals without a client certificate or without TLS), a /metrics scrape at the
+// annotations' port and path, SIGTERM (readiness turns NOT_SERVING, the process exits within
+// terminationGracePeriodSeconds). Last, missing or unusable Secrets (an empty mount, keys that
+// are not PEM or do not match, a short token, a wrong password, a database certificate from
+// another CA or naming another host) must keep logoutd from starting (fail closed). Without
+// PostgreSQL server binaries the ha part is skipped with a printed reason.
 //
 // Usage: node manifest_smoke_test.js LOGOUTD_BINARY REPO_ROOT.
 // Exit 0 pass, 1 fail, 77 skipped (no kubectl / openssl), reason printed.
@@ -53,9 +59,10 @@ if (!binary || !fs.existsSync(binary)) {
   console.log(`FAIL: logoutd binary ${binary} does not exist`);
   process.exit(1);
 }
-let grpc, yaml;
+let grpc, protoLoader, yaml;
 try {
   grpc = require(path.join(root, 'tests/integration/node/node_modules/@grpc/grpc-js'));
+  protoLoader = require(path.join(root, 'tests/integration/node/node_modules/@grpc/proto-loader'));
   yaml = require(path.join(__dirname, 'node_modules', 'js-yaml'));
 } catch (e) {
   console.log('FAIL: node modules missing: run scripts/setup.sh (npm ci in tests/integration/node ' +
@@ -81,33 +88,42 @@ function openssl(args, cwd) {
   execFileSync('openssl', args, {cwd, stdio: ['ignore', 'ignore', 'pipe']});
 }
 
+// logoutd's CA (server and client certificates), the database's own CA with a server
+// certificate for 127.0.0.1 (the address the test dials; an IP SAN only, so dialling
+// `localhost` must fail verify-full), and an unrelated CA.
 function mintPki() {
   const dir = path.join(tmp, 'pki');
   fs.mkdirSync(dir);
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=logoutd test CA'], dir);
-  const leaf = (name, cn, ext) => {
+  const ca = (name, cn) => openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', `/CN=${cn}`], dir);
+  const leaf = (name, caName, cn, ext) => {
     fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
       '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key',
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`,
       '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`], dir);
   };
-  leaf('server', SERVER_NAME, `subjectAltName=DNS:${SERVER_NAME},DNS:logoutd-headless.logoutd.svc\n` +
+  ca('ca', 'logoutd test CA');
+  ca('pg-ca', 'PostgreSQL test CA');
+  ca('other-ca', 'unrelated test CA');
+  leaf('server', 'ca', SERVER_NAME, `subjectAltName=DNS:${SERVER_NAME},DNS:logoutd-headless.logoutd.svc\n` +
        'extendedKeyUsage=serverAuth\n');
-  leaf('client', 'web-tier', 'subjectAltName=URI:spiffe://cluster.local/ns/web/sa/web-tier\n' +
+  leaf('client', 'ca', 'web-tier', 'subjectAltName=URI:spiffe://cluster.local/ns/web/sa/web-tier\n' +
        'extendedKeyUsage=clientAuth\n');
+  leaf('pg-server', 'pg-ca', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8');
   return {
     ca: read('ca.crt'), serverCert: read('server.crt'), serverKey: read('server.key'),
     clientCert: read('client.crt'), clientKey: read('client.key'),
+    pgCa: read('pg-ca.crt'), pgServerCert: read('pg-server.crt'), pgServerKey: read('pg-server.key'),
+    otherCa: read('other-ca.crt'),
   };
 }
 
 // ---- The pod, from the rendered overlay -------------------------------------------------------
 
-function renderOverlay(name) {
-  const out = execFileSync(kubectl, ['kustomize', path.join(root, 'deploy/kustomize/overlays', name)],
+function renderOverlay(dir) {
+  const out = execFileSync(kubectl, ['kustomize', path.join(root, 'deploy/kustomize', dir)],
       {encoding: 'utf8'});
   return yaml.loadAll(out).filter(Boolean);
 }
@@ -124,15 +140,9 @@ function freePort() {
   });
 }
 
-function secretData(secret) {
-  const out = {};
-  for (const [k, v] of Object.entries(secret.data || {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
-  for (const [k, v] of Object.entries(secret.stringData || {})) out[k] = String(v);
-  return out;
-}
-
 // Builds the process invocation: args/env with mount paths and ports mapped to this machine.
-// `secrets` maps Secret name -> {key: value}.
+// `secrets` maps Secret name -> {key: value}; a Secret or key that is absent leaves its mount
+// empty or its variable unset (what an `optional: true` reference would do).
 // `storeHost` replaces the host:port of a postgresql:// store (the in-cluster Service name).
 async function podInvocation(objs, secrets, label, storeHost) {
   const pod = workloadOf(objs).spec.template.spec;
@@ -154,7 +164,7 @@ async function podInvocation(objs, secrets, label, storeHost) {
     }
     if (data) {
       for (const it of items || Object.keys(data).map((k) => ({key: k, path: k}))) {
-        fs.writeFileSync(path.join(host, it.path), data[it.key], {mode: 0o600});
+        if (data[it.key] !== undefined) fs.writeFileSync(path.join(host, it.path), data[it.key], {mode: 0o600});
       }
     }
   }
@@ -177,7 +187,7 @@ async function podInvocation(objs, secrets, label, storeHost) {
       ports[name] = await freePort();
       args.push(`${m[1]}=127.0.0.1:${ports[name]}`);
     } else if (storeHost && a.startsWith('--store=postgresql://')) {
-      args.push(a.replace(/^(--store=postgresql:\/\/[^@/]*@)[^/]*/, `$1${storeHost}`));
+      args.push(mapPath(a.replace(/^(--store=postgresql:\/\/[^@/]*@)[^/]*/, `$1${storeHost}`)));
     } else {
       args.push(mapPath(a));
     }
@@ -186,10 +196,13 @@ async function podInvocation(objs, secrets, label, storeHost) {
   for (const e of c.env || []) {
     if (e.value !== undefined) env[e.name] = mapPath(e.value);
     else if (e.valueFrom && e.valueFrom.secretKeyRef) {
-      env[e.name] = secrets[e.valueFrom.secretKeyRef.name][e.valueFrom.secretKeyRef.key];
+      const value = (secrets[e.valueFrom.secretKeyRef.name] || {})[e.valueFrom.secretKeyRef.key];
+      if (value !== undefined) env[e.name] = value;
     }
   }
-  return {args, env, ports, cwd: fsRoot, grace: pod.terminationGracePeriodSeconds, container: c};
+  const annotations = workloadOf(objs).spec.template.metadata.annotations || {};
+  return {args, env, ports, cwd: fsRoot, grace: pod.terminationGracePeriodSeconds, container: c,
+    annotations};
 }
 
 function start(inv) {
@@ -220,6 +233,53 @@ function healthCheck(port, service, creds, options = {}) {
   });
 }
 
+// What a kubelet tcpSocket probe does: open a TCP connection.
+function tcpConnect(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({host: '127.0.0.1', port, timeout: 2000}, () => {
+      sock.destroy();
+      resolve({ok: true});
+    });
+    sock.on('error', (e) => resolve({error: e.message}));
+    sock.on('timeout', () => {
+      sock.destroy();
+      resolve({error: 'timeout'});
+    });
+  });
+}
+
+// A kubelet probe against the invocation's ports: {ok, detail}.
+async function probe(inv, p) {
+  const handler = p.grpc || p.tcpSocket;
+  const num = typeof handler.port === 'string' ? inv.container.ports.find((x) => x.name === handler.port).containerPort : handler.port;
+  const port = inv.ports[inv.container.ports.find((x) => x.containerPort === num).name];
+  if (p.tcpSocket) {
+    const r = await tcpConnect(port);
+    return {ok: r.ok, detail: r.ok ? 'connected' : r.error};
+  }
+  const h = await healthCheck(port, p.grpc.service || '', grpc.credentials.createInsecure());
+  return {ok: h.status === 'SERVING', detail: h.status || h.error};
+}
+
+// LogoutAdmin.ImportPolicy, as an operator imports the first policy into an empty store.
+let adminProto = null;
+function importPolicy(port, creds, options, token, policy) {
+  if (!adminProto) {
+    adminProto = grpc.loadPackageDefinition(protoLoader.loadSync('logout/v1/admin.proto', {
+      includeDirs: [path.join(root, 'proto')], keepCase: false, longs: String, enums: String, defaults: false,
+    }));
+  }
+  return new Promise((resolve) => {
+    const client = new adminProto.logout.v1.LogoutAdmin(`127.0.0.1:${port}`, creds, options);
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    client.importPolicy({policy, force: true}, md, {deadline: Date.now() + 5000}, (err, r) => {
+      client.close();
+      resolve(err ? {error: `${grpc.status[err.code]}: ${err.details}`} : r);
+    });
+  });
+}
+
 async function waitFor(fn, ms) {
   const end = Date.now() + ms;
   let last;
@@ -241,7 +301,7 @@ function httpGet(port, p) {
   });
 }
 
-// ---- A real PostgreSQL with password authentication (ha) ---------------------------------------
+// ---- A real PostgreSQL with TLS and password authentication (ha) -------------------------------
 
 function postgresBinDir() {
   if (process.env.LOGOUT_PG_BINDIR) return process.env.LOGOUT_PG_BINDIR;
@@ -256,9 +316,10 @@ function postgresBinDir() {
   return best && best.dir;
 }
 
-// Starts postgres on a free port with role `user`/`password` (scram-sha-256 for every TCP
-// connection) and database `db`. Returns {port, stop} or {skip: reason}.
-async function startPostgres(user, password, db) {
+// Starts postgres on a free port of 127.0.0.1 with role `user`/`password` and database `db`,
+// serving `tls` ({cert, key}) and accepting TCP connections only over TLS with scram-sha-256.
+// Returns {port, bin, stop} or {skip: reason}.
+async function startPostgres(user, password, db, tls) {
   const bin = postgresBinDir();
   if (!bin) return {skip: 'no PostgreSQL server binaries (/usr/lib/postgresql/*/bin; scripts/setup.sh installs postgresql)'};
   const opts = {};
@@ -279,21 +340,32 @@ async function startPostgres(user, password, db) {
   if (opts.uid !== undefined) fs.chownSync(path.join(dir, 'pw'), opts.uid, opts.gid);
   execFileSync(`${bin}/initdb`, ['-D', `${dir}/data`, '-A', 'scram-sha-256', '-U', user,
     `--pwfile=${dir}/pw`, '--no-sync', '-E', 'UTF8', '--locale=C'], {...opts, stdio: 'ignore'});
+  // TLS only: a plaintext TCP connection is rejected, so every connection that works used TLS.
+  fs.writeFileSync(path.join(dir, 'data', 'pg_hba.conf'), [
+    'local all all scram-sha-256',
+    'hostssl all all 127.0.0.1/32 scram-sha-256',
+    'hostnossl all all all reject', ''].join('\n'));
+  for (const [f, v] of [['server.crt', tls.cert], ['server.key', tls.key]]) {
+    fs.writeFileSync(path.join(dir, f), v, {mode: 0o600});
+    if (opts.uid !== undefined) fs.chownSync(path.join(dir, f), opts.uid, opts.gid);
+  }
   const port = await freePort();
   const pg = spawn(`${bin}/postgres`, ['-D', `${dir}/data`, '-k', dir, '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'shared_buffers=16MB',
-    '-c', 'max_connections=50', '-c', 'dynamic_shared_memory_type=mmap'], {...opts, stdio: 'ignore'});
+    '-c', 'max_connections=50', '-c', 'dynamic_shared_memory_type=mmap',
+    '-c', 'ssl=on', '-c', `ssl_cert_file=${dir}/server.crt`, '-c', `ssl_key_file=${dir}/server.key`],
+  {...opts, stdio: 'ignore'});
   const stop = () => {
     if (pg.exitCode === null && pg.signalCode === null) pg.kill('SIGINT');
     return new Promise((r) => (pg.exitCode !== null || pg.signalCode !== null) ? r() : pg.on('exit', r))
         .then(() => fs.rmSync(dir, {recursive: true, force: true}));
   };
-  const env = {...process.env, PGPASSWORD: password};
+  const env = {...process.env, PGPASSWORD: password, PGSSLMODE: 'require'};
   for (let i = 0; i < 100; i++) {
     try {
       execFileSync(`${bin}/createdb`, ['-h', '127.0.0.1', '-p', String(port), '-U', user, db],
           {env, stdio: 'ignore'});
-      return {port, stop};
+      return {port, bin, stop};
     } catch (e) {
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -317,31 +389,59 @@ async function flagsKnown(objs) {
       .filter((f) => !help.includes(`-${f.replace(/^--/, '')} `) && !help.includes(`-${f.replace(/^--/, '')} (`));
 }
 
-// Starts the pod's process with real Secrets and checks what kubelet and clients see.
-async function runPod(overlay, objs, secrets, pki, hidden, storeHost, extraChecks) {
-  const inv = await podInvocation(objs, secrets, `${overlay}-pod`, storeHost);
+// Starts the pod's process with real Secrets and checks what kubelet, operators and clients see.
+// `bootstrap`: 'import' (the store starts empty: readiness waits for the first policy, which is
+// imported through the admin API), 'seed' (--policy seeds it) or 'stored' (a shared database
+// already holds one). Returns the invocation (its fsRoot holds the volumes).
+async function runPod(overlay, objs, secrets, ctx, {storeHost, bootstrap, extraChecks, label}) {
+  const {pki, hidden, token, policy} = ctx;
+  const inv = await podInvocation(objs, secrets, label || `${overlay}-pod`, storeHost);
   const child = start(inv);
   const insecure = grpc.credentials.createInsecure();
   try {
-    // startupProbe/livenessProbe: service ""; readinessProbe: the decision service.
-    const probe = inv.container.readinessProbe.grpc;
-    const portName = inv.container.ports.find((p) => p.containerPort === probe.port).name;
-    const healthPort = inv.ports[portName];
-    for (const [name, service] of [['startupProbe', inv.container.startupProbe.grpc.service || ''],
-      ['livenessProbe', inv.container.livenessProbe.grpc.service || ''],
-      ['readinessProbe', probe.service || '']]) {
-      const r = await waitFor(async () => {
-        const h = await healthCheck(healthPort, service, insecure);
-        return {...h, ok: h.status === 'SERVING'};
-      }, 20000);
-      report(`${overlay}: ${name} (grpc port ${probe.port}, service "${service}") reports SERVING in plaintext`,
-             r.ok ? null : `got ${r.status || r.error}; logoutd stderr:\n${child.stderrText}`);
+    // startupProbe, then livenessProbe: as the kubelet runs them (tcpSocket or gRPC health).
+    for (const name of ['startupProbe', 'livenessProbe']) {
+      const p = inv.container[name];
+      if (!p) continue;
+      const r = await waitFor(() => probe(inv, p), 20000);
+      const how = p.tcpSocket ? `tcpSocket port ${p.tcpSocket.port}` : `grpc port ${p.grpc.port}, service "${p.grpc.service || ''}"`;
+      report(`${overlay}: ${name} (${how}) succeeds${bootstrap === 'import' ? ' with an empty store' : ''}`,
+             r.ok ? null : `got ${r.detail}; logoutd stderr:\n${child.stderrText}`);
     }
-    if (probe.service !== READINESS_SERVICE) report(`${overlay}: readiness asks for the decision service`, `asks for ${probe.service}`);
-
+    const rp = inv.container.readinessProbe;
+    if (!rp.grpc || rp.grpc.service !== READINESS_SERVICE) report(`${overlay}: readiness asks for the decision service`, `asks for ${JSON.stringify(rp)}`);
+    const healthPort = inv.ports[inv.container.ports.find((p) => p.containerPort === rp.grpc.port).name];
     const mtls = grpc.credentials.createSsl(Buffer.from(pki.ca), Buffer.from(pki.clientKey), Buffer.from(pki.clientCert));
     const tlsOnly = grpc.credentials.createSsl(Buffer.from(pki.ca));
     const nameOpts = {'grpc.ssl_target_name_override': SERVER_NAME, 'grpc.default_authority': SERVER_NAME};
+
+    if (bootstrap === 'import') {
+      // No policy: the pod stays alive and unready, says why, and takes its first policy from
+      // the admin API (what `logoutctl policy import` sends), over mutual TLS with the token.
+      const before = await probe(inv, rp);
+      report(`${overlay}: readinessProbe (service "${READINESS_SERVICE}") reports NOT_SERVING while the store is empty`,
+             before.detail === 'NOT_SERVING' ? null : `got ${before.detail}; logoutd stderr:\n${child.stderrText}`);
+      report(`${overlay}: logoutd logs that the store is empty and how to load a policy`,
+             /"level":"warning","msg":"no policy loaded: the store is empty/.test(child.stderrText) ? null : `stderr:\n${child.stderrText}`);
+      const noToken = await importPolicy(inv.ports.admin, mtls, nameOpts, 'not-the-admin-token-0123456789', policy);
+      report(`${overlay}: the admin API refuses an import without the token from the Secret`,
+             noToken.error && /UNAUTHENTICATED|PERMISSION_DENIED/.test(noToken.error) ? null : `got ${JSON.stringify(noToken)}`);
+      const imported = await importPolicy(inv.ports.admin, mtls, nameOpts, token, policy);
+      report(`${overlay}: the first policy is imported through the admin port (mutual TLS, token from the Secret)`,
+             imported.error ? imported.error : (imported.policyVersion === '1' ? null : `got ${JSON.stringify(imported)}`));
+    } else if (bootstrap === 'seed') {
+      const seeded = await waitFor(async () => ({ok: /"msg":"store seeded from policy file"/.test(child.stderrText)}), 5000);
+      report(`${overlay}: logoutd seeds the empty store from the --policy ConfigMap`,
+             seeded.ok ? null : `stderr:\n${child.stderrText}`);
+    }
+    const ready = await waitFor(async () => {
+      const r = await probe(inv, rp);
+      return {...r, ok: r.detail === 'SERVING'};
+    }, 20000);
+    report(`${overlay}: readinessProbe (grpc port ${rp.grpc.port}, service "${READINESS_SERVICE}") reports SERVING in plaintext` +
+           (bootstrap === 'stored' ? ' (the policy already in the shared database)' : ''),
+           ready.ok ? null : `got ${ready.detail}; logoutd stderr:\n${child.stderrText}`);
+
     const grpcOk = await healthCheck(inv.ports.grpc, READINESS_SERVICE, mtls, nameOpts);
     report(`${overlay}: decision port answers over mutual TLS (server cert from the tls Secret, client CA ca.crt)`,
            grpcOk.status === 'SERVING' ? null : `got ${grpcOk.status || grpcOk.error}`);
@@ -355,9 +455,11 @@ async function runPod(overlay, objs, secrets, pki, hidden, storeHost, extraCheck
     const adminPlain = await healthCheck(inv.ports.admin, '', insecure);
     report(`${overlay}: admin port refuses plaintext`, adminPlain.error ? null : `answered ${adminPlain.status}`);
 
-    const metrics = await httpGet(inv.ports.metrics, '/metrics');
-    report(`${overlay}: metrics port serves /metrics`, metrics.code === 200 && /^# (HELP|TYPE) /m.test(metrics.body) ? null :
-           `got ${metrics.error || metrics.code}`);
+    // Prometheus, as annotation-based discovery would scrape: the annotated port and path.
+    const annotatedPort = inv.container.ports.find((p) => String(p.containerPort) === inv.annotations['prometheus.io/port']);
+    const metrics = annotatedPort ? await httpGet(inv.ports[annotatedPort.name], inv.annotations['prometheus.io/path']) : {error: 'no containerPort matches prometheus.io/port'};
+    report(`${overlay}: /metrics answers at the prometheus.io/port and prometheus.io/path annotations`,
+           metrics.code === 200 && /^# (HELP|TYPE) /m.test(metrics.body) ? null : `got ${metrics.error || metrics.code}`);
     if (extraChecks) await extraChecks(inv, healthPort);
 
     // SIGTERM: readiness NOT_SERVING during the drain, exit within the grace period.
@@ -385,65 +487,109 @@ async function runPod(overlay, objs, secrets, pki, hidden, storeHost, extraCheck
 
 // Starts the pod with `secrets` and requires it to exit non-zero (fail closed).
 async function mustNotStart(overlay, objs, secrets, what, storeHost) {
-  const inv = await podInvocation(objs, secrets, `${overlay}-${what.replace(/ /g, '-')}`, storeHost);
+  const inv = await podInvocation(objs, secrets, `${overlay}-${what.replace(/[^a-z0-9]+/gi, '-')}`, storeHost);
   const p = start(inv);
   const r = await Promise.race([p.exited, new Promise((res) => setTimeout(() => res(null), 20000))]);
   if (!r) p.kill('SIGKILL');
-  report(`${overlay}: the repository's ${what} keeps logoutd from starting (fail closed)`,
+  report(`${overlay}: ${what} keeps logoutd from starting (fail closed)`,
          r && r.code !== 0 ? null : (r ? `exited ${r.code}` : `still running after 20s; stderr:\n${p.stderrText}`));
   const lastLine = p.stderrText.trim().split('\n').pop() || '';
   console.log(`       (logoutd said: ${lastLine.slice(0, 300)})`);
 }
 
+const without = (obj, key) => Object.fromEntries(Object.entries(obj).filter(([k]) => k !== key));
+
 async function main() {
   const pki = mintPki();
   const token = crypto.randomBytes(24).toString('base64');
   const pgPassword = crypto.randomBytes(18).toString('base64');
+  // The Secrets an operator creates out of band (docs/kubernetes.md), freshly minted.
   const real = {
     'logoutd-tls': {'tls.crt': pki.serverCert, 'tls.key': pki.serverKey, 'ca.crt': pki.ca},
     'logoutd-admin-token': {token},
     'logoutd-postgres': {password: pgPassword},
+    'logoutd-postgres-ca': {'ca.crt': pki.pgCa},
   };
   const hidden = {'admin token': token, 'database password': pgPassword};
+  const policy = JSON.parse(fs.readFileSync(path.join(root, 'deploy/examples/policy.json'), 'utf8'));
+  const ctx = {pki, hidden, token, policy};
 
-  for (const overlay of ['single', 'ha']) {
-    const objs = renderOverlay(overlay);
-    const placeholders = {};
-    for (const s of objs.filter((o) => o.kind === 'Secret')) placeholders[s.metadata.name] = secretData(s);
-    const unknown = await flagsKnown(objs);
-    report(`${overlay}: logoutd knows every flag the manifest passes`, unknown.length ? `unknown to ${binary}: ${unknown.join(', ')}` : null);
-    if (unknown.length) continue;
+  const rendered = {};
+  for (const [name, dir] of [['single', 'overlays/single'], ['demo', 'examples/demo'],
+    ['ha', 'overlays/ha'], ['operator', 'examples/operator']]) {
+    rendered[name] = renderOverlay(dir);
+    const secrets = rendered[name].filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
+    report(`${name}: ${dir} renders no Secret (the operator's are never overwritten)`, secrets.length ? `renders ${secrets}` : null);
+    const unknown = await flagsKnown(rendered[name]);
+    report(`${name}: logoutd knows every flag the manifest passes`, unknown.length ? `unknown to ${binary}: ${unknown.join(', ')}` : null);
+    if (unknown.length) delete rendered[name];
+  }
 
-    if (overlay === 'single') {
-      await runPod(overlay, objs, real, pki, hidden, null, async (inv) => {
-        const store = inv.args.find((a) => a.startsWith('--store=sqlite:')).slice('--store=sqlite:'.length);
-        report('single: the SQLite store lives on the data volume',
-               fs.existsSync(store) && store.startsWith(inv.cwd) ? null : `${store} missing`);
-      });
-      await mustNotStart(overlay, objs, {...real, 'logoutd-tls': placeholders['logoutd-tls']}, 'TLS placeholder');
-      await mustNotStart(overlay, objs, {...real, 'logoutd-admin-token': placeholders['logoutd-admin-token']}, 'admin token placeholder');
-      continue;
-    }
+  if (rendered.single) {
+    const objs = rendered.single;
+    const first = await runPod('single', objs, real, ctx, {bootstrap: 'import', extraChecks: async (inv) => {
+      const store = inv.args.find((a) => a.startsWith('--store=sqlite:')).slice('--store=sqlite:'.length);
+      report('single: the SQLite store lives on the data volume',
+             fs.existsSync(store) && store.startsWith(inv.cwd) ? null : `${store} missing`);
+    }});
+    // The imported policy is on the claim: the restarted pod is ready without another import.
+    await runPod('single (restarted on the same claim)', objs, real, ctx, {bootstrap: 'stored', label: path.basename(first.cwd)});
+    await mustNotStart('single', objs, without(real, 'logoutd-tls'), 'a missing logoutd-tls Secret (empty mount)');
+    await mustNotStart('single', objs, without(real, 'logoutd-admin-token'), 'a missing logoutd-admin-token Secret (empty mount)');
+    await mustNotStart('single', objs, {...real, 'logoutd-tls': {...real['logoutd-tls'], 'tls.crt': 'not a certificate', 'tls.key': 'not a key'}},
+                       'a logoutd-tls Secret whose tls.crt and tls.key are not PEM');
+    await mustNotStart('single', objs, {...real, 'logoutd-tls': {...real['logoutd-tls'], 'tls.key': pki.clientKey}},
+                       'a logoutd-tls Secret whose tls.key does not match tls.crt');
+    await mustNotStart('single', objs, {...real, 'logoutd-tls': {...real['logoutd-tls'], 'ca.crt': 'not a CA bundle'}},
+                       'a logoutd-tls Secret whose ca.crt is not PEM');
+    await mustNotStart('single', objs, {...real, 'logoutd-admin-token': {token: '0123456789abcde'}},
+                       'a logoutd-admin-token Secret shorter than 16 bytes');
+  }
+  if (rendered.demo) {
+    await runPod('demo', rendered.demo, real, ctx, {bootstrap: 'seed'});
+  }
 
-    // ha: the store URL's role and database, a server that demands the password.
-    const store = workloadOf(objs).spec.template.spec.containers[0].args.find((a) => a.startsWith('--store='));
-    const url = new URL(store.slice('--store='.length));
-    const pg = await startPostgres(decodeURIComponent(url.username), pgPassword, url.pathname.slice(1));
-    if (pg.skip) {
-      console.log(`skip ha: ${pg.skip}`);
-      continue;
-    }
+  // ha: the store URL's role and database, a server that demands TLS and the password.
+  if (!rendered.ha) return;
+  const store = workloadOf(rendered.ha).spec.template.spec.containers[0].args.find((a) => a.startsWith('--store='));
+  const url = new URL(store.slice('--store='.length));
+  const pg = await startPostgres(decodeURIComponent(url.username), pgPassword, url.pathname.slice(1),
+      {cert: pki.pgServerCert, key: pki.pgServerKey});
+  if (pg.skip) {
+    console.log(`skip ha: ${pg.skip}`);
+    return;
+  }
+  try {
+    let plaintext = 'accepted';
     try {
-      const host = `127.0.0.1:${pg.port}`;
-      await runPod(overlay, objs, real, pki, hidden, host, async (inv, healthPort) => {
-        const h = await healthCheck(healthPort, 'logout.v1.PolicyStore', grpc.credentials.createInsecure());
-        report('ha: the PostgreSQL store is healthy (logout.v1.PolicyStore SERVING)',
-               h.status === 'SERVING' ? null : `got ${h.status || h.error}`);
-      });
-      await mustNotStart(overlay, objs, {...real, 'logoutd-postgres': placeholders['logoutd-postgres']}, 'PostgreSQL password placeholder', host);
-    } finally {
-      await pg.stop();
+      execFileSync(`${pg.bin}/psql`, ['-h', '127.0.0.1', '-p', String(pg.port), '-U', url.username,
+        '-d', url.pathname.slice(1), '-c', 'SELECT 1'], {env: {...process.env, PGPASSWORD: pgPassword, PGSSLMODE: 'disable'}, stdio: 'ignore'});
+    } catch (e) {
+      plaintext = null;
     }
+    report('ha: the test PostgreSQL refuses plaintext connections (so logoutd\'s worked over TLS)', plaintext);
+    const host = `127.0.0.1:${pg.port}`;
+    const storeHealthy = (name) => async (inv, healthPort) => {
+      const h = await healthCheck(healthPort, 'logout.v1.PolicyStore', grpc.credentials.createInsecure());
+      report(`${name}: the PostgreSQL store is healthy (logout.v1.PolicyStore SERVING) over sslmode=verify-full`,
+             h.status === 'SERVING' ? null : `got ${h.status || h.error}`);
+    };
+    await runPod('ha', rendered.ha, real, ctx, {storeHost: host, bootstrap: 'import', extraChecks: storeHealthy('ha')});
+    if (rendered.operator) {
+      // The example operator overlay against the same database (its host remapped): it serves
+      // the policy ha imported, as a new replica would.
+      await runPod('operator', rendered.operator, real, ctx, {storeHost: host, bootstrap: 'stored', extraChecks: storeHealthy('operator')});
+    }
+    const objs = rendered.ha;
+    await mustNotStart('ha', objs, {...real, 'logoutd-postgres': {password: 'not-the-password'}}, 'a wrong password in logoutd-postgres', host);
+    await mustNotStart('ha', objs, without(real, 'logoutd-postgres'), 'a missing logoutd-postgres Secret (PGPASSWORD unset)', host);
+    await mustNotStart('ha', objs, without(real, 'logoutd-postgres-ca'), 'a missing logoutd-postgres-ca Secret (empty mount)', host);
+    await mustNotStart('ha', objs, {...real, 'logoutd-postgres-ca': {'ca.crt': pki.otherCa}},
+                       'a database certificate from another CA than logoutd-postgres-ca', host);
+    await mustNotStart('ha', objs, real, 'a database certificate not naming the host dialled (localhost; verify-full)',
+                       `localhost:${pg.port}`);
+  } finally {
+    await pg.stop();
   }
 }
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Renders every deploy/kustomize overlay with `kubectl kustomize` and checks the objects:
-// kinds per overlay, probes on the health port, ports/args/Services/NetworkPolicy consistent,
-// one pinned image, no privileged settings, security context, resources, volume references,
-// placeholder-only Secrets, and the Dockerfile's ports/user. A self-test then breaks copies of
-// the rendered objects one way at a time and requires each breakage to be reported.
+// Renders every deploy/kustomize overlay and example overlay with `kubectl kustomize` and checks
+// the objects: kinds per overlay, probes on the health port, ports/args/Services/NetworkPolicy
+// consistent, one pinned image, no privileged settings, security context, resources, volume
+// references, no Secret objects (only references, by the names and keys docs/kubernetes.md tells
+// operators to create), no policy unless seeded (examples/demo), Prometheus annotations and the
+// optional ServiceMonitor, PostgreSQL sslmode=verify-full (ha), the example operator overlay
+// (image by digest, namespace, database host), and the Dockerfile's ports/user/default command.
+// A self-test then breaks copies of the rendered objects one way at a time and requires each
+// breakage to be reported.
 //
 // Usage: node render_test.js [REPO_ROOT]. Exit 0 pass, 1 fail, 77 skipped (no kubectl).
 'use strict';
@@ -27,15 +31,38 @@ const LISTEN_FLAGS = {
 };
 const UID = 65532;
 const READINESS_SERVICE = 'logout.v1.LogoutPolicy';
-// Flags naming files that must come from a mounted ConfigMap/Secret key.
-const FILE_FLAGS = ['--policy', '--admin_token_file', '--tls_cert', '--tls_key', '--tls_client_ca'];
+// gRPC health services that stay NOT_SERVING until a policy is live (server.cc kServices), and
+// the store's, which turns NOT_SERVING when a reload fails: a startup or liveness probe on any
+// of them restarts pods that should wait for their first policy or keep their last snapshot.
+const POLICY_HEALTH = ['', 'logout.v1.LogoutPolicy', 'logout.v1.LogoutAdmin'];
+const STORE_HEALTH = 'logout.v1.PolicyStore';
+// Flags naming files that must come from a mounted ConfigMap/Secret key (--policy: seeded only).
+const FILE_FLAGS = ['--admin_token_file', '--tls_cert', '--tls_key', '--tls_client_ca'];
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob',
   'Pod'];
-const PLACEHOLDER = 'REPLACE-ME';
+// The Secrets operators create out of band (docs/kubernetes.md), with their keys. Nothing in
+// deploy/ renders them, so `kubectl apply -k` never overwrites an operator's.
+const SECRETS = {
+  'logoutd-tls': ['tls.crt', 'tls.key', 'ca.crt'],
+  'logoutd-admin-token': ['token'],
+  'logoutd-postgres': ['password'],
+  'logoutd-postgres-ca': ['ca.crt'],
+};
+const DOCS = path.join('docs', 'kubernetes.md');
 
+// Kinds: `single` (StatefulSet, SQLite) and `ha` (Deployment, PostgreSQL); `secrets`: the ones
+// the pod references; `seeds`: --policy from the example policy ConfigMap; `serviceMonitor`:
+// components/servicemonitor included; `operator`: the checks of the example operator overlay.
+const STORE = {single: /^sqlite:\/var\/lib\/logoutd\/[^/]+$/, ha: /^postgresql:\/\//};
+const SINGLE_SECRETS = ['logoutd-tls', 'logoutd-admin-token'];
+const HA_SECRETS = [...SINGLE_SECRETS, 'logoutd-postgres', 'logoutd-postgres-ca'];
 const OVERLAYS = {
-  single: {workloadKind: 'StatefulSet', store: /^sqlite:\/var\/lib\/logoutd\/[^/]+$/},
-  ha: {workloadKind: 'Deployment', store: /^postgresql:\/\//},
+  single: {dir: 'overlays/single', kind: 'single', workloadKind: 'StatefulSet', secrets: SINGLE_SECRETS},
+  ha: {dir: 'overlays/ha', kind: 'ha', workloadKind: 'Deployment', secrets: HA_SECRETS},
+  demo: {dir: 'examples/demo', kind: 'single', workloadKind: 'StatefulSet', secrets: SINGLE_SECRETS,
+    seeds: true},
+  operator: {dir: 'examples/operator', kind: 'ha', workloadKind: 'Deployment', secrets: HA_SECRETS,
+    serviceMonitor: true, operator: {namespace: 'logoutd'}},
 };
 
 // ---- Helpers ----------------------------------------------------------------------------
@@ -108,14 +135,30 @@ function podTemplateOf(w) {
   return w.spec && w.spec.template;
 }
 
-function secretKeys(secret) {
-  return new Set([...Object.keys(secret.data || {}), ...Object.keys(secret.stringData || {})]);
+// The query parameters of a libpq connection URI (postgresql://user@host:port/db?k=v&...).
+function uriParams(uri) {
+  const q = uri.indexOf('?');
+  const out = {};
+  if (q < 0) return out;
+  for (const kv of uri.slice(q + 1).split('&')) {
+    const i = kv.indexOf('=');
+    if (i > 0) out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1));
+  }
+  return out;
 }
 
-function secretValue(secret, key) {
-  if (secret.stringData && key in secret.stringData) return String(secret.stringData[key]);
-  if (secret.data && key in secret.data) return Buffer.from(secret.data[key], 'base64').toString('utf8');
-  return undefined;
+// The authority of a postgresql:// URI: {user, password, host}.
+function uriAuthority(uri) {
+  const m = /^postgres(?:ql)?:\/\/([^/?]*)/.exec(uri);
+  const auth = m ? m[1] : '';
+  const at = auth.lastIndexOf('@');
+  const userinfo = at >= 0 ? auth.slice(0, at) : '';
+  const colon = userinfo.indexOf(':');
+  return {
+    user: colon >= 0 ? userinfo.slice(0, colon) : userinfo,
+    password: colon >= 0 ? userinfo.slice(colon + 1) : '',
+    host: at >= 0 ? auth.slice(at + 1) : auth,
+  };
 }
 
 // ---- Checks -----------------------------------------------------------------------------
@@ -125,8 +168,24 @@ function checkOverlay(overlay, objs) {
   const errs = [];
   const err = (m) => errs.push(m);
   const expect = OVERLAYS[overlay];
+  const kind = expect.kind;  // single | ha
   const byKind = (k) => objs.filter((o) => o.kind === k);
   const find = (k, n) => objs.find((o) => o.kind === k && o.metadata && o.metadata.name === n);
+
+  // A Secret reference: one of the documented Secrets and keys, never optional (so the kubelet
+  // does not start the pod without it rather than starting logoutd without its files).
+  const referencedSecrets = new Set();
+  const checkSecretRef = (where, name, keys, optional) => {
+    referencedSecrets.add(name);
+    if (!SECRETS[name]) {
+      err(`${where} references Secret ${name}, which is not one of the Secrets operators create (${Object.keys(SECRETS).join(', ')})`);
+      return;
+    }
+    for (const k of keys) {
+      if (!SECRETS[name].includes(k)) err(`${where} wants key ${k}, which Secret ${name} does not have (${SECRETS[name].join(', ')})`);
+    }
+    if (optional) err(`${where}: Secret ${name} is optional (a missing Secret must keep the pod from starting)`);
+  };
 
   const seen = new Set();
   for (const o of objs) {
@@ -176,15 +235,7 @@ function checkOverlay(overlay, objs) {
         }
       }
     }
-    if (v.secret) {
-      const s = find('Secret', v.secret.secretName);
-      if (!s) err(`${wid}: volume ${v.name} references Secret ${v.secret.secretName}, which is not rendered`);
-      else {
-        for (const it of v.secret.items || []) {
-          if (!secretKeys(s).has(it.key)) err(`${wid}: volume ${v.name} wants key ${it.key} missing from Secret ${s.metadata.name}`);
-        }
-      }
-    }
+    if (v.secret) checkSecretRef(`${wid}: volume ${v.name}`, v.secret.secretName, (v.secret.items || []).map((it) => it.key), v.secret.optional);
   }
 
   const containers = [...(pod.initContainers || []), ...(pod.containers || [])];
@@ -257,7 +308,7 @@ function checkOverlay(overlay, objs) {
     }
     const stores = flagValues(args, '--store');
     if (stores.length !== 1) err(`${cid}: --store appears ${stores.length} times, want once`);
-    else if (!expect.store.test(stores[0])) err(`${cid}: --store=${stores[0]} is not what ${overlay} uses (${expect.store})`);
+    else if (!STORE[kind].test(stores[0])) err(`${cid}: --store=${stores[0]} is not what ${overlay} uses (${STORE[kind]})`);
 
     // Mounts: every mount names a volume; file flags point into a mount that provides the key.
     const mounts = c.volumeMounts || [];
@@ -266,69 +317,117 @@ function checkOverlay(overlay, objs) {
         err(`${cid}: volumeMount ${m.name} has no volume or volumeClaimTemplate`);
       }
     }
-    for (const flag of FILE_FLAGS) {
+    // A file logoutd (or libpq) reads: inside a read-only mount of a ConfigMap or Secret key.
+    // Returns the volume, or null after reporting why not.
+    const checkFile = (what, file) => {
+      const mount = mounts.find((m) => path.posix.dirname(file) === m.mountPath);
+      if (!mount) {
+        err(`${cid}: ${what}=${file} is not inside any volumeMount`);
+        return null;
+      }
+      if (mount.subPath) err(`${cid}: mount ${mount.mountPath} (for ${what}) uses subPath (rotated Secrets would never reach it)`);
+      if (!mount.readOnly) err(`${cid}: mount ${mount.mountPath} (for ${what}) is not readOnly`);
+      const v = volumeByName.get(mount.name) || {};
+      const src = v.configMap || v.secret;
+      const base = path.posix.basename(file);
+      if (!src) {
+        err(`${cid}: ${what}=${file} is on volume ${mount.name}, which is not a ConfigMap or Secret`);
+        return null;
+      }
+      if (src.items && !src.items.some((it) => it.path === base)) {
+        err(`${cid}: ${what}=${file}: volume ${mount.name} does not project ${base}`);
+        return null;
+      }
+      if (!src.items) {
+        const keys = v.configMap ? Object.keys((find('ConfigMap', v.configMap.name) || {}).data || {}) :
+          (SECRETS[v.secret.secretName] || []);
+        if (!keys.includes(base)) {
+          err(`${cid}: ${what}=${file}: ${mount.name}'s source has no key ${base}`);
+          return null;
+        }
+      }
+      return v;
+    };
+    for (const flag of [...FILE_FLAGS, ...(expect.seeds ? ['--policy'] : [])]) {
       const vals = flagValues(args, flag);
       if (vals.length !== 1) {
         err(`${cid}: ${flag} appears ${vals.length} times, want once`);
         continue;
       }
-      const file = vals[0];
-      const mount = mounts.find((m) => path.posix.dirname(file) === m.mountPath);
-      if (!mount) {
-        err(`${cid}: ${flag}=${file} is not inside any volumeMount`);
-        continue;
-      }
-      if (!mount.readOnly) err(`${cid}: mount ${mount.mountPath} (for ${flag}) is not readOnly`);
-      const v = volumeByName.get(mount.name) || {};
-      const src = v.configMap || v.secret;
-      const base = path.posix.basename(file);
-      if (!src) {
-        err(`${cid}: ${flag}=${file} is on volume ${mount.name}, which is not a ConfigMap or Secret`);
-      } else if (src.items && !src.items.some((it) => it.path === base)) {
-        err(`${cid}: ${flag}=${file}: volume ${mount.name} does not project ${base}`);
-      } else if (!src.items) {
-        const obj = v.configMap ? find('ConfigMap', v.configMap.name) : find('Secret', v.secret.secretName);
-        const keys = obj ? (v.configMap ? new Set(Object.keys(obj.data || {})) : secretKeys(obj)) : new Set();
-        if (!keys.has(base)) err(`${cid}: ${flag}=${file}: ${mount.name}'s source has no key ${base}`);
-      }
+      checkFile(flag, vals[0]);
+    }
+    // The base seeds no policy: only an overlay including components/policy-seed passes --policy.
+    if (!expect.seeds && flagValues(args, '--policy').length) {
+      err(`${cid}: passes --policy, so ${overlay} seeds a policy (the base and overlays start empty; only examples/demo seeds)`);
     }
     // The SQLite directory is a persistent claim (single) and /tmp is writable.
-    if (overlay === 'single') {
+    if (kind === 'single') {
       const data = mounts.find((m) => m.mountPath === '/var/lib/logoutd');
       if (!data || !claimTemplates.some((t) => t.metadata.name === data.name)) {
         err(`${cid}: /var/lib/logoutd is not mounted from a volumeClaimTemplate`);
       }
     }
-    if (overlay === 'ha') {
+    for (const e of c.env || []) {
+      const ref = e.valueFrom && e.valueFrom.secretKeyRef;
+      if (ref) checkSecretRef(`${cid}: env ${e.name}`, ref.name, [ref.key], ref.optional);
+    }
+    if (kind === 'ha') {
       const pg = (c.env || []).find((e) => e.name === 'PGPASSWORD');
       const ref = pg && pg.valueFrom && pg.valueFrom.secretKeyRef;
       if (!ref) err(`${cid}: PGPASSWORD does not come from a secretKeyRef`);
-      else {
-        const s = find('Secret', ref.name);
-        if (!s || !secretKeys(s).has(ref.key)) err(`${cid}: PGPASSWORD references ${ref.name}/${ref.key}, which is not rendered`);
-      }
+      else if (ref.name !== 'logoutd-postgres' || ref.key !== 'password') err(`${cid}: PGPASSWORD references ${ref.name}/${ref.key}, want logoutd-postgres/password`);
       if ((c.env || []).some((e) => e.name === 'PGPASSWORD' && e.value !== undefined)) err(`${cid}: PGPASSWORD is a literal value`);
+      // PostgreSQL over TLS that checks whom it talks to: sslmode=verify-full with a root
+      // certificate from a mounted Secret; the password never in the URI (args are not secret).
+      if (stores.length === 1) {
+        const params = uriParams(stores[0]);
+        const {password} = uriAuthority(stores[0]);
+        if (password) err(`${cid}: --store carries a password (use PGPASSWORD from the Secret)`);
+        if (params.password) err(`${cid}: --store carries a password parameter (use PGPASSWORD from the Secret)`);
+        if (params.sslmode !== 'verify-full') {
+          err(`${cid}: --store sslmode=${params.sslmode === undefined ? '(unset, libpq: prefer)' : params.sslmode}, want verify-full`);
+        }
+        if (!params.sslrootcert) err(`${cid}: --store has no sslrootcert (verify-full needs the server's CA)`);
+        else if (!params.sslrootcert.startsWith('/')) err(`${cid}: --store sslrootcert=${params.sslrootcert} is not an absolute path`);
+        else {
+          const v = checkFile('--store sslrootcert', params.sslrootcert);
+          if (v && !v.secret) err(`${cid}: --store sslrootcert=${params.sslrootcert} is not on a Secret volume`);
+        }
+      }
     }
 
-    // Probes: native gRPC on the health port; readiness asks for the decision service.
-    const probes = {livenessProbe: '', readinessProbe: READINESS_SERVICE, startupProbe: ''};
-    for (const [probeName, wantService] of Object.entries(probes)) {
+    // Probes, all on the plaintext health port. Readiness: native gRPC, the decision service.
+    // Startup and liveness: tcpSocket (logoutd listens once started): no logoutd health service
+    // stays SERVING without a policy, and the base starts without one.
+    for (const probeName of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
       const p = c[probeName];
       if (!p) {
         if (probeName !== 'startupProbe') err(`${cid}: no ${probeName}`);
         continue;
       }
-      if (!p.grpc) {
-        err(`${cid}: ${probeName} is not a native grpc probe`);
+      const handler = p.grpc || p.tcpSocket;
+      if (!handler) {
+        err(`${cid}: ${probeName} is not a tcpSocket or native grpc probe (${Object.keys(p).filter((k) => /Get|exec|Socket|grpc/.test(k)).join(',') || 'no handler'})`);
         continue;
       }
-      const port = typeof p.grpc.port === 'string' ? containerPortByName.get(p.grpc.port) : p.grpc.port;
-      if (!containerPortNumbers.has(port)) err(`${cid}: ${probeName} port ${p.grpc.port} is not a declared containerPort`);
+      const port = typeof handler.port === 'string' ? containerPortByName.get(handler.port) : handler.port;
+      if (!containerPortNumbers.has(port)) err(`${cid}: ${probeName} port ${handler.port} is not a declared containerPort`);
       if (port !== PORTS.health || port !== containerPortByName.get('health')) {
-        err(`${cid}: ${probeName} port ${p.grpc.port} is not the health port ${PORTS.health}`);
+        err(`${cid}: ${probeName} port ${handler.port} is not the health port ${PORTS.health}`);
       }
-      const service = p.grpc.service || '';
-      if (service !== wantService) err(`${cid}: ${probeName} asks for service "${service}", want "${wantService}"`);
+      if (probeName === 'readinessProbe') {
+        if (!p.grpc) err(`${cid}: readinessProbe is not a native grpc probe`);
+        else if ((p.grpc.service || '') !== READINESS_SERVICE) err(`${cid}: readinessProbe asks for service "${p.grpc.service || ''}", want "${READINESS_SERVICE}"`);
+      } else if (p.grpc) {
+        const service = p.grpc.service || '';
+        if (POLICY_HEALTH.includes(service)) {
+          err(`${cid}: ${probeName} asks gRPC health for "${service}", NOT_SERVING until a policy is live: it would restart a pod waiting for its first policy`);
+        } else if (service === STORE_HEALTH) {
+          err(`${cid}: ${probeName} asks gRPC health for "${service}", NOT_SERVING after a failed reload: it would restart pods serving their last good snapshot`);
+        } else {
+          err(`${cid}: ${probeName} asks gRPC health for "${service}", which logoutd does not report (SERVICE_UNKNOWN)`);
+        }
+      }
     }
 
     // Shutdown: the kubelet must not SIGKILL a drain.
@@ -427,32 +526,104 @@ function checkOverlay(overlay, objs) {
       if (!rule.ports || rule.ports.length === 0) err(`${nid}: an egress rule allows every port`);
       for (const p of rule.ports || []) egressPorts.push(`${p.protocol || 'TCP'}/${p.port}`);
     }
-    const want = overlay === 'ha' ? ['TCP/53', 'TCP/5432', 'UDP/53'] : [];
+    const want = kind === 'ha' ? ['TCP/53', 'TCP/5432', 'UDP/53'] : [];
     if (JSON.stringify(egressPorts.sort()) !== JSON.stringify(want)) {
       err(`${nid}: egress ports [${egressPorts}] for ${overlay}, want [${want}]`);
     }
   }
 
   // Secrets and the policy ConfigMap ---------------------------------------------------
+  // No Secret objects: `kubectl apply -k` would overwrite the ones operators create.
   for (const s of byKind('Secret')) {
-    for (const k of secretKeys(s)) {
-      const v = secretValue(s, k);
-      if (!v.includes(PLACEHOLDER)) err(`Secret/${s.metadata.name}: key ${k} is not a ${PLACEHOLDER} placeholder`);
-      if (/-----BEGIN/.test(v)) err(`Secret/${s.metadata.name}: key ${k} contains PEM material`);
-    }
+    err(`Secret/${s.metadata.name} is rendered: Secrets are created out of band, and kubectl apply -k would overwrite the operator's`);
+  }
+  const wantSecrets = [...expect.secrets].sort();
+  if (JSON.stringify([...referencedSecrets].sort()) !== JSON.stringify(wantSecrets)) {
+    err(`${wid}: references Secrets [${[...referencedSecrets].sort()}], want [${wantSecrets}]`);
   }
   const policyVolume = volumes.find((v) => v.configMap);
   const policyCm = policyVolume && find('ConfigMap', policyVolume.configMap.name);
-  if (!policyCm) err('no policy ConfigMap mounted');
-  else {
-    const example = fs.readFileSync(path.join(root, 'deploy', 'examples', 'policy.json'), 'utf8');
-    if (policyCm.data['policy.json'] !== example) err(`ConfigMap/${policyCm.metadata.name}: policy.json differs from deploy/examples/policy.json`);
+  if (expect.seeds) {
+    if (!policyCm) err('no policy ConfigMap mounted');
+    else {
+      const example = fs.readFileSync(path.join(root, 'deploy', 'examples', 'policy.json'), 'utf8');
+      if (policyCm.data['policy.json'] !== example) err(`ConfigMap/${policyCm.metadata.name}: policy.json differs from deploy/examples/policy.json`);
+    }
+  } else {
+    for (const cm of byKind('ConfigMap')) err(`ConfigMap/${cm.metadata.name} is rendered: ${overlay} seeds no policy`);
+    if (policyVolume) err(`${wid}: mounts ConfigMap ${policyVolume.configMap.name}: ${overlay} seeds no policy`);
+  }
+
+  // Prometheus: pod annotations (scrape "true") or a ServiceMonitor (annotations "false") ------
+  const annotations = (tpl.metadata && tpl.metadata.annotations) || {};
+  const monitors = byKind('ServiceMonitor');
+  const metricsPort = containerPortByName.get('metrics');
+  const metricsListen = /:(\d+)$/.exec(flagValues((pod.containers || [{}])[0].args, '--metrics_listen')[0] || '');
+  const wantScrape = monitors.length ? 'false' : 'true';
+  if (annotations['prometheus.io/scrape'] !== wantScrape) {
+    err(`${wid}: annotation prometheus.io/scrape is ${JSON.stringify(annotations['prometheus.io/scrape'])}, want "${wantScrape}"` +
+        (monitors.length ? ' (with a ServiceMonitor the pods would be scraped twice)' : ''));
+  }
+  if (annotations['prometheus.io/port'] !== String(metricsPort) || !metricsListen || Number(metricsListen[1]) !== metricsPort) {
+    err(`${wid}: annotation prometheus.io/port ${annotations['prometheus.io/port']} is not the metrics containerPort ${metricsPort} that --metrics_listen serves`);
+  }
+  if (annotations['prometheus.io/path'] !== '/metrics') err(`${wid}: annotation prometheus.io/path is ${annotations['prometheus.io/path']}, want /metrics`);
+  if (Boolean(expect.serviceMonitor) !== (monitors.length > 0)) {
+    err(`${overlay}: ${monitors.length} ServiceMonitors rendered, want ${expect.serviceMonitor ? 1 : 0}`);
+  }
+  const mainService = services.find((s) => s.metadata.name === 'logoutd');
+  for (const sm of monitors) {
+    const smid = `ServiceMonitor/${sm.metadata.name}`;
+    if (sm.apiVersion !== 'monitoring.coreos.com/v1') err(`${smid}: apiVersion ${sm.apiVersion}, want monitoring.coreos.com/v1`);
+    if ((sm.metadata.namespace || '') !== ((mainService && mainService.metadata.namespace) || '')) err(`${smid}: not in the Service's namespace`);
+    if (sm.spec.namespaceSelector) err(`${smid}: has a namespaceSelector (it should select in its own namespace)`);
+    const sel = sm.spec.selector && sm.spec.selector.matchLabels;
+    if (!mainService || !labelsMatch(sel, mainService.metadata.labels)) {
+      err(`${smid}: selector ${JSON.stringify(sel)} does not select Service/logoutd`);
+    }
+    const endpoints = sm.spec.endpoints || [];
+    if (endpoints.length !== 1) err(`${smid}: ${endpoints.length} endpoints, want 1`);
+    for (const ep of endpoints) {
+      // Scraped: every selected Service's port of that name; it must be exactly logoutd's metrics.
+      const scraped = services.filter((s) => labelsMatch(sel, s.metadata.labels) &&
+          (s.spec.ports || []).some((p) => p.name === ep.port));
+      const sp = mainService && (mainService.spec.ports || []).find((p) => p.name === ep.port);
+      const target = sp && (typeof sp.targetPort === 'string' ? containerPortByName.get(sp.targetPort) : (sp.targetPort || sp.port));
+      if (!sp || target !== metricsPort) {
+        err(`${smid}: endpoint port ${ep.port} is not Service/logoutd's port for the metrics containerPort ${metricsPort}`);
+      } else if (scraped.length !== 1) {
+        err(`${smid}: endpoint port ${ep.port} is on ${scraped.length} selected Services (${scraped.map((x) => x.metadata.name)}), want only logoutd`);
+      }
+      if ((ep.path || '/metrics') !== '/metrics') err(`${smid}: endpoint path ${ep.path}, want /metrics`);
+      if (ep.scheme && ep.scheme !== 'http') err(`${smid}: endpoint scheme ${ep.scheme}, but /metrics is plaintext`);
+    }
+  }
+
+  // The example operator overlay: what its edits must have done --------------------------
+  if (expect.operator) {
+    const image = (pod.containers || [{}])[0].image || '';
+    if (!/@sha256:[0-9a-f]{64}$/.test(image)) err(`${wid}: image ${image} is not pinned by digest`);
+    if (image.startsWith('registry.example.com/')) err(`${wid}: image ${image} is still the base's placeholder registry`);
+    for (const o of objs) {
+      if (o.kind !== 'Namespace' && (o.metadata.namespace || '') !== expect.operator.namespace) {
+        err(`${o.kind}/${o.metadata.name}: namespace ${o.metadata.namespace}, want ${expect.operator.namespace}`);
+      }
+    }
+    const store = flagValues((pod.containers || [{}])[0].args, '--store')[0] || '';
+    if (uriAuthority(store).host.split(':')[0] === 'postgres') err(`${wid}: --store still dials the overlays/ha placeholder host "postgres"`);
+    for (const np of nps) {
+      for (const rule of np.spec.egress || []) {
+        if ((rule.ports || []).some((p) => p.port === 5432) && !(rule.to && rule.to.length)) {
+          err(`NetworkPolicy/${np.metadata.name}: egress to 5432 is open to every address (no 'to' peer)`);
+        }
+      }
+    }
   }
 
   // Overlay-specific objects -----------------------------------------------------------
   const pdbs = byKind('PodDisruptionBudget');
   const hpas = byKind('HorizontalPodAutoscaler');
-  if (overlay === 'single') {
+  if (kind === 'single') {
     if (w.spec.replicas !== 1) err(`${wid}: replicas ${w.spec.replicas}, want 1 (SQLite has one writer)`);
     if (claimTemplates.length !== 1) err(`${wid}: expected one volumeClaimTemplate, found ${claimTemplates.length}`);
     for (const t of claimTemplates) {
@@ -462,7 +633,7 @@ function checkOverlay(overlay, objs) {
     }
     if (hpas.length) err('single: an HPA would scale a one-writer SQLite StatefulSet');
   }
-  if (overlay === 'ha') {
+  if (kind === 'ha') {
     if (!(w.spec.replicas >= 3)) err(`${wid}: replicas ${w.spec.replicas}, want >= 3`);
     const ru = w.spec.strategy && w.spec.strategy.rollingUpdate;
     if (!(w.spec.strategy && w.spec.strategy.type === 'RollingUpdate' && ru && ru.maxUnavailable === 0)) {
@@ -495,13 +666,41 @@ function checkOverlay(overlay, objs) {
   return errs;
 }
 
-// The base is not deployable alone: it must leave --store to the overlays.
+// The base is not deployable alone: it must leave --store to the overlays. It seeds no policy and
+// holds no Secret.
 function checkBase(objs) {
   const errs = [];
   const d = objs.find((o) => o.kind === 'Deployment');
   if (!d) return ['base: no Deployment'];
   for (const c of d.spec.template.spec.containers) {
     if (flagValues(c.args, '--store').length) errs.push('base: sets --store (each overlay chooses its store)');
+    if (flagValues(c.args, '--policy').length) errs.push('base: passes --policy (the base seeds no policy)');
+  }
+  for (const o of objs.filter((x) => x.kind === 'Secret' || x.kind === 'ConfigMap')) {
+    errs.push(`base: renders ${o.kind}/${o.metadata.name} (Secrets are created out of band; no policy is seeded)`);
+  }
+  return errs;
+}
+
+// docs/kubernetes.md tells operators how to create every Secret the manifests reference, with
+// every key (a `kubectl ... create secret ... NAME` command naming each key).
+function checkDocs() {
+  const file = path.join(root, DOCS);
+  if (!fs.existsSync(file)) return [`${DOCS} is missing`];
+  const commands = fs.readFileSync(file, 'utf8').replace(/ \\\n/g, ' ').split('\n')
+      .filter((l) => /kubectl .*create secret /.test(l));
+  const errs = [];
+  for (const [name, keys] of Object.entries(SECRETS)) {
+    const cmd = commands.find((l) => new RegExp(`create secret \\S+ ${name}( |$)`).test(l));
+    if (!cmd) {
+      errs.push(`${DOCS}: no \`kubectl create secret ... ${name}\` command`);
+      continue;
+    }
+    for (const k of keys) {
+      if (!cmd.includes(`--from-file=${k}=`) && !cmd.includes(`--from-file=${k} `) && !cmd.endsWith(`--from-file=${k}`)) {
+        errs.push(`${DOCS}: the command creating ${name} does not set key ${k} (--from-file=${k}=...)`);
+      }
+    }
   }
   return errs;
 }
@@ -521,96 +720,41 @@ function checkDockerfile() {
   if (user.split(':')[0] !== String(UID)) errs.push(`Dockerfile: USER ${user}, want ${UID}`);
   if (!/^ENTRYPOINT\s+\[\s*"[^"]*\/logoutd"\s*\]/m.test(last)) errs.push('Dockerfile: ENTRYPOINT is not the exec form of logoutd');
   if (!/-DLOGOUT_BUILD_TESTS=OFF/.test(text) || !/-DLOGOUT_BUILD_BENCH=OFF/.test(text)) errs.push('Dockerfile: builds tests or benchmarks');
-  return errs;
-}
-
-// The customisation README.md describes works: an operator's overlay on top of ours replaces the
-// image (by the name the base gives it), the placeholder Secrets and the policy.
-function checkOperatorOverlay(kubectl, yaml, overlay) {
-  const os = require('os');
-  const errs = [];
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-operator-overlay-'));
+  // The default command (`docker run IMAGE`) must not serve an empty store nobody can fill: it
+  // serves a --policy file read-only (--store=file), which fails fast when none is mounted.
+  const cmd = (last.match(/^CMD\s+(\[.*\])\s*$/m) || [, null])[1];
+  let cmdArgs = null;
   try {
-    const files = {
-      'secrets/tls.crt': 'operator tls.crt', 'secrets/tls.key': 'operator tls.key',
-      'secrets/ca.crt': 'operator ca.crt', 'secrets/admin-token': 'operator-admin-token-0123456789',
-      'secrets/pg-password': 'operator-pg-password', 'policy.json': '{"tenants": []}\n',
-    };
-    for (const [f, v] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(dir, f)), {recursive: true});
-      fs.writeFileSync(path.join(dir, f), v);
+    cmdArgs = cmd && JSON.parse(cmd);
+  } catch (e) { /* reported below */ }
+  if (!Array.isArray(cmdArgs)) errs.push('Dockerfile: CMD is not an exec-form JSON array');
+  else {
+    if (!cmdArgs.includes('--store=file') || !cmdArgs.some((a) => a.startsWith('--policy=/'))) {
+      errs.push(`Dockerfile: CMD ${cmd} does not serve a mounted --policy file read-only (--store=file): it would serve an empty store`);
     }
-    const digest = 'sha256:' + 'ab'.repeat(32);
-    const rel = path.relative(dir, path.join(kustomizeDir, 'overlays', overlay));
-    fs.writeFileSync(path.join(dir, 'kustomization.yaml'), [
-      'apiVersion: kustomize.config.k8s.io/v1beta1',
-      'kind: Kustomization',
-      `resources: [${rel}]`,
-      'images:',
-      '- name: registry.example.com/logoutd',
-      '  newName: registry.internal/platform/logoutd',
-      `  digest: ${digest}`,
-      'secretGenerator:',
-      '- name: logoutd-tls',
-      '  behavior: replace',
-      '  type: kubernetes.io/tls',
-      '  files: [tls.crt=secrets/tls.crt, tls.key=secrets/tls.key, ca.crt=secrets/ca.crt]',
-      '- name: logoutd-admin-token',
-      '  behavior: replace',
-      '  files: [token=secrets/admin-token]',
-      ...(overlay === 'ha' ? ['- name: logoutd-postgres', '  behavior: replace',
-        '  files: [password=secrets/pg-password]'] : []),
-      'configMapGenerator:',
-      '- name: logoutd-policy',
-      '  behavior: replace',
-      '  files: [policy.json]',
-      '',
-    ].join('\n'));
-    const objs = render(kubectl, yaml, dir);
-    const w = objs.find((o) => WORKLOAD_KINDS.includes(o.kind));
-    const pod = podTemplateOf(w).spec;
-    const image = pod.containers[0].image;
-    if (image !== `registry.internal/platform/logoutd@${digest}`) errs.push(`operator overlay: image is ${image}`);
-    for (const v of pod.volumes) {
-      if (v.secret) {
-        const sec = objs.find((o) => o.kind === 'Secret' && o.metadata.name === v.secret.secretName);
-        if (!sec) {
-          errs.push(`operator overlay: volume ${v.name} references missing Secret ${v.secret.secretName}`);
-          continue;
-        }
-        for (const it of v.secret.items || []) {
-          const want = files[`secrets/${it.key === 'token' ? 'admin-token' : it.key}`];
-          if (secretValue(sec, it.key) !== want) errs.push(`operator overlay: Secret ${sec.metadata.name} key ${it.key} is not the operator's file`);
-        }
-      }
-      if (v.configMap) {
-        const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name);
-        if (!cm || cm.data['policy.json'] !== files['policy.json']) errs.push(`operator overlay: volume ${v.name} does not carry the operator's policy`);
-      }
+    for (const a of cmdArgs) {
+      const m = /^--(?:admin_|health_|metrics_)?listen=.*:(\d+)$/.exec(a);
+      if (m && !want.includes(Number(m[1]))) errs.push(`Dockerfile: CMD listens on ${m[1]}, not an EXPOSEd port`);
     }
-    for (const e of (pod.containers[0].env || [])) {
-      const ref = e.valueFrom && e.valueFrom.secretKeyRef;
-      if (!ref) continue;
-      const sec = objs.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
-      if (!sec || secretValue(sec, ref.key) !== files['secrets/pg-password']) errs.push(`operator overlay: ${e.name} is not the operator's password`);
-    }
-    for (const sec of objs.filter((o) => o.kind === 'Secret')) {
-      for (const k of secretKeys(sec)) {
-        if (secretValue(sec, k).includes(PLACEHOLDER)) errs.push(`operator overlay: Secret ${sec.metadata.name} key ${k} is still a placeholder`);
-      }
-    }
-  } finally {
-    fs.rmSync(dir, {recursive: true, force: true});
   }
   return errs;
 }
 
 // ---- Self-test: each deliberate breakage must be reported ---------------------------------
 
+// [renders ('both' = single and ha, 'all', or names), name, mutation, expected problem].
 function mutations() {
   const ctr = (objs) => podTemplateOf(objs.find((o) => WORKLOAD_KINDS.includes(o.kind))).spec.containers[0];
   const podSpec = (objs) => podTemplateOf(objs.find((o) => WORKLOAD_KINDS.includes(o.kind))).spec;
+  const podMeta = (objs) => podTemplateOf(objs.find((o) => WORKLOAD_KINDS.includes(o.kind))).metadata;
   const get = (objs, kind, pred = () => true) => objs.find((o) => o.kind === kind && pred(o));
+  const setArg = (o, flag, value) => {
+    const a = ctr(o).args;
+    const i = a.findIndex((x) => x.startsWith(flag + '='));
+    if (value === null) a.splice(i, 1);
+    else a[i] = `${flag}=${value}`;
+  };
+  const store = (o) => ctr(o).args.find((x) => x.startsWith('--store=')).slice('--store='.length);
   return [
     ['both', 'privileged: true', (o) => { ctr(o).securityContext.privileged = true; }, /privileged is true/],
     ['both', 'allowPrivilegeEscalation: true', (o) => { ctr(o).securityContext.allowPrivilegeEscalation = true; }, /allowPrivilegeEscalation/],
@@ -621,20 +765,37 @@ function mutations() {
     ['both', 'runs as root', (o) => { ctr(o).securityContext.runAsUser = 0; }, /runAsUser is 0/],
     ['both', 'service account token', (o) => { delete podSpec(o).automountServiceAccountToken; }, /automountServiceAccountToken/],
     ['both', 'readiness on the decision port', (o) => { ctr(o).readinessProbe.grpc.port = 50051; }, /readinessProbe port 50051 is not the health port/],
-    ['both', 'liveness on an undeclared port', (o) => { ctr(o).livenessProbe.grpc.port = 50099; }, /livenessProbe port 50099 is not a declared containerPort/],
+    ['both', 'liveness on an undeclared port', (o) => { ctr(o).livenessProbe.tcpSocket.port = 50099; }, /livenessProbe port 50099 is not a declared containerPort/],
+    ['both', 'liveness on gRPC health ""', (o) => { ctr(o).livenessProbe = {grpc: {port: 50053, service: ''}}; }, /livenessProbe asks gRPC health for "".*waiting for its first policy/],
+    ['both', 'startup on the decision service', (o) => { ctr(o).startupProbe = {grpc: {port: 50053, service: READINESS_SERVICE}}; }, /startupProbe asks gRPC health for "logout.v1.LogoutPolicy"/],
+    ['both', 'liveness on the store health', (o) => { ctr(o).livenessProbe = {grpc: {port: 50053, service: STORE_HEALTH}}; }, /livenessProbe .*last good snapshot/],
+    ['both', 'readiness over TCP', (o) => { ctr(o).readinessProbe = {tcpSocket: {port: 50053}, periodSeconds: 2, failureThreshold: 2}; }, /readinessProbe is not a native grpc probe/],
     ['both', 'readiness service name', (o) => { ctr(o).readinessProbe.grpc.service = 'logout.v1.LogoutAdmin'; }, /readinessProbe asks for service/],
-    ['both', 'httpGet probe', (o) => { ctr(o).livenessProbe = {httpGet: {path: '/', port: 50053}}; }, /livenessProbe is not a native grpc probe/],
+    ['both', 'httpGet probe', (o) => { ctr(o).livenessProbe = {httpGet: {path: '/', port: 50053}}; }, /livenessProbe is not a tcpSocket or native grpc probe/],
     ['both', 'health listen mismatch', (o) => {
       const a = ctr(o).args; a[a.findIndex((x) => x.startsWith('--health_listen='))] = '--health_listen=0.0.0.0:50054';
     }, /--health_listen=0.0.0.0:50054 does not listen/],
     ['both', 'image :latest', (o) => { ctr(o).image = 'registry.example.com/logoutd:latest'; }, /uses :latest/],
     ['both', 'two images', (o) => { podSpec(o).initContainers = [Object.assign(clone(ctr(o)), {name: 'init', image: 'registry.example.com/other:1'})]; }, /images differ/],
     ['both', 'no limits', (o) => { delete ctr(o).resources.limits; }, /resources.limits.cpu is not set/],
-    ['both', 'missing Secret', (o) => { podSpec(o).volumes.find((v) => v.secret).secret.secretName = 'nope'; }, /references Secret nope/],
-    ['both', 'missing ConfigMap', (o) => { podSpec(o).volumes.find((v) => v.configMap).configMap.name = 'nope'; }, /references ConfigMap nope/],
-    ['both', 'policy outside mounts', (o) => {
-      const a = ctr(o).args; a[a.findIndex((x) => x.startsWith('--policy='))] = '--policy=/etc/other/policy.json';
-    }, /--policy=\/etc\/other\/policy.json is not inside any volumeMount/],
+    ['all', 'unknown Secret', (o) => { podSpec(o).volumes.find((v) => v.secret).secret.secretName = 'nope'; }, /references Secret nope, which is not one of the Secrets/],
+    ['all', 'Secret key outside the contract', (o) => { podSpec(o).volumes.find((v) => v.secret).secret.items[0].key = 'tls.pem'; }, /wants key tls.pem, which Secret logoutd-tls does not have/],
+    ['all', 'optional Secret', (o) => { podSpec(o).volumes.find((v) => v.secret).secret.optional = true; }, /Secret logoutd-tls is optional/],
+    ['all', 'Secret rendered', (o) => { o.push({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'logoutd-tls'}, stringData: {'tls.crt': 'x'}}); }, /Secret\/logoutd-tls is rendered/],
+    ['all', 'Secret volume dropped', (o) => {
+      const v = podSpec(o).volumes.find((x) => x.secret && x.secret.secretName === 'logoutd-admin-token');
+      v.name = 'admin-token-dir'; delete v.secret; v.emptyDir = {};
+    }, /references Secrets \[.*\], want/],
+    ['all', 'TLS mounted with subPath', (o) => { ctr(o).volumeMounts.find((m) => m.name === 'tls').subPath = 'tls.crt'; }, /uses subPath/],
+    ['both', 'seeds a policy', (o) => { ctr(o).args.push('--policy=/etc/logoutd/policy/policy.json'); }, /passes --policy, so .* seeds a policy/],
+    ['both', 'policy ConfigMap rendered', (o) => { o.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'logoutd-policy'}, data: {'policy.json': '{}'}}); }, /ConfigMap\/logoutd-policy is rendered/],
+    ['demo', 'missing ConfigMap', (o) => { podSpec(o).volumes.find((v) => v.configMap).configMap.name = 'nope'; }, /references ConfigMap nope/],
+    ['demo', 'policy outside mounts', (o) => { setArg(o, '--policy', '/etc/other/policy.json'); }, /--policy=\/etc\/other\/policy.json is not inside any volumeMount/],
+    ['demo', 'not the example policy', (o) => { get(o, 'ConfigMap').data['policy.json'] = '{"tenants": []}'; }, /differs from deploy\/examples\/policy.json/],
+    ['all', 'annotation port mismatch', (o) => { podMeta(o).annotations['prometheus.io/port'] = '9091'; }, /annotation prometheus.io\/port 9091 is not the metrics containerPort 9090/],
+    ['both', 'metrics listen moved, annotation not', (o) => { setArg(o, '--metrics_listen', '0.0.0.0:9091'); ctr(o).ports.find((p) => p.name === 'metrics').containerPort = 9091; }, /annotation prometheus.io\/port 9090 is not the metrics containerPort 9091/],
+    ['both', 'scrape annotation missing', (o) => { delete podMeta(o).annotations['prometheus.io/scrape']; }, /prometheus.io\/scrape is undefined, want "true"/],
+    ['all', 'metrics path', (o) => { podMeta(o).annotations['prometheus.io/path'] = '/'; }, /prometheus.io\/path is \/, want \/metrics/],
     ['both', 'slow readiness', (o) => { ctr(o).readinessProbe.periodSeconds = 10; }, /readiness notices NOT_SERVING after up to 20s/],
     ['both', 'short drain budget', (o) => { podSpec(o).terminationGracePeriodSeconds = 10; }, /terminationGracePeriodSeconds 10/],
     ['both', 'Service targets a missing port', (o) => { get(o, 'Service').spec.ports[0].targetPort = 'grpcx'; }, /targetPort grpcx is not a containerPort/],
@@ -647,7 +808,6 @@ function mutations() {
     ['both', 'NetworkPolicy port drift', (o) => {
       get(o, 'NetworkPolicy').spec.ingress.find((r) => r.ports.some((p) => p.port === 50051)).ports[0].port = 50061;
     }, /ingress port 50061 is not a containerPort/],
-    ['both', 'real-looking secret', (o) => { get(o, 'Secret').stringData = {x: '-----BEGIN PRIVATE KEY-----'}; delete get(o, 'Secret').data; }, /contains PEM material/],
     ['single', 'two SQLite replicas', (o) => { get(o, 'StatefulSet').spec.replicas = 2; }, /replicas 2, want 1/],
     ['single', 'no claim template', (o) => { delete get(o, 'StatefulSet').spec.volumeClaimTemplates; }, /volumeClaimTemplate/],
     ['ha', 'two replicas', (o) => { get(o, 'Deployment').spec.replicas = 2; }, /replicas 2, want >= 3/],
@@ -657,6 +817,22 @@ function mutations() {
     ['ha', 'HPA targets another object', (o) => { get(o, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name = 'other'; }, /scaleTargetRef/],
     ['ha', 'no zone spread', (o) => { podSpec(o).topologySpreadConstraints = podSpec(o).topologySpreadConstraints.filter((t) => !t.topologyKey.includes('zone')); }, /no topologySpreadConstraint over topology.kubernetes.io\/zone/],
     ['ha', 'literal PGPASSWORD', (o) => { ctr(o).env.find((e) => e.name === 'PGPASSWORD').valueFrom = undefined; }, /PGPASSWORD does not come from a secretKeyRef/],
+    ['ha operator', 'optional PGPASSWORD', (o) => { ctr(o).env.find((e) => e.name === 'PGPASSWORD').valueFrom.secretKeyRef.optional = true; }, /env PGPASSWORD: Secret logoutd-postgres is optional/],
+    ['ha operator', 'sslmode missing', (o) => { setArg(o, '--store', store(o).replace(/\?.*$/, '')); }, /sslmode=\(unset, libpq: prefer\), want verify-full/],
+    ['ha operator', 'sslmode require', (o) => { setArg(o, '--store', store(o).replace('sslmode=verify-full', 'sslmode=require')); }, /sslmode=require, want verify-full/],
+    ['ha operator', 'sslmode verify-ca', (o) => { setArg(o, '--store', store(o).replace('sslmode=verify-full', 'sslmode=verify-ca')); }, /sslmode=verify-ca, want verify-full/],
+    ['ha', 'sslrootcert not mounted', (o) => { setArg(o, '--store', store(o).replace(/sslrootcert=[^&]*/, 'sslrootcert=/etc/ssl/certs/pg-ca.crt')); }, /--store sslrootcert=\/etc\/ssl\/certs\/pg-ca.crt is not inside any volumeMount/],
+    ['ha', 'sslrootcert key not projected', (o) => { podSpec(o).volumes.find((v) => v.name === 'postgres-ca').secret.items[0].path = 'root.crt'; }, /--store sslrootcert=.*does not project ca.crt/],
+    ['ha', 'password in the store URI', (o) => { setArg(o, '--store', store(o).replace('logoutd@', 'logoutd:hunter2@')); }, /--store carries a password/],
+    ['operator', 'ServiceMonitor port mismatch', (o) => { get(o, 'ServiceMonitor').spec.endpoints[0].port = 'grpc'; }, /endpoint port grpc is not Service\/logoutd's port for the metrics containerPort 9090/],
+    ['operator', 'ServiceMonitor port unknown', (o) => { get(o, 'ServiceMonitor').spec.endpoints[0].port = 'metricz'; }, /endpoint port metricz is not Service\/logoutd's port/],
+    ['operator', 'ServiceMonitor selects nothing', (o) => { get(o, 'ServiceMonitor').spec.selector.matchLabels = {app: 'x'}; }, /ServiceMonitor\/logoutd: selector .* does not select Service\/logoutd/],
+    ['operator', 'scraped twice', (o) => { podMeta(o).annotations['prometheus.io/scrape'] = 'true'; }, /scraped twice/],
+    ['operator', 'ServiceMonitor dropped', (o) => { o.splice(o.indexOf(get(o, 'ServiceMonitor')), 1); }, /0 ServiceMonitors rendered, want 1/],
+    ['operator', 'image by tag', (o) => { ctr(o).image = 'registry.internal/platform/logoutd:0.1.0'; }, /is not pinned by digest/],
+    ['operator', 'namespace missing', (o) => { delete get(o, 'Service').metadata.namespace; }, /Service\/logoutd: namespace undefined, want logoutd/],
+    ['operator', 'placeholder database host', (o) => { setArg(o, '--store', store(o).replace(/@[^/]*\//, '@postgres:5432/')); }, /still dials the overlays\/ha placeholder host/],
+    ['operator', 'egress to any database', (o) => { delete get(o, 'NetworkPolicy').spec.egress.find((r) => r.ports.some((p) => p.port === 5432)).to; }, /egress to 5432 is open to every address/],
     ['ha', 'egress wide open', (o) => { get(o, 'NetworkPolicy').spec.egress.push({}); }, /egress rule allows every port/],
   ];
 }
@@ -685,35 +861,30 @@ function main() {
   };
 
   const rendered = {};
-  for (const overlay of Object.keys(OVERLAYS)) {
+  for (const [overlay, {dir}] of Object.entries(OVERLAYS)) {
     try {
-      rendered[overlay] = render(kubectl, yaml, path.join(kustomizeDir, 'overlays', overlay));
-      report(`render overlays/${overlay} (${rendered[overlay].length} objects)`, []);
+      rendered[overlay] = render(kubectl, yaml, path.join(kustomizeDir, dir));
+      report(`render ${dir} (${rendered[overlay].length} objects)`, []);
     } catch (e) {
-      report(`render overlays/${overlay}`, [e.message]);
+      report(`render ${dir}`, [e.message]);
       continue;
     }
-    report(`check overlays/${overlay}`, checkOverlay(overlay, rendered[overlay]));
+    report(`check ${dir}`, checkOverlay(overlay, rendered[overlay]));
   }
   try {
-    report('base leaves --store to the overlays', checkBase(render(kubectl, yaml, path.join(kustomizeDir, 'base'))));
+    report('base leaves --store to the overlays, seeds no policy, renders no Secret',
+           checkBase(render(kubectl, yaml, path.join(kustomizeDir, 'base'))));
   } catch (e) {
     report('render base', [e.message]);
   }
   report('Dockerfile matches the manifests', checkDockerfile());
-  for (const overlay of Object.keys(OVERLAYS)) {
-    try {
-      report(`an operator's overlay on overlays/${overlay} replaces image, Secrets and policy (README)`,
-             checkOperatorOverlay(kubectl, yaml, overlay));
-    } catch (e) {
-      report(`an operator's overlay on overlays/${overlay}`, [e.message]);
-    }
-  }
+  report(`${DOCS} has a kubectl create secret command for every referenced Secret and key`, checkDocs());
 
   // Self-test: every mutation is caught with the expected message.
+  const renders = (which) => (which === 'both' ? ['single', 'ha'] : which === 'all' ? Object.keys(OVERLAYS) : which.split(' '));
   for (const [which, name, mutate, expected] of mutations()) {
-    for (const overlay of Object.keys(OVERLAYS)) {
-      if (which !== 'both' && which !== overlay) continue;
+    for (const overlay of renders(which)) {
+      if (!OVERLAYS[overlay]) throw new Error(`self-test "${name}": unknown render ${overlay}`);
       if (!rendered[overlay]) continue;
       const copy = clone(rendered[overlay]);
       mutate(copy);

@@ -428,7 +428,13 @@ grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
                         ") may not export secrets (include_secrets needs the admin role)")));
     }
     const Snapshot snap = holder_->Get();
-    if (snap == nullptr) return NoPolicyStatus();
+    if (snap == nullptr) {
+      // Nothing loaded yet: the export is the empty policy (version 0), and its etag is the
+      // precondition of the first import (checked against the store inside its transaction,
+      // so a store that does hold a policy refuses it as stale).
+      if (caller.SeesEveryTenant()) out->set_etag(PolicyEtag(v1::PolicyConfig()));
+      return grpc::Status::OK;
+    }
     if (caller.SeesEveryTenant()) {
       *out->mutable_policy() = snap->source();
       out->set_etag(PolicyEtag(snap->source()));

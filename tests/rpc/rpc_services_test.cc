@@ -209,5 +209,31 @@ TEST_F(AdminServiceTest, AuthenticatesThenChecksScopeThenAnswers) {
               GrpcStatusIs(grpc::StatusCode::PERMISSION_DENIED, "may not delete tenant"));
 }
 
+TEST_F(AdminServiceTest, FirstImportGuardedByTheEmptyExportsEtag) {
+  // Nothing loaded: the export is the empty policy at version 0 with an etag...
+  v1::ExportPolicyResponse exported;
+  ASSERT_TRUE(stub_->ExportPolicy(Ctx(kToken).get(), v1::ExportPolicyRequest(), &exported).ok());
+  EXPECT_EQ(exported.policy().tenants_size(), 0);
+  EXPECT_EQ(exported.policy_version(), 0u);
+  ASSERT_FALSE(exported.etag().empty());
+  // ...which a scoped credential does not get (it could not guard an import)...
+  v1::ExportPolicyResponse scoped;
+  ASSERT_TRUE(stub_->ExportPolicy(Ctx(kAcmeReader).get(), v1::ExportPolicyRequest(), &scoped).ok());
+  EXPECT_TRUE(scoped.etag().empty());
+  // ...and which guards the first import, as logoutctl policy import uses it.
+  absl::StatusOr<v1::PolicyConfig> config =
+      store::ReadPolicyFile(std::string(LOGOUT_EXAMPLES_DIR) + "/policy.json");
+  ASSERT_TRUE(config.ok());
+  v1::ImportPolicyRequest import;
+  *import.mutable_policy() = *config;
+  import.set_expected_etag(exported.etag());
+  v1::ImportPolicyResponse imported;
+  ASSERT_TRUE(stub_->ImportPolicy(Ctx(kToken).get(), import, &imported).ok());
+  EXPECT_EQ(imported.policy_version(), 1u);
+  // The same etag is now stale: a second "first import" cannot overwrite the first.
+  EXPECT_THAT(stub_->ImportPolicy(Ctx(kToken).get(), import, &imported),
+              GrpcStatusIs(grpc::StatusCode::ABORTED, "is stale"));
+}
+
 }  // namespace
 }  // namespace logout::rpc

@@ -2,7 +2,9 @@
 # Performance run: builds a Release tree in build-bench/, runs the end-to-end load test (logoutd
 # pinned to CPU 0, the load generator to CPU 1, one server process, baseline health Check and
 # ValidateLogout without a hint / with an RS256 / with an ES256 hint) and then the
-# micro-benchmarks. Prints every table and writes build-bench/bench-results.json.
+# micro-benchmarks. The same server is also driven by h2load (bench/h2load_grpc.sh), an
+# independent HTTP/2 generator that reports a run INVALID when it saturates its own core.
+# Prints every table and writes build-bench/bench-results.json.
 # Figures are printed and compared with the targets, never asserted. About 3 minutes after the
 # first build (which takes longer).
 #
@@ -84,6 +86,14 @@ load_status=0
   --hint_rs256="$RUN_DIR/hint_rs256.txt" --hint_es256="$RUN_DIR/hint_es256.txt" \
   --rs256_public_key="$RUN_DIR/rs256_public.pem" --es256_public_key="$RUN_DIR/es256_public.pem" \
   --json_out="$RUN_DIR/load.json" || load_status=$?
+# The same server under an independent HTTP/2 generator (raw gRPC frames; see the script).
+if command -v h2load >/dev/null; then
+  LOADGEN_CPU=$LOADGEN_CPU DURATION=$DURATION WARMUP=$WARMUP STREAMS=$IN_FLIGHT \
+    bash bench/h2load_grpc.sh "$port" "$server_pid" "$RUN_DIR" "$RUN_DIR/hint_rs256.txt" \
+    || load_status=$?
+else
+  echo "h2load: skipped, not installed (Debian nghttp2-client; scripts/setup.sh installs it)"
+fi
 stop_server
 
 micro=(url_benchmark allow_list_benchmark decision_benchmark snapshot_benchmark jwt_benchmark)
@@ -100,6 +110,8 @@ fi
 {
   echo '{"load":'
   if [[ -s $RUN_DIR/load.json ]]; then cat "$RUN_DIR/load.json"; else echo null; fi
+  echo ',"h2load":'
+  if [[ -s $RUN_DIR/h2load.json ]]; then cat "$RUN_DIR/h2load.json"; else echo null; fi
   echo ',"micro":{'
   sep=
   for b in "${micro[@]}"; do

@@ -19,7 +19,7 @@ TEST_PACKAGES=(
   postgresql chromium
   nodejs npm
   python3-grpcio python3-protobuf
-  jq curl
+  jq curl nghttp2-client
 )
 profile=${1:-all}
 PACKAGES=("${RUN_PACKAGES[@]}")

@@ -64,8 +64,8 @@ check() {
 }
 
 tenant=bench
-entry=$(jq -r '.tenants[0].clients[] | select(.clientId == "app") | .allowedLogoutUrls[]
-               | select(contains("*") | not)' "$run_dir/policy.json" | head -n1)
+entry=$(jq -r 'first(.tenants[0].clients[] | select(.clientId == "app") | .allowedLogoutUrls[]
+                     | select(contains("*") | not))' "$run_dir/policy.json")
 encoded_entry=$(jq -rn --arg u "$entry" '$u | @uri')
 encode health proto/grpc/health/v1/health.proto grpc.health.v1.HealthCheckRequest ''
 check health /grpc.health.v1.Health/Check grpc.health.v1.HealthCheckResponse \
@@ -86,7 +86,7 @@ if [[ -n $hint_file ]]; then
 fi
 
 printf '\n== h2load (%s): %s connection(s), %s streams in flight, %ss after %ss warm-up\n' \
-  "$(h2load --version | awk '{print $2; exit}')" "$connections" "$streams" "$duration" "$warmup"
+  "$(h2load --version | sed -n '1s/^h2load //p')" "$connections" "$streams" "$duration" "$warmup"
 printf '%-8s %10s %12s %14s %10s %s\n' scenario QPS 'server µs' 'generator CPU' 'vs health' ''
 json='{'
 health_qps=

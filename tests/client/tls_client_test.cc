@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/logoutd_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/test_pki.h"
 
 namespace logout {
@@ -34,10 +35,8 @@ constexpr char kToken[] = "tls-client-test-token-5b7e01";
 class TlsClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int counter = 0;
-    dir_ = ::testing::TempDir() + "/tls_client_" + std::to_string(getpid()) + "_" +
-           std::to_string(counter++);
-    ASSERT_EQ(system(("rm -rf " + dir_ + " && mkdir -p " + dir_).c_str()), 0);
+    dir_ = testing::FreshTempDir("tls_client");
+    ASSERT_FALSE(dir_.empty());
     const TestCert server = ca_.Issue("logoutd", {std::string("DNS:") + kServerName});
     WriteTextFile(dir_ + "/server.crt", server.cert_pem);
     WriteTextFile(dir_ + "/server.key", server.key_pem);

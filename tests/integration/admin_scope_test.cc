@@ -21,6 +21,7 @@
 #include "logout/v1/logout.grpc.pb.h"
 #include "openssl/evp.h"
 #include "tests/testing/logoutd_process.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout {
 namespace {
@@ -67,10 +68,8 @@ Code Call(F f) {
 class AdminScopeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int counter = 0;
-    dir_ = ::testing::TempDir() + "/admin_scope_" + std::to_string(getpid()) + "_" +
-           std::to_string(counter++);
-    ASSERT_EQ(system(("rm -rf " + dir_ + " && mkdir -p " + dir_).c_str()), 0);
+    dir_ = testing::FreshTempDir("admin_scope");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ + "/legacy-token") << kLegacyToken << "\n";
     WriteCredentials(DefaultEntries());
   }

@@ -18,6 +18,7 @@
 #include "logout/v1/logout.grpc.pb.h"
 #include "tests/testing/jwt_minter.h"
 #include "tests/testing/logoutd_process.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout {
 namespace {
@@ -30,10 +31,8 @@ constexpr char kToken[] = "admin-store-test-token-0123";
 class AdminStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int counter = 0;
-    dir_ = ::testing::TempDir() + "/admin_store_" + std::to_string(getpid()) + "_" +
-           std::to_string(counter++);
-    ASSERT_EQ(system(("mkdir -p " + dir_).c_str()), 0);
+    dir_ = testing::FreshTempDir("admin_store");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ + "/token") << kToken << "\n";
   }
 

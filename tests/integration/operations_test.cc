@@ -31,6 +31,7 @@
 #include "tests/testing/http_get.h"
 #include "tests/testing/logoutd_process.h"
 #include "tests/testing/prometheus_text.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/test_pki.h"
 
 namespace logout {
@@ -52,10 +53,8 @@ const std::string kPolicy = std::string(LOGOUT_EXAMPLES_DIR) + "/policy.json";
 class OperationsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int counter = 0;
-    dir_ = ::testing::TempDir() + "/operations_" + std::to_string(getpid()) + "_" +
-           std::to_string(counter++);
-    ASSERT_EQ(system(("mkdir -p " + dir_).c_str()), 0);
+    dir_ = testing::FreshTempDir("operations");
+    ASSERT_FALSE(dir_.empty());
     WriteTextFile(dir_ + "/token", kToken);
   }
 

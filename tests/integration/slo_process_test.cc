@@ -16,6 +16,7 @@
 #include "service/jwt/key_set.h"
 #include "tests/testing/logoutd_process.h"
 #include "tests/testing/slo_fixtures.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout {
 namespace {
@@ -33,10 +34,8 @@ class SloProcessTest : public ::testing::Test {
   static void TearDownTestSuite() { delete key_; }
 
   void SetUp() override {
-    static int counter = 0;
-    dir_ = ::testing::TempDir() + "/slo_process_" + std::to_string(getpid()) + "_" +
-           std::to_string(counter++);
-    ASSERT_EQ(system(("mkdir -p " + dir_).c_str()), 0);
+    dir_ = testing::FreshTempDir("slo_process");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ + "/token") << kToken << "\n";
     v1::PolicyConfig config;
     v1::Tenant* t = config.add_tenants();

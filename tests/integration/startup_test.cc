@@ -21,6 +21,7 @@
 #include "logout/v1/policy.pb.h"
 #include "tests/testing/logoutd_process.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout {
 namespace {
@@ -55,10 +56,8 @@ void ExpectEveryLineIsJson(const std::string& output) {
 class StartupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static int counter = 0;
-    dir_ = ::testing::TempDir() + "/startup_" + std::to_string(getpid()) + "_" +
-           std::to_string(counter++);
-    ASSERT_EQ(system(("rm -rf " + dir_ + " && mkdir -p " + dir_).c_str()), 0);
+    dir_ = testing::FreshTempDir("startup");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ + "/token") << kToken;
   }
   std::string dir_;

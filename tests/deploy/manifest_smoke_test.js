@@ -129,15 +129,25 @@ function renderOverlay(dir) {
 }
 const workloadOf = (objs) => objs.find((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address();
-      s.close(() => resolve(port));
+// A port that is free now, for logoutd to bind a moment later. Taken below the kernel's
+// ephemeral range (32768 and up by default), where the ports of concurrently running tests that
+// listen on port 0 or connect out are allocated, so none of them can take it in between (a race
+// a port from listen(0) loses under `ctest -j`). 20000-25999: this test's own range.
+const portsHandedOut = new Set();
+async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 6000);
+    if (portsHandedOut.has(port)) continue;
+    const free = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-    s.on('error', reject);
-  });
+    if (free) {
+      portsHandedOut.add(port);
+      return port;
+    }
+  }
 }
 
 // Builds the process invocation: args/env with mount paths and ports mapped to this machine.

@@ -29,6 +29,7 @@ Conventions (also stated in docs/README.md for writers):
 
 import argparse
 import os
+import random
 import re
 import shlex
 import shutil
@@ -153,10 +154,24 @@ def output_matches(expected, actual):
     return match(0, 0)
 
 
+PORTS_HANDED_OUT = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, for a server to bind a moment later: below the kernel's ephemeral range
+    (32768 and up by default), where concurrently running tests get their port-0 and outgoing
+    ports, so none of them can take it in between. 26000-31999: this test's own range."""
+    while True:
+        port = random.randrange(26000, 32000)
+        if port in PORTS_HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            PORTS_HANDED_OUT.add(port)
+            return port
 
 
 class Server:

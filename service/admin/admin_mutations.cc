@@ -382,7 +382,17 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
                "");
 }
 
-std::string PolicyEtag(const v1::PolicyConfig& config) { return Etag("policy", config); }
+std::string PolicyEtag(const v1::PolicyConfig& config) {
+  // Tenants in name order: the store keeps them by name, and an import's order is not content.
+  std::vector<const v1::Tenant*> tenants;
+  tenants.reserve(static_cast<size_t>(config.tenants_size()));
+  for (const v1::Tenant& t : config.tenants()) tenants.push_back(&t);
+  std::sort(tenants.begin(), tenants.end(),
+            [](const v1::Tenant* a, const v1::Tenant* b) { return a->name() < b->name(); });
+  v1::PolicyConfig sorted;
+  for (const v1::Tenant* t : tenants) *sorted.add_tenants() = *t;
+  return Etag("policy", sorted);
+}
 
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,
                                                  v1::PolicyConfig& config,

@@ -1,5 +1,6 @@
 #include "service/metrics/metrics.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -161,6 +162,22 @@ Metrics::Metrics(std::function<absl::Time()> now)
                          .Help("Version of the live policy snapshot (0 before the first one).")
                          .Register(r)
                          .Add({});
+  revision_applied_ =
+      &prometheus::BuildGauge()
+           .Name("logoutd_policy_revision_applied")
+           .Help("Store revision this replica has applied every change up to (0: none).")
+           .Register(r)
+           .Add({});
+  revision_store_ = &prometheus::BuildGauge()
+                         .Name("logoutd_policy_revision_store")
+                         .Help("Newest store revision this replica has heard of.")
+                         .Register(r)
+                         .Add({});
+  revision_lag_ = &prometheus::BuildGauge()
+                       .Name("logoutd_policy_revision_lag")
+                       .Help("Store revisions this replica has not applied yet (0: caught up).")
+                       .Register(r)
+                       .Add({});
   policy_installed_ = &prometheus::BuildGauge()
                            .Name("logoutd_policy_installed_timestamp_seconds")
                            .Help("Unix time at which the live policy snapshot was installed.")
@@ -289,6 +306,13 @@ void Metrics::SetPolicy(uint64_t version, absl::Time installed_at) {
   policy_version_->Set(static_cast<double>(version));
   policy_installed_->Set(absl::ToDoubleSeconds(installed_at - absl::UnixEpoch()));
   policy_age_->Set(installed_at);
+}
+
+void Metrics::SetRevisions(uint64_t applied, uint64_t store) {
+  store = std::max(store, applied);
+  revision_applied_->Set(static_cast<double>(applied));
+  revision_store_->Set(static_cast<double>(store));
+  revision_lag_->Set(static_cast<double>(store - applied));
 }
 
 void Metrics::RecordReloadFailure() { reload_failures_->Increment(); }

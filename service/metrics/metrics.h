@@ -82,6 +82,11 @@ class Metrics {
   // now - installed_at computed at scrape time (absent until the first SetPolicy).
   void SetPolicy(uint64_t version, absl::Time installed_at);
 
+  // SetRevisions records replication progress: logoutd_policy_revision_applied (every store
+  // change up to it is live here), logoutd_policy_revision_store (the newest the store
+  // announced) and logoutd_policy_revision_lag (their difference, 0 when caught up).
+  void SetRevisions(uint64_t applied, uint64_t store);
+
   // RecordReloadFailure counts a snapshot reload that failed (the last good one stays live).
   void RecordReloadFailure();
   // RecordCredentialsReloadFailure counts a credentials file that changed but was refused (the
@@ -142,6 +147,9 @@ class Metrics {
   absl::Mutex slow_mu_;
 
   prometheus::Gauge* policy_version_ = nullptr;
+  prometheus::Gauge* revision_applied_ = nullptr;
+  prometheus::Gauge* revision_store_ = nullptr;
+  prometheus::Gauge* revision_lag_ = nullptr;
   prometheus::Gauge* policy_installed_ = nullptr;
   prometheus::Counter* reload_failures_ = nullptr;
   prometheus::Counter* credentials_reload_failures_ = nullptr;

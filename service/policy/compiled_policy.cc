@@ -1,5 +1,6 @@
 #include "service/policy/compiled_policy.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -7,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "service/common/deterministic_bytes.h"
 #include "service/common/status_macros.h"
 #include "service/jwt/private_key.h"
 #include "service/policy/initiator.h"
@@ -223,8 +225,8 @@ absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d,
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& t,
-                                                              const PolicyOptions& options) {
+absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileOneTenant(const v1::Tenant& t,
+                                                                 const PolicyOptions& options) {
   auto tenant = std::make_unique<CompiledTenant>();
   const std::string where = absl::StrCat("tenant ", Quote(t.name()));
   if (!ValidName(t.name())) {
@@ -340,25 +342,122 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileTenant(const v1::Tenant& 
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<const CompiledTenant>> CompiledPolicy::CompileTenant(
+    const v1::Tenant& tenant, const PolicyOptions& options) {
+  LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> compiled,
+                          CompileOneTenant(tenant, options));
+  compiled->source_bytes = common::DeterministicBytes(tenant);
+  return std::shared_ptr<const CompiledTenant>(std::move(compiled));
+}
+
 absl::StatusOr<std::unique_ptr<CompiledPolicy>> CompiledPolicy::BuildUnversioned(
     const v1::PolicyConfig& config, const PolicyOptions& options) {
-  std::unique_ptr<CompiledPolicy> policy(new CompiledPolicy());
-  policy->source_ = config;
+  std::array<std::shared_ptr<Shard>, kShards> shards;
   for (const v1::Tenant& t : config.tenants()) {
-    LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<CompiledTenant> tenant, CompileTenant(t, options));
-    if (policy->tenants_.contains(tenant->name)) {
+    LOGOUT_ASSIGN_OR_RETURN(std::shared_ptr<const CompiledTenant> tenant,
+                            CompileTenant(t, options));
+    std::shared_ptr<Shard>& shard = shards[ShardOf(t.name())];
+    if (shard == nullptr) shard = std::make_shared<Shard>();
+    if (!shard->emplace(t.name(), TenantEntry{std::move(tenant), 0}).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("tenant ", Quote(t.name()), ": duplicate name"));
     }
-    policy->tenants_.emplace(tenant->name, std::move(tenant));
   }
+  std::unique_ptr<CompiledPolicy> policy(new CompiledPolicy());
+  for (size_t i = 0; i < kShards; ++i) policy->shards_[i] = std::move(shards[i]);
+  policy->live_tenants_ = static_cast<size_t>(config.tenants_size());
   return policy;
 }
 
 std::shared_ptr<const CompiledPolicy> CompiledPolicy::Publish(
     std::unique_ptr<CompiledPolicy> policy, uint64_t version) {
   policy->version_ = version;
+  for (std::shared_ptr<const Shard>& shard : policy->shards_) {
+    if (shard == nullptr) continue;
+    // Not yet shared: Build made every shard, and nobody else holds it.
+    auto* mutable_shard = const_cast<Shard*>(shard.get());
+    for (auto& [name, entry] : *mutable_shard) entry.revision = version;
+  }
   return {std::move(policy)};
+}
+
+void CompiledPolicy::Apply(const TenantChange& change, std::array<bool, kShards>& copied) {
+  const size_t i = ShardOf(change.name);
+  const TenantEntry* old = nullptr;
+  if (shards_[i] != nullptr) {
+    const auto it = shards_[i]->find(change.name);
+    if (it != shards_[i]->end()) old = &it->second;
+  }
+  if (old != nullptr && old->revision != 0 && old->revision >= change.revision) return;
+  if (old != nullptr && old->tenant != nullptr) --live_tenants_;
+  if (change.tenant != nullptr) ++live_tenants_;
+  if (!copied[i]) {
+    shards_[i] =
+        shards_[i] == nullptr ? std::make_shared<Shard>() : std::make_shared<Shard>(*shards_[i]);
+    copied[i] = true;
+  }
+  // Copied above for this policy alone: safe to change until it is published.
+  auto* shard = const_cast<Shard*>(shards_[i].get());
+  (*shard)[change.name] = TenantEntry{change.tenant, change.revision};
+}
+
+std::shared_ptr<const CompiledPolicy> CompiledPolicy::WithChanges(
+    const CompiledPolicy* base, const std::vector<TenantChange>& changes, uint64_t version) {
+  std::unique_ptr<CompiledPolicy> next(new CompiledPolicy());
+  if (base != nullptr) {
+    next->shards_ = base->shards_;  // pointers only: every shard and tenant is shared
+    next->version_ = base->version_;
+    next->live_tenants_ = base->live_tenants_;
+  }
+  next->version_ = std::max(next->version_, version);
+  std::array<bool, kShards> copied{};
+  for (const TenantChange& change : changes) next->Apply(change, copied);
+  return {std::move(next)};
+}
+
+std::shared_ptr<const CompiledPolicy> CompiledPolicy::Rebase(std::unique_ptr<CompiledPolicy> full,
+                                                             uint64_t version,
+                                                             const CompiledPolicy* live) {
+  std::shared_ptr<const CompiledPolicy> published = Publish(std::move(full), version);
+  if (live == nullptr) return published;
+  std::vector<TenantChange> newer;
+  for (const std::shared_ptr<const Shard>& shard : live->shards_) {
+    if (shard == nullptr) continue;
+    for (const auto& [name, entry] : *shard) {
+      if (entry.revision > version) newer.push_back({name, entry.tenant, entry.revision});
+    }
+  }
+  if (newer.empty()) return published;
+  return WithChanges(published.get(), newer, live->version_);
+}
+
+std::optional<v1::Tenant> CompiledPolicy::TenantSource(absl::string_view name) const {
+  const CompiledTenant* t = FindTenant(name);
+  if (t == nullptr) return std::nullopt;
+  v1::Tenant out;
+  if (!out.ParseFromString(t->source_bytes)) return std::nullopt;  // written by us: cannot fail
+  return out;
+}
+
+std::vector<std::string> CompiledPolicy::TenantNames() const {
+  std::vector<std::string> names;
+  names.reserve(live_tenants_);
+  for (const std::shared_ptr<const Shard>& shard : shards_) {
+    if (shard == nullptr) continue;
+    for (const auto& [name, entry] : *shard) {
+      if (entry.tenant != nullptr) names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+v1::PolicyConfig CompiledPolicy::Source() const {
+  v1::PolicyConfig config;
+  for (const std::string& name : TenantNames()) {
+    (void)config.add_tenants()->ParseFromString(FindTenant(name)->source_bytes);
+  }
+  return config;
 }
 
 absl::StatusOr<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::Build(

@@ -8,6 +8,7 @@
 #ifndef SERVICE_POLICY_COMPILED_POLICY_H_
 #define SERVICE_POLICY_COMPILED_POLICY_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -82,6 +84,9 @@ struct CompiledTenant {
   // The end_session_endpoint for discovery (configured, else issuer + "oidc/logout"; empty
   // when neither is set).
   std::string end_session_endpoint;
+  // The logout.v1.Tenant this was compiled from, serialised (deterministic): what admin reads
+  // and exports return. Kept as bytes, the compact form; decisions never read it.
+  std::string source_bytes;
 
   // FindSigningKey returns the first signing key for `alg`, or nullptr.
   const CompiledSigningKey* FindSigningKey(jwt::Algorithm alg) const {
@@ -106,12 +111,31 @@ struct PolicyOptions {
   bool tolerate_stored_legacy = false;
 };
 
-// CompiledPolicy is one immutable policy version. Thread safety: immutable; share freely.
+// One tenant of a snapshot: the compiled tenant (null: deleted, a tombstone that keeps an
+// older change from bringing it back) and the store revision that wrote it.
+struct TenantEntry {
+  std::shared_ptr<const CompiledTenant> tenant;
+  uint64_t revision = 0;
+};
+
+// A change to one tenant, as a write or a replica's change-log read produces it.
+struct TenantChange {
+  std::string name;
+  std::shared_ptr<const CompiledTenant> tenant;  // null: the tenant was deleted
+  uint64_t revision = 0;
+};
+
+// CompiledPolicy is one immutable policy version: a map of tenant name -> immutable compiled
+// tenant, split by hash into kShards immutable shards. A new version made by WithChanges
+// shares every tenant it does not change and every shard it does not touch: it copies the
+// array of shard pointers and the few shards the change falls in. Thread safety: immutable;
+// share freely.
 class CompiledPolicy {
  public:
   // Build validates and compiles `config`. Returns InvalidArgumentError naming the tenant, the
   // client and the entry of the first problem (e.g. `tenant "acme" client "web":
   // allowed_logout_urls[1] "https://*.com": a wildcard needs at least two labels to its right`).
+  // Every tenant gets `version` as its revision.
   static absl::StatusOr<std::shared_ptr<const CompiledPolicy>> Build(
       const v1::PolicyConfig& config, uint64_t version, const PolicyOptions& options = {});
 
@@ -119,25 +143,70 @@ class CompiledPolicy {
   // result is published with Publish. Same errors as Build.
   static absl::StatusOr<std::unique_ptr<CompiledPolicy>> BuildUnversioned(
       const v1::PolicyConfig& config, const PolicyOptions& options = {});
-  // Publish stamps `policy` with the committed `version` and freezes it.
+  // Publish stamps `policy` (and each of its tenants) with the committed `version` and freezes
+  // it.
   static std::shared_ptr<const CompiledPolicy> Publish(std::unique_ptr<CompiledPolicy> policy,
                                                        uint64_t version);
 
+  // CompileTenant validates and compiles one tenant, with the errors of Build.
+  static absl::StatusOr<std::shared_ptr<const CompiledTenant>> CompileTenant(
+      const v1::Tenant& tenant, const PolicyOptions& options = {});
+
+  // WithChanges returns `base` (null: an empty policy) with `changes` applied: each replaces,
+  // or removes, its tenant unless `base` already holds that tenant at an equal or newer
+  // revision (a write and the change log may report the same change, in either order). Every
+  // other tenant is shared. The version is the larger of base's and `version`.
+  static std::shared_ptr<const CompiledPolicy> WithChanges(const CompiledPolicy* base,
+                                                           const std::vector<TenantChange>& changes,
+                                                           uint64_t version);
+
+  // Rebase is Publish for a full reload made at `version` while `live` kept serving: tenants
+  // `live` holds at a newer revision than `version` (written here meanwhile) are kept.
+  static std::shared_ptr<const CompiledPolicy> Rebase(std::unique_ptr<CompiledPolicy> full,
+                                                      uint64_t version, const CompiledPolicy* live);
+
   // FindTenant returns the tenant or nullptr. The pointer lives as long as this policy.
   const CompiledTenant* FindTenant(absl::string_view name) const {
-    const auto it = tenants_.find(name);
-    return it == tenants_.end() ? nullptr : it->second.get();
+    const TenantEntry* e = FindEntry(name);
+    return e == nullptr ? nullptr : e->tenant.get();
   }
+  // TenantRevision is the revision that wrote `name` (0 when this policy never heard of it).
+  uint64_t TenantRevision(absl::string_view name) const {
+    const TenantEntry* e = FindEntry(name);
+    return e == nullptr ? 0 : e->revision;
+  }
+  // TenantSource parses the configuration `name` was compiled from (nullopt: no such tenant).
+  std::optional<v1::Tenant> TenantSource(absl::string_view name) const;
+  // TenantNames lists the tenants, sorted.
+  std::vector<std::string> TenantNames() const;
+  // Source is the whole configuration this snapshot serves, tenants sorted by name. O(policy):
+  // for exports and policy-wide checks only.
+  v1::PolicyConfig Source() const;
+
   uint64_t version() const { return version_; }
-  // source is the configuration this snapshot was compiled from.
-  const v1::PolicyConfig& source() const { return source_; }
-  size_t tenant_count() const { return tenants_.size(); }
+  size_t tenant_count() const { return live_tenants_; }
 
  private:
+  static constexpr size_t kShards = 256;
+  using Shard = absl::flat_hash_map<std::string, TenantEntry>;
+
   CompiledPolicy() = default;
+  // The top bits of the hash: the shards' own tables index by the low bits, which must vary.
+  static size_t ShardOf(absl::string_view name) {
+    return static_cast<size_t>(absl::Hash<absl::string_view>{}(name) >> 56) % kShards;
+  }
+  const TenantEntry* FindEntry(absl::string_view name) const {
+    const Shard* shard = shards_[ShardOf(name)].get();
+    if (shard == nullptr) return nullptr;
+    const auto it = shard->find(name);
+    return it == shard->end() ? nullptr : &it->second;
+  }
+  // Applies one change to this (unpublished) policy, copying its shard once per `copied`.
+  void Apply(const TenantChange& change, std::array<bool, kShards>& copied);
+
   uint64_t version_ = 0;
-  v1::PolicyConfig source_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CompiledTenant>> tenants_;
+  size_t live_tenants_ = 0;
+  std::array<std::shared_ptr<const Shard>, kShards> shards_;
 };
 
 }  // namespace logout::policy

@@ -1,5 +1,8 @@
 #include "service/rpc/logout_admin_service.h"
 
+#include <optional>
+#include <string>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -107,13 +110,12 @@ absl::Status Denied(const Caller& caller, absl::string_view what, absl::string_v
 // ("tenant/acme/client/x" for the tenant "acme/client/x"), reads like one of another tenant's
 // objects: when `policy` has a tenant of that whole name, the event is treated as ambiguous.
 bool AuditEventVisible(const Caller& caller, const std::string& object,
-                       const v1::PolicyConfig* policy) {
+                       const policy::CompiledPolicy* policy) {
   if (caller.SeesEveryTenant()) return true;
   const std::optional<std::string> tenant = admin::AuditObjectTenant(object);
   if (!tenant.has_value() || !caller.MayRead(*tenant)) return false;
   const absl::string_view rest = absl::string_view(object).substr(7);  // after "tenant/"
-  return policy == nullptr || !absl::StrContains(rest, '/') ||
-         FindTenant(*policy, std::string(rest)) == nullptr;
+  return policy == nullptr || !absl::StrContains(rest, '/') || policy->FindTenant(rest) == nullptr;
 }
 
 // Pages of a trail scanned for one filtered page, at most (then the caller continues from the
@@ -158,9 +160,11 @@ grpc::Status LogoutAdminService::Serve(grpc::ServerContext* ctx, const char* met
 }
 
 grpc::Status LogoutAdminService::Write(grpc::ServerContext* ctx, const char* method,
-                                       const Caller& caller, const store::Mutation& apply,
-                                       const FillFn& fill) {
-  const absl::StatusOr<uint64_t> version = writer_->Write(caller.actor, WhileWanted(ctx, apply));
+                                       const Caller& caller, const std::string* tenant,
+                                       const store::Mutation& apply, const FillFn& fill) {
+  const absl::StatusOr<uint64_t> version =
+      tenant == nullptr ? writer_->Write(caller.actor, WhileWanted(ctx, apply))
+                        : writer_->WriteTenant(caller.actor, *tenant, WhileWanted(ctx, apply));
   LogWrite(method, caller.actor, version);
   CountStoreError(version.status());
   if (!version.ok()) return ToGrpcStatus(version.status());
@@ -176,8 +180,8 @@ grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::G
       return Refuse("GetTenant", Denied(caller, "read", r->tenant()));
     const Snapshot snap = holder_->Get();
     if (snap == nullptr) return NoPolicyStatus();
-    const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-    if (t == nullptr) return NotFound("tenant", r->tenant());
+    const std::optional<v1::Tenant> t = snap->TenantSource(r->tenant());
+    if (!t.has_value()) return NotFound("tenant", r->tenant());
     FillTenant(*t, snap->version(), out);
     return grpc::Status::OK;
   });
@@ -189,8 +193,11 @@ grpc::Status LogoutAdminService::ListTenants(grpc::ServerContext* ctx,
   return Serve(ctx, "ListTenants", [&](const Caller& caller) -> grpc::Status {
     const Snapshot snap = holder_->Get();
     if (snap == nullptr) return grpc::Status::OK;  // nothing written yet: an empty list
-    for (const v1::Tenant& t : snap->source().tenants()) {
-      if (caller.MayRead(t.name())) FillTenant(t, snap->version(), out->add_tenants());
+    for (const std::string& name : snap->TenantNames()) {
+      if (!caller.MayRead(name)) continue;
+      if (std::optional<v1::Tenant> t = snap->TenantSource(name)) {
+        FillTenant(*t, snap->version(), out->add_tenants());
+      }
     }
     return grpc::Status::OK;
   });
@@ -203,10 +210,11 @@ grpc::Status LogoutAdminService::CreateTenant(grpc::ServerContext* ctx,
     const std::string& name = r->tenant().name();
     if (!caller.MayAdminister(name)) return Refuse("CreateTenant", Denied(caller, "create", name));
     return Write(
-        ctx, "CreateTenant", caller, [r](v1::PolicyConfig& c) { return ApplyCreateTenant(*r, c); },
+        ctx, "CreateTenant", caller, &name,
+        [r](v1::PolicyConfig& c) { return ApplyCreateTenant(*r, c); },
         [&](const Snapshot& snap, uint64_t) -> grpc::Status {
-          const v1::Tenant* t = FindTenant(snap->source(), name);
-          if (t == nullptr) return NotFound("tenant", name);
+          const std::optional<v1::Tenant> t = snap->TenantSource(name);
+          if (!t.has_value()) return NotFound("tenant", name);
           FillTenant(*t, snap->version(), out);
           return grpc::Status::OK;
         });
@@ -221,10 +229,11 @@ grpc::Status LogoutAdminService::UpdateTenant(grpc::ServerContext* ctx,
       return Refuse("UpdateTenant", Denied(caller, "write", r->tenant()));
     }
     return Write(
-        ctx, "UpdateTenant", caller, [r](v1::PolicyConfig& c) { return ApplyUpdateTenant(*r, c); },
+        ctx, "UpdateTenant", caller, &r->tenant(),
+        [r](v1::PolicyConfig& c) { return ApplyUpdateTenant(*r, c); },
         [&](const Snapshot& snap, uint64_t) -> grpc::Status {
-          const v1::Tenant* t = FindTenant(snap->source(), r->tenant());
-          if (t == nullptr) return NotFound("tenant", r->tenant());
+          const std::optional<v1::Tenant> t = snap->TenantSource(r->tenant());
+          if (!t.has_value()) return NotFound("tenant", r->tenant());
           FillTenant(*t, snap->version(), out);
           return grpc::Status::OK;
         });
@@ -239,7 +248,8 @@ grpc::Status LogoutAdminService::DeleteTenant(grpc::ServerContext* ctx,
       return Refuse("DeleteTenant", Denied(caller, "delete", r->tenant()));
     }
     return Write(
-        ctx, "DeleteTenant", caller, [r](v1::PolicyConfig& c) { return ApplyDeleteTenant(*r, c); },
+        ctx, "DeleteTenant", caller, &r->tenant(),
+        [r](v1::PolicyConfig& c) { return ApplyDeleteTenant(*r, c); },
         [out](const Snapshot&, uint64_t version) {
           out->set_policy_version(version);
           return grpc::Status::OK;
@@ -254,8 +264,8 @@ grpc::Status LogoutAdminService::ReadInTenant(grpc::ServerContext* ctx, const ch
     if (!caller.MayRead(tenant)) return Refuse(method, Denied(caller, "read", tenant));
     const Snapshot snap = holder_->Get();
     if (snap == nullptr) return NoPolicyStatus();
-    const v1::Tenant* t = FindTenant(snap->source(), tenant);
-    if (t == nullptr) return NotFound("tenant", tenant);
+    const std::optional<v1::Tenant> t = snap->TenantSource(tenant);
+    if (!t.has_value()) return NotFound("tenant", tenant);
     return find(*t, snap->version());
   });
 }
@@ -266,7 +276,7 @@ grpc::Status LogoutAdminService::WriteInTenant(grpc::ServerContext* ctx, const c
                                                const store::Mutation& apply, const FillFn& fill) {
   return Serve(ctx, method, [&](const Caller& caller) -> grpc::Status {
     if (!caller.MayWrite(tenant)) return Refuse(method, Denied(caller, "write", tenant));
-    return Write(ctx, method, caller, apply, fill);
+    return Write(ctx, method, caller, &tenant, apply, fill);
   });
 }
 
@@ -300,8 +310,8 @@ LogoutAdminService::FillFn FillCommittedClient(const std::string& tenant,
                                                v1::ClientResponse* out) {
   return [&tenant, &client_id, out](const std::shared_ptr<const policy::CompiledPolicy>& snap,
                                     uint64_t) -> grpc::Status {
-    const v1::Tenant* t = FindTenant(snap->source(), tenant);
-    const v1::Client* c = t == nullptr ? nullptr : FindClient(*t, client_id);
+    const std::optional<v1::Tenant> t = snap->TenantSource(tenant);
+    const v1::Client* c = t.has_value() ? FindClient(*t, client_id) : nullptr;
     if (c == nullptr) return NotFound("client", client_id);
     FillClient(*c, snap->version(), out);
     return grpc::Status::OK;
@@ -314,8 +324,8 @@ LogoutAdminService::FillFn FillCommittedConnection(const std::string& tenant,
                                                    v1::ConnectionResponse* out) {
   return [&tenant, &name, out](const std::shared_ptr<const policy::CompiledPolicy>& snap,
                                uint64_t) -> grpc::Status {
-    const v1::Tenant* t = FindTenant(snap->source(), tenant);
-    const v1::Connection* c = t == nullptr ? nullptr : FindConnection(*t, name);
+    const std::optional<v1::Tenant> t = snap->TenantSource(tenant);
+    const v1::Connection* c = t.has_value() ? FindConnection(*t, name) : nullptr;
     if (c == nullptr) return NotFound("connection", name);
     FillConnection(*c, snap->version(), out);
     return grpc::Status::OK;
@@ -436,11 +446,14 @@ grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
       return grpc::Status::OK;
     }
     if (caller.SeesEveryTenant()) {
-      *out->mutable_policy() = snap->source();
-      out->set_etag(PolicyEtag(snap->source()));
+      *out->mutable_policy() = snap->Source();
+      out->set_etag(PolicyEtag(out->policy()));
     } else {
-      for (const v1::Tenant& t : snap->source().tenants()) {
-        if (caller.MayRead(t.name())) *out->mutable_policy()->add_tenants() = t;
+      for (const std::string& name : snap->TenantNames()) {
+        if (!caller.MayRead(name)) continue;
+        if (std::optional<v1::Tenant> t = snap->TenantSource(name)) {
+          *out->mutable_policy()->add_tenants() = *std::move(t);
+        }
       }
     }
     if (!r->include_secrets()) {
@@ -474,10 +487,11 @@ grpc::Status LogoutAdminService::ImportPolicy(grpc::ServerContext* ctx,
       out->set_policy_version(*version);
       return grpc::Status::OK;
     }
-    return Write(ctx, "ImportPolicy", caller, apply, [out](const Snapshot&, uint64_t version) {
-      out->set_policy_version(version);
-      return grpc::Status::OK;
-    });
+    return Write(ctx, "ImportPolicy", caller, nullptr, apply,
+                 [out](const Snapshot&, uint64_t version) {
+                   out->set_policy_version(version);
+                   return grpc::Status::OK;
+                 });
   });
 }
 
@@ -488,7 +502,7 @@ grpc::Status LogoutAdminService::ListAuditEvents(grpc::ServerContext* ctx,
     const uint32_t limit = r->page_size() == 0 ? 100 : std::min<uint32_t>(r->page_size(), 1000);
     uint64_t before = r->before_version();
     const Snapshot snap = holder_->Get();
-    const v1::PolicyConfig* policy = snap == nullptr ? nullptr : &snap->source();
+    const policy::CompiledPolicy* policy = snap.get();
     // A scoped credential reads pages until it has `limit` of its own events (or the bound).
     for (int page = 0; page < kMaxScannedPages; ++page) {
       absl::StatusOr<std::vector<v1::AuditEvent>> events = writer_->ListAudit(before, limit);

@@ -92,10 +92,11 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
   // the caller; a refused call is counted and logged.
   grpc::Status Serve(grpc::ServerContext* ctx, const char* method,
                      const std::function<grpc::Status(const Caller&)>& body);
-  // Write runs `apply` in one store transaction (nothing is written when the caller stopped
-  // waiting), logs it, and answers with `fill` from the committed snapshot.
+  // Write runs `apply` in one store transaction on `tenant` (nullptr: the whole policy; nothing
+  // is written when the caller stopped waiting), logs it, and answers with `fill` from the
+  // committed snapshot.
   grpc::Status Write(grpc::ServerContext* ctx, const char* method, const Caller& caller,
-                     const store::Mutation& apply, const FillFn& fill);
+                     const std::string* tenant, const store::Mutation& apply, const FillFn& fill);
   // ReadInTenant / WriteInTenant check the caller's scope for `tenant` (reader / writer) first.
   grpc::Status ReadInTenant(grpc::ServerContext* ctx, const char* method, const std::string& tenant,
                             const ReadFn& find);

@@ -4,14 +4,12 @@
 
 namespace logout::server {
 
-PolicyReconciler::PolicyReconciler(store::PolicyWriter* writer,
-                                   const store::SnapshotHolder* snapshots, Observer observe,
+PolicyReconciler::PolicyReconciler(store::PolicyWriter* writer, Observer observe,
                                    absl::Duration retry_interval)
-    : writer_(writer), snapshots_(snapshots), observe_(std::move(observe)) {
+    : writer_(writer), observe_(std::move(observe)) {
   retry_ = std::make_unique<PeriodicTask>(retry_interval, [this] {
     const uint64_t wanted = announced_.load();
-    const auto live = snapshots_->Get();
-    if (wanted > (live == nullptr ? 0 : live->version())) Reload(wanted);
+    if (wanted > writer_->applied_revision()) Reload(wanted);
   });
 }
 
@@ -24,7 +22,7 @@ void PolicyReconciler::Announce(uint64_t version) {
 
 void PolicyReconciler::Reload(uint64_t version) {
   absl::MutexLock lock(&reload_mu_);
-  observe_(version, writer_->Reload());
+  observe_(version, writer_->CatchUp());
 }
 
 }  // namespace logout::server

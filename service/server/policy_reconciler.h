@@ -3,7 +3,7 @@
 // retried until the snapshot catches up, instead of waiting for the next write to announce
 // itself.
 //
-//   PolicyReconciler reconciler(&writer, &snapshots, [](uint64_t v, const absl::Status& s) {...});
+//   PolicyReconciler reconciler(&writer, [](uint64_t revision, const absl::Status& s) {...});
 //   store->WatchChanges([&](uint64_t v) { reconciler.Announce(v); });
 #ifndef SERVICE_SERVER_POLICY_RECONCILER_H_
 #define SERVICE_SERVER_POLICY_RECONCILER_H_
@@ -22,15 +22,15 @@
 
 namespace logout::server {
 
-// PolicyReconciler is thread-safe; `writer` and `snapshots` must outlive it.
+// PolicyReconciler is thread-safe; `writer` must outlive it.
 class PolicyReconciler {
  public:
   // `observe` runs after every reload with the announced version and the reload's status (OK:
   // the snapshot is the store's newest; an error: the last good snapshot keeps serving).
   using Observer = std::function<void(uint64_t version, const absl::Status& reload)>;
 
-  PolicyReconciler(store::PolicyWriter* writer, const store::SnapshotHolder* snapshots,
-                   Observer observe, absl::Duration retry_interval = absl::Seconds(2));
+  PolicyReconciler(store::PolicyWriter* writer, Observer observe,
+                   absl::Duration retry_interval = absl::Seconds(2));
 
   // Announce says the store may hold `version`: reload now, on the calling thread.
   void Announce(uint64_t version);
@@ -42,7 +42,6 @@ class PolicyReconciler {
   void Reload(uint64_t version);
 
   store::PolicyWriter* const writer_;
-  const store::SnapshotHolder* const snapshots_;
   const Observer observe_;
   // The newest version the store announced.
   std::atomic<uint64_t> announced_{0};

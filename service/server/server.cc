@@ -303,7 +303,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   if (self->store_ != nullptr) {
     LOGOUT_RETURN_IF_ERROR(self->LoadStore(options.policy_path, options.policy_mode));
     self->reconciler_ = std::make_unique<PolicyReconciler>(
-        self->writer_.get(), &self->snapshots_,
+        self->writer_.get(),
         [raw](uint64_t version, const absl::Status& s) { raw->OnReconciled(version, s); });
     PolicyReconciler* reconciler = self->reconciler_.get();
     self->store_->WatchChanges([reconciler](uint64_t version) { reconciler->Announce(version); });
@@ -398,6 +398,7 @@ absl::Status LogoutServer::LoadStore(const std::string& policy_path,
     return absl::OkStatus();
   }
   const bool replace = policy_mode == "replace";
+  bool write = false;  // whether --policy was written to the store (or lost the race to)
   if (!policy_path.empty()) {
     absl::StatusOr<v1::PolicyConfig> file = store::ReadPolicyFile(policy_path);
     if (!file.ok() && stored.version > 0 && !replace) {
@@ -414,7 +415,7 @@ absl::Status LogoutServer::LoadStore(const std::string& policy_path,
       // The import applies only to the policy it was compared with: another replica seeding,
       // or an admin import, landing first makes it ABORTED instead of overwritten.
       import.set_expected_etag(admin::PolicyEtag(stored.config));
-      bool write = stored.version == 0;
+      write = stored.version == 0;
       if (stored.version > 0) {
         // What importing the file would change (stored secrets kept, as an import keeps them).
         v1::PolicyConfig imported = stored.config;
@@ -455,7 +456,9 @@ absl::Status LogoutServer::LoadStore(const std::string& policy_path,
       }
     }
   }
-  if (absl::Status s = writer_->Reload(); !s.ok()) {
+  // Nothing written at start-up: install what was read; else read what the other writer wrote.
+  absl::Status installed = write ? writer_->CatchUp() : writer_->InstallLoaded(std::move(stored));
+  if (absl::Status s = installed; !s.ok()) {
     // Fail closed: keep NOT_SERVING; an admin import can repair the store.
     LogEvent(LogLevel::kError, "stored policy refused", {{"error", std::string(s.message())}});
     metrics_->RecordReloadFailure();
@@ -502,6 +505,10 @@ void LogoutServer::SetServing(bool serving) {
 }
 
 void LogoutServer::OnReconciled(uint64_t version, const absl::Status& status) {
+  uint64_t heard = store_revision_.load();
+  while (version > heard && !store_revision_.compare_exchange_weak(heard, version)) {
+  }
+  metrics_->SetRevisions(writer_->applied_revision(), store_revision_.load());
   if (!status.ok()) {
     // The last good snapshot keeps serving; the health detail says the store is ahead.
     LogEvent(LogLevel::kError, "policy reload failed; serving the last good snapshot",
@@ -528,6 +535,13 @@ void LogoutServer::InstallPolicy(std::shared_ptr<const policy::CompiledPolicy> p
 void LogoutServer::OnInstalled() {
   if (const auto live = snapshots_.Get(); live != nullptr) {
     metrics_->SetPolicy(live->version(), absl::Now());
+  }
+  if (writer_ != nullptr) {
+    const uint64_t applied = writer_->applied_revision();
+    uint64_t heard = store_revision_.load();
+    while (applied > heard && !store_revision_.compare_exchange_weak(heard, applied)) {
+    }
+    metrics_->SetRevisions(applied, std::max(heard, applied));
   }
   SetServing(true);
 }

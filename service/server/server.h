@@ -212,6 +212,8 @@ class LogoutServer {
   std::unique_ptr<PolicyReconciler> reconciler_;
   // Set by Drain/Shutdown: health never returns to SERVING afterwards.
   std::atomic<bool> draining_{false};
+  // The newest store revision this replica heard of (announced or written here).
+  std::atomic<uint64_t> store_revision_{0};
   int port_ = 0;
   int admin_port_ = 0;
   int health_port_ = 0;

@@ -2,6 +2,7 @@
 //
 //   SnapshotHolder holder;
 //   holder.Swap(std::move(new_snapshot));                // after a fully successful build
+//   holder.Publish([&](const CompiledPolicy* live) { return CompiledPolicy::WithChanges(...); });
 //   std::shared_ptr<const CompiledPolicy> s = holder.Get();  // nullptr until the first swap
 #ifndef SERVICE_STORE_SNAPSHOT_HOLDER_H_
 #define SERVICE_STORE_SNAPSHOT_HOLDER_H_
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/synchronization/mutex.h"
 #include "service/policy/compiled_policy.h"
 
 namespace logout::store {
@@ -33,6 +35,16 @@ class SnapshotHolder {
     return false;
   }
 
+  // Publish installs make(current) (current: the live snapshot or nullptr) unless it returns
+  // nullptr. Publishers run one at a time, so none loses another's change; readers never wait.
+  template <typename Make>
+  void Publish(Make make) {
+    absl::MutexLock lock(&publish_mu_);
+    std::shared_ptr<const policy::CompiledPolicy> next =
+        make(current_.load(std::memory_order_acquire).get());
+    if (next != nullptr) current_.store(std::move(next), std::memory_order_release);
+  }
+
   // Swap installs `next` (which must be non-null and fully built) and returns the previous one.
   std::shared_ptr<const policy::CompiledPolicy> Swap(
       std::shared_ptr<const policy::CompiledPolicy> next) {
@@ -40,6 +52,7 @@ class SnapshotHolder {
   }
 
  private:
+  absl::Mutex publish_mu_;
   std::atomic<std::shared_ptr<const policy::CompiledPolicy>> current_;
 };
 

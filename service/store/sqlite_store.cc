@@ -5,29 +5,41 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "service/store/tenant_rows.h"
 
 namespace logout::store {
 namespace {
 
-// Version 2 added logoutd_delivery_audit; a version 1 database is upgraded in place (the new
-// table is created by kSchema, then the recorded version is raised) in one transaction.
-constexpr int kSchemaVersion = 2;
+// Version 3 keeps one row per tenant (logoutd_tenants), the revision (logoutd_revision) and
+// the change log (logoutd_changes) instead of version 2's one-document logoutd_policy; version
+// 2 added logoutd_delivery_audit. Older databases are upgraded in place, in one transaction,
+// by Init (see schema.md).
+constexpr int kSchemaVersion = 3;
 // Largest ListDeliveryEvents page.
 constexpr int kMaxDeliveryPage = 1000;
 
 constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS logoutd_schema (version INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS logoutd_policy ("
+    "CREATE TABLE IF NOT EXISTS logoutd_revision ("
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " version INTEGER NOT NULL,"
+    " revision INTEGER NOT NULL,"
+    " log_start INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS logoutd_tenants ("
+    " name TEXT PRIMARY KEY,"
+    " revision INTEGER NOT NULL,"
     " body BLOB NOT NULL,"
     " updated_at_micros INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS logoutd_changes ("
+    " revision INTEGER NOT NULL,"
+    " tenant TEXT NOT NULL,"
+    " op TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),"
+    " time_micros INTEGER NOT NULL,"
+    " PRIMARY KEY (revision, tenant))",
     "CREATE TABLE IF NOT EXISTS logoutd_audit ("
     " version INTEGER PRIMARY KEY,"
     " time_micros INTEGER NOT NULL,"
@@ -41,6 +53,7 @@ constexpr const char* kSchema[] = {
     " detail TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS logoutd_delivery_audit_tenant"
     " ON logoutd_delivery_audit (tenant, id)",
+    "INSERT OR IGNORE INTO logoutd_revision (id, revision, log_start) VALUES (1, 0, 1)",
 };
 
 // One prepared statement, finalised on scope exit.
@@ -79,29 +92,10 @@ class SqliteStore final : public PolicyStore {
         return Error("cannot create the schema");
       }
     }
-    Statement select(db_, "SELECT version FROM logoutd_schema");
-    if (!select.ok()) {
+    absl::Status status = UpgradeLocked();
+    if (!status.ok()) {
       ExecLocked("ROLLBACK");
-      return Error("cannot read the schema version");
-    }
-    if (sqlite3_step(select.get()) == SQLITE_ROW) {
-      const int version = sqlite3_column_int(select.get(), 0);
-      if (version > kSchemaVersion) {
-        ExecLocked("ROLLBACK");
-        return absl::UnavailableError(absl::StrCat("the database has schema version ", version,
-                                                   "; this logoutd knows ", kSchemaVersion));
-      }
-      if (version < kSchemaVersion &&
-          !ExecLocked(
-              absl::StrCat("UPDATE logoutd_schema SET version = ", kSchemaVersion).c_str())) {
-        ExecLocked("ROLLBACK");
-        return Error("cannot upgrade the schema version");
-      }
-    } else if (!ExecLocked(absl::StrCat("INSERT INTO logoutd_schema (version) VALUES (",
-                                        kSchemaVersion, ")")
-                               .c_str())) {
-      ExecLocked("ROLLBACK");
-      return Error("cannot record the schema version");
+      return status;
     }
     if (!ExecLocked("COMMIT")) return Error("cannot commit the schema");
     return absl::OkStatus();
@@ -109,48 +103,35 @@ class SqliteStore final : public PolicyStore {
 
   absl::StatusOr<StoredPolicy> Load() override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    return LoadLocked();
+    // One read transaction: the revision and the rows agree.
+    if (!ExecLocked("BEGIN")) return Error("cannot start a read transaction");
+    absl::StatusOr<StoredPolicy> policy = LoadLocked();
+    ExecLocked("COMMIT");
+    return policy;
+  }
+
+  absl::StatusOr<StoredChanges> LoadChanges(uint64_t after) override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!ExecLocked("BEGIN")) return Error("cannot start a read transaction");
+    absl::StatusOr<StoredChanges> changes = LoadChangesLocked(after);
+    ExecLocked("COMMIT");
+    return changes;
+  }
+
+  absl::StatusOr<uint64_t> UpdateTenant(const std::string& name, const Mutation& mutation) override
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    // IMMEDIATE takes the write lock now, so the read below is the latest committed state.
+    if (!ExecLocked("BEGIN IMMEDIATE")) return Error("cannot start a write transaction");
+    absl::StatusOr<uint64_t> revision = UpdateTenantLocked(name, mutation);
+    return Finish(std::move(revision));
   }
 
   absl::StatusOr<StoredPolicy> Update(const Mutation& mutation) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    // IMMEDIATE takes the write lock now, so the read below is the latest committed version.
     if (!ExecLocked("BEGIN IMMEDIATE")) return Error("cannot start a write transaction");
-    absl::StatusOr<StoredPolicy> current = LoadLocked();
-    if (!current.ok()) {
-      ExecLocked("ROLLBACK");
-      return current.status();
-    }
-    absl::StatusOr<v1::AuditEvent> event = mutation(current->config);
-    if (!event.ok()) {
-      ExecLocked("ROLLBACK");
-      return event.status();
-    }
-    StoredPolicy next{current->version + 1, std::move(current->config)};
-    std::string body;
-    {
-      google::protobuf::io::StringOutputStream out(&body);
-      google::protobuf::io::CodedOutputStream coded(&out);
-      coded.SetSerializationDeterministic(true);
-      if (!next.config.SerializeToCodedStream(&coded)) {
-        ExecLocked("ROLLBACK");
-        return absl::InternalError("cannot serialise the policy");
-      }
-    }
-    const int64_t now_micros = absl::ToUnixMicros(absl::Now());
-    event->set_policy_version(next.version);
-    event->mutable_time()->set_seconds(now_micros / 1000000);
-    event->mutable_time()->set_nanos(static_cast<int32_t>(now_micros % 1000000) * 1000);
-    if (!WritePolicyLocked(next.version, body, now_micros) ||
-        !WriteAuditLocked(*event, now_micros)) {
-      ExecLocked("ROLLBACK");
-      return Error("cannot write the policy");
-    }
-    if (!ExecLocked("COMMIT")) {
-      ExecLocked("ROLLBACK");
-      return Error("cannot commit the policy");
-    }
-    return next;
+    absl::StatusOr<StoredPolicy> policy = UpdatePolicyLocked(mutation);
+    return Finish(std::move(policy));
   }
 
   absl::StatusOr<std::vector<v1::AuditEvent>> ListAudit(uint64_t before_version,
@@ -285,6 +266,13 @@ class SqliteStore final : public PolicyStore {
                                       static_cast<size_t>(sqlite3_column_bytes(stmt, col)));
   }
 
+  static absl::string_view Blob(sqlite3_stmt* stmt, int col) {
+    const void* b = sqlite3_column_blob(stmt, col);
+    return b == nullptr ? absl::string_view()
+                        : absl::string_view(static_cast<const char*>(b),
+                                            static_cast<size_t>(sqlite3_column_bytes(stmt, col)));
+  }
+
   static int64_t MicrosOf(const google::protobuf::Timestamp& t) {
     return t.seconds() * 1000000 + t.nanos() / 1000;
   }
@@ -297,34 +285,258 @@ class SqliteStore final : public PolicyStore {
     return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
   }
 
-  absl::StatusOr<StoredPolicy> LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    Statement select(db_, "SELECT version, body FROM logoutd_policy WHERE id = 1");
-    if (!select.ok()) return Error("cannot read the policy");
-    StoredPolicy p;
-    const int rc = sqlite3_step(select.get());
-    if (rc == SQLITE_DONE) return p;
-    if (rc != SQLITE_ROW) return Error("cannot read the policy");
-    p.version = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0));
-    const void* blob = sqlite3_column_blob(select.get(), 1);
-    const int size = sqlite3_column_bytes(select.get(), 1);
-    if (!p.config.ParseFromArray(blob, size)) {
-      return absl::DataLossError("sqlite: the stored policy does not parse");
+  // Finish commits the write transaction when `result` is OK, else rolls it back.
+  template <typename T>
+  absl::StatusOr<T> Finish(absl::StatusOr<T> result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!result.ok()) {
+      ExecLocked("ROLLBACK");
+      return result;
     }
+    if (!ExecLocked("COMMIT")) {
+      absl::Status s = Error("cannot commit the policy");
+      ExecLocked("ROLLBACK");
+      return s;
+    }
+    return result;
+  }
+
+  // UpgradeLocked records the schema version, upgrading a version 1 or 2 database in place: its
+  // one policy document becomes one row per tenant at the document's version, which becomes the
+  // revision (the change log starts after it, so replicas behind it reload everything).
+  absl::Status UpgradeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    int version = 0;
+    {
+      Statement select(db_, "SELECT version FROM logoutd_schema");
+      if (!select.ok()) return Error("cannot read the schema version");
+      const int rc = sqlite3_step(select.get());
+      if (rc == SQLITE_ROW) {
+        version = sqlite3_column_int(select.get(), 0);
+      } else if (rc != SQLITE_DONE) {
+        return Error("cannot read the schema version");
+      }
+    }
+    if (version == 0) {
+      if (!ExecLocked(
+              absl::StrCat("INSERT INTO logoutd_schema (version) VALUES (", kSchemaVersion, ")")
+                  .c_str())) {
+        return Error("cannot record the schema version");
+      }
+      return absl::OkStatus();
+    }
+    if (version > kSchemaVersion) {
+      return absl::UnavailableError(absl::StrCat("the database has schema version ", version,
+                                                 "; this logoutd knows ", kSchemaVersion));
+    }
+    if (version == kSchemaVersion) return absl::OkStatus();
+    if (absl::Status s = SplitDocumentLocked(); !s.ok()) return s;
+    if (!ExecLocked("DROP TABLE IF EXISTS logoutd_policy") ||
+        !ExecLocked(absl::StrCat("UPDATE logoutd_schema SET version = ", kSchemaVersion).c_str())) {
+      return Error("cannot upgrade the schema version");
+    }
+    return absl::OkStatus();
+  }
+
+  // SplitDocumentLocked turns a version 1/2 policy document into tenant rows.
+  absl::Status SplitDocumentLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Statement old(db_, "SELECT version, body FROM logoutd_policy WHERE id = 1");
+    if (!old.ok()) return absl::OkStatus();  // no table: the database was never written
+    const int rc = sqlite3_step(old.get());
+    if (rc == SQLITE_DONE) return absl::OkStatus();
+    if (rc != SQLITE_ROW) return Error("cannot read the version 2 policy");
+    const int64_t doc_version = sqlite3_column_int64(old.get(), 0);
+    v1::PolicyConfig config;
+    if (!config.ParseFromArray(sqlite3_column_blob(old.get(), 1),
+                               sqlite3_column_bytes(old.get(), 1))) {
+      return absl::DataLossError(
+          absl::StrCat("sqlite: the stored policy (version ", doc_version, ") does not parse"));
+    }
+    const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+    for (const v1::Tenant& t : config.tenants()) {
+      if (!WriteRowLocked({t.name(), SerializeTenant(t)}, static_cast<uint64_t>(doc_version),
+                          now_micros)) {
+        return Error("cannot upgrade the policy to one row per tenant");
+      }
+    }
+    Statement set(db_, "UPDATE logoutd_revision SET revision = ?1, log_start = ?1 + 1");
+    if (!set.ok()) return Error("cannot upgrade the revision");
+    sqlite3_bind_int64(set.get(), 1, doc_version);
+    if (sqlite3_step(set.get()) != SQLITE_DONE) return Error("cannot upgrade the revision");
+    return absl::OkStatus();
+  }
+
+  // The revision and the first revision the change log is complete from.
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> RevisionLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Statement select(db_, "SELECT revision, log_start FROM logoutd_revision WHERE id = 1");
+    if (!select.ok() || sqlite3_step(select.get()) != SQLITE_ROW) {
+      return Error("cannot read the revision");
+    }
+    return std::make_pair(static_cast<uint64_t>(sqlite3_column_int64(select.get(), 0)),
+                          static_cast<uint64_t>(sqlite3_column_int64(select.get(), 1)));
+  }
+
+  absl::StatusOr<StoredPolicy> LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    StoredPolicy p;
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> revision = RevisionLocked();
+    if (!revision.ok()) return revision.status();
+    p.version = revision->first;
+    Statement select(db_, "SELECT name, body FROM logoutd_tenants ORDER BY name");
+    if (!select.ok()) return Error("cannot read the policy");
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      absl::StatusOr<v1::Tenant> t = ParseTenant(Blob(select.get(), 1), Text(select.get(), 0));
+      if (!t.ok()) return t.status();
+      *p.config.add_tenants() = *std::move(t);
+    }
+    if (rc != SQLITE_DONE) return Error("cannot read the policy");
     return p;
   }
 
-  bool WritePolicyLocked(uint64_t version, const std::string& body, int64_t now_micros)
+  absl::StatusOr<StoredChanges> LoadChangesLocked(uint64_t after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    StoredChanges changes;
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> revision = RevisionLocked();
+    if (!revision.ok()) return revision.status();
+    changes.revision = revision->first;
+    if (after >= changes.revision) return changes;
+    if (after + 1 < revision->second) {
+      changes.complete = false;
+      return changes;
+    }
+    Statement select(db_,
+                     "SELECT c.tenant, c.revision, t.body FROM (SELECT tenant, max(revision) AS "
+                     "revision FROM logoutd_changes WHERE revision > ?1 GROUP BY tenant) c "
+                     "LEFT JOIN logoutd_tenants t ON t.name = c.tenant ORDER BY c.tenant");
+    if (!select.ok()) return Error("cannot read the change log");
+    sqlite3_bind_int64(select.get(), 1, static_cast<sqlite3_int64>(after));
+    int rc;
+    while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+      StoredTenant& t = changes.tenants.emplace_back();
+      t.name = Text(select.get(), 0);
+      t.revision = static_cast<uint64_t>(sqlite3_column_int64(select.get(), 1));
+      if (sqlite3_column_type(select.get(), 2) != SQLITE_NULL) {
+        absl::StatusOr<v1::Tenant> config = ParseTenant(Blob(select.get(), 2), t.name);
+        if (!config.ok()) return config.status();
+        t.config = *std::move(config);
+      }
+    }
+    if (rc != SQLITE_DONE) return Error("cannot read the change log");
+    return changes;
+  }
+
+  absl::StatusOr<uint64_t> UpdateTenantLocked(const std::string& name, const Mutation& mutation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    v1::PolicyConfig config;
+    bool existed = false;
+    {
+      Statement select(db_, "SELECT body FROM logoutd_tenants WHERE name = ?1");
+      if (!select.ok()) return Error("cannot read the tenant");
+      sqlite3_bind_text(select.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+      const int rc = sqlite3_step(select.get());
+      if (rc == SQLITE_ROW) {
+        absl::StatusOr<v1::Tenant> t = ParseTenant(Blob(select.get(), 0), name);
+        if (!t.ok()) return t.status();
+        *config.add_tenants() = *std::move(t);
+        existed = true;
+      } else if (rc != SQLITE_DONE) {
+        return Error("cannot read the tenant");
+      }
+    }
+    absl::StatusOr<v1::AuditEvent> event = mutation(config);
+    if (!event.ok()) return event.status();
+    absl::StatusOr<std::vector<RowChange>> rows = TenantWriteRows(name, existed, config);
+    if (!rows.ok()) return rows.status();
+    return CommitLocked(*rows, *std::move(event));
+  }
+
+  absl::StatusOr<StoredPolicy> UpdatePolicyLocked(const Mutation& mutation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::StatusOr<StoredPolicy> current = LoadLocked();
+    if (!current.ok()) return current.status();
+    absl::flat_hash_map<std::string, std::string> before;
+    for (const v1::Tenant& t : current->config.tenants()) before[t.name()] = SerializeTenant(t);
+    absl::StatusOr<v1::AuditEvent> event = mutation(current->config);
+    if (!event.ok()) return event.status();
+    absl::StatusOr<std::vector<RowChange>> rows = PolicyWriteRows(before, current->config);
+    if (!rows.ok()) return rows.status();
+    absl::StatusOr<uint64_t> revision = CommitLocked(*rows, *std::move(event));
+    if (!revision.ok()) return revision.status();
+    return StoredPolicy{*revision, std::move(current->config)};
+  }
+
+  // CommitLocked writes `rows`, their change-log entries, the audit event and the next
+  // revision (pruning the change log beyond change_log_retention()). The caller commits.
+  absl::StatusOr<uint64_t> CommitLocked(const std::vector<RowChange>& rows, v1::AuditEvent event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> current = RevisionLocked();
+    if (!current.ok()) return current.status();
+    const uint64_t revision = current->first + 1;
+    const uint64_t retention = change_log_retention();
+    const uint64_t log_start = revision > retention
+                                   ? std::max(current->second, revision - retention + 1)
+                                   : current->second;
+    const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+    event.set_policy_version(revision);
+    event.mutable_time()->set_seconds(now_micros / 1000000);
+    event.mutable_time()->set_nanos(static_cast<int32_t>(now_micros % 1000000) * 1000);
+    for (const RowChange& row : rows) {
+      if (!WriteRowLocked(row, revision, now_micros) ||
+          !LogChangeLocked(row, revision, now_micros)) {
+        return Error("cannot write the tenant");
+      }
+    }
+    Statement set(db_, "UPDATE logoutd_revision SET revision = ?1, log_start = ?2");
+    if (!set.ok()) return Error("cannot write the revision");
+    sqlite3_bind_int64(set.get(), 1, static_cast<sqlite3_int64>(revision));
+    sqlite3_bind_int64(set.get(), 2, static_cast<sqlite3_int64>(log_start));
+    if (sqlite3_step(set.get()) != SQLITE_DONE) return Error("cannot write the revision");
+    if (log_start > current->second) {
+      Statement prune(db_, "DELETE FROM logoutd_changes WHERE revision < ?1");
+      if (!prune.ok()) return Error("cannot prune the change log");
+      sqlite3_bind_int64(prune.get(), 1, static_cast<sqlite3_int64>(log_start));
+      if (sqlite3_step(prune.get()) != SQLITE_DONE) return Error("cannot prune the change log");
+    }
+    if (!WriteAuditLocked(event, now_micros)) return Error("cannot write the audit event");
+    return revision;
+  }
+
+  bool WriteRowLocked(const RowChange& row, uint64_t revision, int64_t now_micros)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!row.body.has_value()) {
+      Statement del(db_, "DELETE FROM logoutd_tenants WHERE name = ?1");
+      if (!del.ok()) return false;
+      sqlite3_bind_text(del.get(), 1, row.name.data(), static_cast<int>(row.name.size()),
+                        SQLITE_STATIC);
+      return sqlite3_step(del.get()) == SQLITE_DONE;
+    }
     Statement upsert(db_,
-                     "INSERT INTO logoutd_policy (id, version, body, updated_at_micros) "
-                     "VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
-                     "version = excluded.version, body = excluded.body, "
+                     "INSERT INTO logoutd_tenants (name, revision, body, updated_at_micros) "
+                     "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
+                     "revision = excluded.revision, body = excluded.body, "
                      "updated_at_micros = excluded.updated_at_micros");
     if (!upsert.ok()) return false;
-    sqlite3_bind_int64(upsert.get(), 1, static_cast<sqlite3_int64>(version));
-    sqlite3_bind_blob(upsert.get(), 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(upsert.get(), 3, now_micros);
+    sqlite3_bind_text(upsert.get(), 1, row.name.data(), static_cast<int>(row.name.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(upsert.get(), 2, static_cast<sqlite3_int64>(revision));
+    sqlite3_bind_blob(upsert.get(), 3, row.body->data(), static_cast<int>(row.body->size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(upsert.get(), 4, now_micros);
     return sqlite3_step(upsert.get()) == SQLITE_DONE;
+  }
+
+  bool LogChangeLocked(const RowChange& row, uint64_t revision, int64_t now_micros)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Statement insert(db_,
+                     "INSERT INTO logoutd_changes (revision, tenant, op, time_micros) "
+                     "VALUES (?1, ?2, ?3, ?4)");
+    if (!insert.ok()) return false;
+    sqlite3_bind_int64(insert.get(), 1, static_cast<sqlite3_int64>(revision));
+    sqlite3_bind_text(insert.get(), 2, row.name.data(), static_cast<int>(row.name.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(insert.get(), 3, row.body.has_value() ? "upsert" : "delete", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(insert.get(), 4, now_micros);
+    return sqlite3_step(insert.get()) == SQLITE_DONE;
   }
 
   bool WriteAuditLocked(const v1::AuditEvent& e, int64_t now_micros)

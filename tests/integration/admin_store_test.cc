@@ -504,21 +504,23 @@ TEST_F(AdminStoreTest, StoredPolicyThatNoLongerCompilesFailsClosedAndCanBeRepair
     d->process->Signal(SIGTERM);
     ASSERT_EQ(d->process->Wait(absl::Seconds(10)), 0);
   }
-  // Corrupt the stored document behind logoutd's back: an entry the compiler refuses.
-  v1::PolicyConfig bad;
-  v1::Tenant* t = bad.add_tenants();
-  t->set_name("acme");
-  t->add_allowed_logout_urls("https://*.com");
+  // Corrupt the stored tenant behind logoutd's back: an entry the compiler refuses.
+  v1::Tenant bad;
+  bad.set_name("acme");
+  bad.add_allowed_logout_urls("https://*.com");
   const std::string body = bad.SerializeAsString();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/logoutd.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE logoutd_policy SET body = ?1, version = 7", -1, &stmt,
-                               nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db, "UPDATE logoutd_tenants SET body = ?1, revision = 7 WHERE name = 'acme'", -1,
+                &stmt, nullptr),
             SQLITE_OK);
   sqlite3_bind_blob(stmt, 1, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE);
   sqlite3_finalize(stmt);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE logoutd_revision SET revision = 7", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
 
   auto d = Start(/*seed=*/false);

@@ -111,23 +111,30 @@ TEST_F(PostgresReplicasTest, UncompilablePolicyKeepsLastGoodSnapshotAndIsReporte
   auto b = Replica(/*seed=*/false);
   ASSERT_NE(b, nullptr);
   ASSERT_EQ(Health(*b, "logout.v1.PolicyStore"), grpc::health::v1::HealthCheckResponse::SERVING);
-  // Bypass logoutd: store a document with an invalid entry as version 99 and notify.
-  v1::PolicyConfig bad;
-  v1::Tenant* t = bad.add_tenants();
-  t->set_name("acme");
-  t->add_allowed_logout_urls("https://*.com");
+  // Bypass logoutd: store tenant acme with an invalid entry as revision 99 (row, change log,
+  // revision, as a writer would) and notify.
+  v1::Tenant bad;
+  bad.set_name("acme");
+  bad.add_allowed_logout_urls("https://*.com");
   const std::string body = bad.SerializeAsString();
   PGconn* conn = PQconnectdb(url_.c_str());
   ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
   const char* values[] = {body.data()};
   const int lengths[] = {static_cast<int>(body.size())};
   const int formats[] = {1};
+  PQclear(PQexec(conn, "BEGIN"));
   PGresult* res =
-      PQexecParams(conn, "UPDATE logoutd_policy SET body = $1, version = 99 WHERE id = 1", 1,
-                   nullptr, values, lengths, formats, 0);
+      PQexecParams(conn, "UPDATE logoutd_tenants SET body = $1, revision = 99 WHERE name = 'acme'",
+                   1, nullptr, values, lengths, formats, 0);
   ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
   PQclear(res);
-  PQclear(PQexec(conn, "NOTIFY logoutd_policy, '99'"));
+  for (const char* sql :
+       {"INSERT INTO logoutd_changes VALUES (99, 'acme', 'upsert', 0)",
+        "UPDATE logoutd_revision SET revision = 99", "COMMIT", "NOTIFY logoutd_changes, '99'"}) {
+    res = PQexec(conn, sql);
+    ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn);
+    PQclear(res);
+  }
   PQfinish(conn);
 
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -148,18 +155,17 @@ TEST_F(PostgresReplicasTest, UncompilablePolicyKeepsLastGoodSnapshotAndIsReporte
           ->WaitForLine("policy reload failed; serving the last good snapshot", absl::Seconds(5))
           .has_value());
 
-  // Repair the document at the same version and without NOTIFY: nothing announces it, so only
+  // Repair the tenant at the same revision and without NOTIFY: nothing announces it, so only
   // B's retry of the failed reload can pick it up.
-  v1::PolicyConfig good;
-  v1::Tenant* g = good.add_tenants();
-  g->set_name("acme");
-  g->add_allowed_logout_urls("https://acme.example.com/repaired");
+  v1::Tenant good;
+  good.set_name("acme");
+  good.add_allowed_logout_urls("https://acme.example.com/repaired");
   const std::string good_body = good.SerializeAsString();
   conn = PQconnectdb(url_.c_str());
   ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
   const char* good_values[] = {good_body.data()};
   const int good_lengths[] = {static_cast<int>(good_body.size())};
-  res = PQexecParams(conn, "UPDATE logoutd_policy SET body = $1 WHERE id = 1", 1, nullptr,
+  res = PQexecParams(conn, "UPDATE logoutd_tenants SET body = $1 WHERE name = 'acme'", 1, nullptr,
                      good_values, good_lengths, formats, 0);
   ASSERT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQerrorMessage(conn);
   PQclear(res);

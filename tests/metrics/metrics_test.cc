@@ -205,6 +205,9 @@ TEST(MetricsTest, EveryFamilyHasHelpTypeAndConventionalName) {
       "logoutd_grpc_server_handled_total",
       "logoutd_grpc_server_handling_seconds",
       "logoutd_policy_version",
+      "logoutd_policy_revision_applied",
+      "logoutd_policy_revision_store",
+      "logoutd_policy_revision_lag",
       "logoutd_policy_installed_timestamp_seconds",
       "logoutd_policy_snapshot_age_seconds",
       "logoutd_policy_reload_failures_total",
@@ -225,6 +228,22 @@ TEST(MetricsTest, EveryFamilyHasHelpTypeAndConventionalName) {
   }
   EXPECT_EQ(e->type["logoutd_grpc_server_handling_seconds"], "histogram");
   EXPECT_EQ(e->type["logoutd_policy_snapshot_age_seconds"], "gauge");
+}
+
+TEST(MetricsTest, RevisionLagIsTheStoreRevisionAboveTheAppliedOne) {
+  Metrics metrics;
+  metrics.SetRevisions(40, 43);
+  absl::StatusOr<Exposition> e = ParseExposition(metrics.Scrape());
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->Value("logoutd_policy_revision_applied"), 40);
+  EXPECT_EQ(e->Value("logoutd_policy_revision_store"), 43);
+  EXPECT_EQ(e->Value("logoutd_policy_revision_lag"), 3);
+  // Its own write can put a replica ahead of what it heard: never a negative lag.
+  metrics.SetRevisions(45, 43);
+  e = ParseExposition(metrics.Scrape());
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->Value("logoutd_policy_revision_store"), 45);
+  EXPECT_EQ(e->Value("logoutd_policy_revision_lag"), 0);
 }
 
 TEST(MetricsTest, AnswersOnlyGetAndHeadOnMetrics) {

@@ -6,6 +6,7 @@
 #ifndef TESTS_STORE_POLICY_STORE_CONTRACT_H_
 #define TESTS_STORE_POLICY_STORE_CONTRACT_H_
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -163,6 +164,208 @@ TEST_P(PolicyStoreContractTest, ContentSurvivesByteForByte) {
   auto p = store_->Load();
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->config.SerializeAsString(), big.SerializeAsString());
+}
+
+// A tenant-scoped mutation that checks it sees only `name` (`exists`: whether it should) and
+// applies `change` to it.
+inline Mutation InTenant(const std::string& name, bool exists,
+                         std::function<void(v1::PolicyConfig&)> change) {
+  return [name, exists, change](v1::PolicyConfig& config) -> absl::StatusOr<v1::AuditEvent> {
+    if (config.tenants_size() != (exists ? 1 : 0) || (exists && config.tenants(0).name() != name)) {
+      return absl::InternalError(
+          absl::StrCat("the mutation of ", name, " saw ", config.tenants_size(), " tenants"));
+    }
+    change(config);
+    v1::AuditEvent event;
+    event.set_action("InTenant");
+    event.set_object(absl::StrCat("tenant/", name));
+    return event;
+  };
+}
+
+TEST_P(PolicyStoreContractTest, UpdateTenantReadsAndWritesOnlyItsTenant) {
+  ASSERT_TRUE(store_->Update(AddTenant("a")).ok());
+  ASSERT_TRUE(store_->Update(AddTenant("b")).ok());
+  auto r = store_->UpdateTenant(
+      "a", InTenant("a", true, [](v1::PolicyConfig& c) {
+        c.mutable_tenants(0)->add_allowed_logout_urls("https://a.example.com/bye");
+      }));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, 3u);
+  auto p = store_->Load();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->version, 3u);
+  ASSERT_EQ(p->config.tenants_size(), 2);
+  EXPECT_EQ(p->config.tenants(0).allowed_logout_urls_size(), 1);
+  EXPECT_EQ(p->config.tenants(1).allowed_logout_urls_size(), 0);
+  auto audit = store_->ListAudit(0, 1);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].policy_version(), 3u);
+  EXPECT_EQ((*audit)[0].object(), "tenant/a");
+}
+
+TEST_P(PolicyStoreContractTest, UpdateTenantCreatesAndDeletes) {
+  auto created = store_->UpdateTenant(
+      "new", InTenant("new", false, [](v1::PolicyConfig& c) { c.add_tenants()->set_name("new"); }));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(store_->Load()->config.tenants_size(), 1);
+  auto deleted = store_->UpdateTenant(
+      "new", InTenant("new", true, [](v1::PolicyConfig& c) { c.clear_tenants(); }));
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 2u);
+  auto p = store_->Load();
+  EXPECT_EQ(p->version, 2u);
+  EXPECT_EQ(p->config.tenants_size(), 0);
+}
+
+TEST_P(PolicyStoreContractTest, UpdateTenantMayNotTouchAnotherTenant) {
+  ASSERT_TRUE(store_->Update(AddTenant("a")).ok());
+  auto r = store_->UpdateTenant("a", [](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+    c.add_tenants()->set_name("b");
+    return v1::AuditEvent();
+  });
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  auto renamed =
+      store_->UpdateTenant("a", [](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+        c.mutable_tenants(0)->set_name("z");
+        return v1::AuditEvent();
+      });
+  EXPECT_EQ(renamed.status().code(), absl::StatusCode::kInternal) << renamed.status();
+  auto p = store_->Load();
+  EXPECT_EQ(p->version, 1u);  // nothing written
+  ASSERT_EQ(p->config.tenants_size(), 1);
+  EXPECT_EQ(p->config.tenants(0).name(), "a");
+}
+
+TEST_P(PolicyStoreContractTest, LoadChangesReportsEachChangedTenantOnceInItsLatestState) {
+  ASSERT_TRUE(store_
+                  ->Update([](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+                    c.add_tenants()->set_name("a");
+                    c.add_tenants()->set_name("b");
+                    return v1::AuditEvent();
+                  })
+                  .ok());  // 1
+  const auto add_url = [](const std::string& url) {
+    return [url](v1::PolicyConfig& c) { c.mutable_tenants(0)->add_allowed_logout_urls(url); };
+  };
+  ASSERT_TRUE(store_->UpdateTenant("a", InTenant("a", true, add_url("https://x/1"))).ok());  // 2
+  ASSERT_TRUE(store_->UpdateTenant("a", InTenant("a", true, add_url("https://x/2"))).ok());  // 3
+  ASSERT_TRUE(
+      store_
+          ->UpdateTenant("c", InTenant("c", false,
+                                       [](v1::PolicyConfig& c) { c.add_tenants()->set_name("c"); }))
+          .ok());  // 4
+  ASSERT_TRUE(
+      store_->UpdateTenant("b", InTenant("b", true, [](v1::PolicyConfig& c) { c.clear_tenants(); }))
+          .ok());  // 5
+
+  auto changes = store_->LoadChanges(1);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_EQ(changes->revision, 5u);
+  EXPECT_TRUE(changes->complete);
+  ASSERT_EQ(changes->tenants.size(), 3u);
+  EXPECT_EQ(changes->tenants[0].name, "a");
+  EXPECT_EQ(changes->tenants[0].revision, 3u);
+  ASSERT_TRUE(changes->tenants[0].config.has_value());
+  EXPECT_EQ(changes->tenants[0].config->allowed_logout_urls_size(), 2);
+  EXPECT_EQ(changes->tenants[1].name, "b");
+  EXPECT_EQ(changes->tenants[1].revision, 5u);
+  EXPECT_FALSE(changes->tenants[1].config.has_value()) << "deleted";
+  EXPECT_EQ(changes->tenants[2].name, "c");
+  EXPECT_EQ(changes->tenants[2].revision, 4u);
+
+  auto none = store_->LoadChanges(5);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->complete);
+  EXPECT_TRUE(none->tenants.empty());
+  auto from_start = store_->LoadChanges(0);
+  ASSERT_TRUE(from_start.ok());
+  EXPECT_TRUE(from_start->complete);
+  EXPECT_EQ(from_start->tenants.size(), 3u);
+}
+
+TEST_P(PolicyStoreContractTest, ImportRewritesOnlyTheTenantsItChanges) {
+  ASSERT_TRUE(store_
+                  ->Update([](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+                    c.add_tenants()->set_name("a");
+                    c.add_tenants()->set_name("b");
+                    return v1::AuditEvent();
+                  })
+                  .ok());
+  auto w = store_->Update([](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+    v1::PolicyConfig next;
+    next.add_tenants()->set_name("b");
+    next.mutable_tenants(0)->add_allowed_logout_urls("https://b.example.com/");
+    next.add_tenants()->set_name("a");  // unchanged, listed in another order
+    c = next;
+    return v1::AuditEvent();
+  });
+  ASSERT_TRUE(w.ok()) << w.status();
+  auto changes = store_->LoadChanges(1);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->tenants.size(), 1u);
+  EXPECT_EQ(changes->tenants[0].name, "b");
+  auto duplicate = store_->Update([](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+    c.add_tenants()->set_name("a");
+    return v1::AuditEvent();
+  });
+  EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kInvalidArgument) << duplicate.status();
+}
+
+TEST_P(PolicyStoreContractTest, APrunedChangeLogAsksForAFullReload) {
+  store_->SetChangeLogRetention(3);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(store_->Update(AddTenant(absl::StrCat("t", i))).ok());
+  }
+  // Revisions 4..6 are kept: a reader at 3 or later is served from the log, one at 2 is not.
+  auto behind = store_->LoadChanges(2);
+  ASSERT_TRUE(behind.ok());
+  EXPECT_FALSE(behind->complete);
+  EXPECT_EQ(behind->revision, 6u);
+  auto near = store_->LoadChanges(3);
+  ASSERT_TRUE(near.ok());
+  EXPECT_TRUE(near->complete);
+  EXPECT_EQ(near->tenants.size(), 3u);
+}
+
+// A policy with one of everything a version 2 database held in its document (tenants, clients
+// with secrets, connections with options, signing keys with their PEM), for the upgrade tests.
+// The PEM is opaque to the store: the upgrade must keep its bytes, not understand them.
+inline v1::PolicyConfig EverythingPolicy() {
+  v1::PolicyConfig config;
+  for (const char* name : {"zeta", "acme", "globex/eu"}) {
+    v1::Tenant* t = config.add_tenants();
+    t->set_name(name);
+    t->set_issuer(absl::StrCat("https://", t->name().substr(0, 4), ".example.com/"));
+    t->add_allowed_logout_urls("https://*.example.com/bye");
+    t->set_redirect_matching(v1::REDIRECT_MATCHING_EXACT);
+    t->add_enabled_locales("fr-CA");
+    t->mutable_max_hint_age()->set_seconds(3600);
+    v1::Client* c = t->add_clients();
+    c->set_client_id("web");
+    c->add_allowed_logout_urls("https://web.example.com/done?x=\xC3\xA9");
+    c->set_client_secret("s3cret-that-must-survive");
+    c->set_backchannel_logout_uri("https://web.example.com/bc");
+    v1::Connection* k = t->add_connections();
+    k->set_name("okta");
+    k->set_strategy("okta");
+    k->mutable_logout()->set_logout_url("https://idp.example.com/logout");
+    (*k->mutable_options()->mutable_fields())["client_secret"].set_string_value("idp-secret");
+    v1::SigningKey* key = t->add_signing_keys();
+    key->set_kid("k1");
+    key->set_alg("RS256");
+    key->set_private_key_pem("-----BEGIN PRIVATE KEY-----\nopaque\n-----END PRIVATE KEY-----\n");
+  }
+  return config;
+}
+
+// EverythingPolicy as Load returns it: tenants in name order.
+inline v1::PolicyConfig EverythingPolicyByName() {
+  v1::PolicyConfig config = EverythingPolicy();
+  std::sort(config.mutable_tenants()->begin(), config.mutable_tenants()->end(),
+            [](const v1::Tenant& a, const v1::Tenant& b) { return a.name() < b.name(); });
+  return config;
 }
 
 // One finished delivery job as the server's delivery audit writer records it.

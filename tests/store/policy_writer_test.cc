@@ -58,7 +58,7 @@ class PolicyWriterTest : public ::testing::Test {
 };
 
 TEST_F(PolicyWriterTest, AStoredPolicyAnEarlierReleaseAcceptedStillLoads) {
-  ASSERT_TRUE(writer_->Reload().ok());
+  ASSERT_TRUE(writer_->CatchUp().ok());
   ASSERT_NE(holder_.Get(), nullptr);
   EXPECT_EQ(holder_.Get()->version(), 1u);
 }

@@ -13,17 +13,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -31,6 +34,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "service/common/deterministic_bytes.h"
 #include "tests/store/policy_store_contract.h"
 #include "tests/testing/postgres_server.h"
 
@@ -222,7 +226,8 @@ TEST_F(PostgresStoreTest, PollingCatchesUpWithoutNotify) {
 
   // Another program bumps the version with plain SQL: no NOTIFY is sent.
   const absl::Time start = absl::Now();
-  ASSERT_TRUE(ExecSql(url_, "UPDATE logoutd_policy SET version = version + 10 WHERE id = 1").ok());
+  ASSERT_TRUE(
+      ExecSql(url_, "UPDATE logoutd_revision SET revision = revision + 10 WHERE id = 1").ok());
   std::optional<absl::Time> at = seen.WaitFor(11, absl::Seconds(10));
   ASSERT_TRUE(at.has_value()) << "the poll never noticed version 11";
   std::cout << "[ measured ] un-notified write noticed by polling after "
@@ -266,9 +271,9 @@ TEST_F(PostgresStoreTest, ServerDownMakesWritesFailCleanlyAndRecovers) {
   auto p = (*b)->Load();
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->version, 2u);
-  ASSERT_EQ(p->config.tenants_size(), 2);  // nothing of the failed write
-  EXPECT_EQ(p->config.tenants(0).name(), "before");
-  EXPECT_EQ(p->config.tenants(1).name(), "after");
+  ASSERT_EQ(p->config.tenants_size(), 2);  // nothing of the failed write; in name order
+  EXPECT_EQ(p->config.tenants(0).name(), "after");
+  EXPECT_EQ(p->config.tenants(1).name(), "before");
   auto audit = (*a)->ListAudit(0, 10);
   ASSERT_TRUE(audit.ok()) << audit.status();
   ASSERT_EQ(audit->size(), 2u);
@@ -325,7 +330,12 @@ TEST_F(PostgresStoreTest, ConcurrentReplicasNeverLoseAWrite) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->version, static_cast<uint64_t>(kTotal));
   ASSERT_EQ(p->config.tenants_size(), kTotal);
-  for (int i = 0; i < kTotal; ++i) EXPECT_EQ(p->config.tenants(i).name(), absl::StrCat("t", i + 1));
+  // Every count from 1 to kTotal exactly once (Load lists tenants in name order).
+  std::set<std::string> names;
+  for (const v1::Tenant& t : p->config.tenants()) names.insert(t.name());
+  std::set<std::string> expected;
+  for (int i = 0; i < kTotal; ++i) expected.insert(absl::StrCat("t", i + 1));
+  EXPECT_EQ(names, expected);
 }
 
 TEST_F(PostgresStoreTest, ReplicasStartingAtOnceShareOneSchema) {
@@ -346,7 +356,7 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaVersion) {
   auto reopened = OpenPostgresStore(url_);
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(reopened.status().message(), "version 7")) << reopened.status();
-  EXPECT_TRUE(absl::StrContains(reopened.status().message(), "version 2")) << reopened.status();
+  EXPECT_TRUE(absl::StrContains(reopened.status().message(), "version 3")) << reopened.status();
 }
 
 TEST_F(PostgresStoreTest, UpgradesAVersion1DatabaseInPlace) {
@@ -375,10 +385,12 @@ TEST_F(PostgresStoreTest, UpgradesAVersion1DatabaseInPlace) {
   ASSERT_TRUE(
       store->AppendDeliveryEvents({DeliveryEvent("acme", "web", "delivered", 1, 200, 5)}).ok());
   ASSERT_TRUE(store->Update(AddTenant("beta")).ok());
-  // The recorded version is now 2: a version-1-only reader would refuse it, this one reopens.
+  // The recorded version is now 3 and the document table is gone: an older reader refuses it,
+  // this one reopens.
   ASSERT_TRUE(ExecSql(url_,
-                      "DO $$ BEGIN IF (SELECT max(version) FROM logoutd_schema) <> 2 "
-                      "THEN RAISE EXCEPTION 'schema version not 2'; END IF; END $$")
+                      "DO $$ BEGIN IF (SELECT max(version) FROM logoutd_schema) <> 3 "
+                      "OR to_regclass('logoutd_policy') IS NOT NULL "
+                      "THEN RAISE EXCEPTION 'schema version not 3'; END IF; END $$")
                   .ok());
   store.reset();
   std::unique_ptr<PolicyStore> again = OpenOrDie();
@@ -390,7 +402,120 @@ TEST_F(PostgresStoreTest, UpgradesAVersion1DatabaseInPlace) {
   EXPECT_EQ((*events)[0].client_id(), "web");
 }
 
-TEST_F(PostgresStoreTest, StoresTheBodyAsDeterministicBinaryPolicyConfig) {
+TEST_F(PostgresStoreTest, UpgradesAVersion2DatabaseWithEverything) {
+  // Exactly what the version 2 code created, holding a policy with every kind of object, two
+  // audit events and a delivery event.
+  const std::string body_hex =
+      absl::BytesToHexString(common::DeterministicBytes(EverythingPolicy()));
+  ASSERT_TRUE(
+      ExecSql(url_,
+              absl::StrCat(
+                  "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
+                  "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                  "version BIGINT NOT NULL, body BYTEA NOT NULL, "
+                  "updated_at_micros BIGINT NOT NULL);"
+                  "CREATE TABLE logoutd_audit (version BIGINT PRIMARY KEY, "
+                  "time_micros BIGINT NOT NULL, actor TEXT, action TEXT, object TEXT, "
+                  "before_json TEXT, after_json TEXT);"
+                  "CREATE TABLE logoutd_delivery_audit (id BIGSERIAL PRIMARY KEY, "
+                  "time_micros BIGINT NOT NULL, tenant TEXT NOT NULL, client_id TEXT NOT NULL, "
+                  "uri_origin TEXT NOT NULL, result TEXT NOT NULL, attempts INTEGER NOT NULL, "
+                  "http_status INTEGER NOT NULL, detail TEXT NOT NULL);"
+                  "CREATE INDEX logoutd_delivery_audit_tenant ON logoutd_delivery_audit "
+                  "(tenant, id);"
+                  "INSERT INTO logoutd_schema (version) VALUES (2);"
+                  "INSERT INTO logoutd_policy VALUES (1, 42, '\\x",
+                  body_hex,
+                  "', 2);"
+                  "INSERT INTO logoutd_audit VALUES (41, 1, 'token:ab', 'ImportPolicy', "
+                  "'policy', '', '{}');"
+                  "INSERT INTO logoutd_audit VALUES (42, 2, 'token:ab', 'UpdateClient', "
+                  "'tenant/acme/client/web', '{}', '{}');"
+                  "INSERT INTO logoutd_delivery_audit (time_micros, tenant, client_id, "
+                  "uri_origin, result, attempts, http_status, detail) VALUES (5, 'acme', "
+                  "'web', 'https://web.example.com', 'delivered', 1, 200, '');"))
+          .ok());
+  std::unique_ptr<PolicyStore> store = OpenOrDie();
+  ASSERT_TRUE(store);
+  auto p = store->Load();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->version, 42u);
+  EXPECT_EQ(common::DeterministicBytes(p->config),
+            common::DeterministicBytes(EverythingPolicyByName()));
+  auto audit = store->ListAudit(0, 10);
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 2u);
+  EXPECT_EQ((*audit)[0].object(), "tenant/acme/client/web");
+  EXPECT_EQ(store->ListDeliveryEvents("acme", 0, 10)->size(), 1u);
+  EXPECT_FALSE(store->LoadChanges(41)->complete);
+  EXPECT_TRUE(store->LoadChanges(42)->tenants.empty());
+  auto w = store->UpdateTenant("acme", InTenant("acme", true, [](v1::PolicyConfig& c) {
+                                 c.mutable_tenants(0)->mutable_clients(0)->add_allowed_logout_urls(
+                                     "https://web.example.com/2");
+                               }));
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(*w, 43u);
+  auto changes = store->LoadChanges(42);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_EQ(changes->tenants.size(), 1u);
+  EXPECT_EQ(changes->tenants[0].config->clients(0).client_secret(), "s3cret-that-must-survive");
+}
+
+// Writers on different tenants, from two store handles (two replicas) and several threads
+// each, all succeed, and each tenant's writes are all there; two writers of one tenant that
+// both check the same content see exactly one winner.
+TEST_F(PostgresStoreTest, TenantWritersRunConcurrentlyAndOneEtagHasOneWinner) {
+  std::unique_ptr<PolicyStore> stores[2] = {OpenOrDie(), OpenOrDie()};
+  ASSERT_TRUE(stores[0] && stores[1]);
+  constexpr int kTenants = 6;
+  constexpr int kWrites = 8;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kTenants; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string name = absl::StrCat("tenant-", t);
+      for (int i = 0; i < kWrites; ++i) {
+        auto w = stores[(t + i) % 2]->UpdateTenant(
+            name, [&](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+              if (c.tenants_size() == 0) c.add_tenants()->set_name(name);
+              c.mutable_tenants(0)->add_allowed_logout_urls(absl::StrCat("https://x/", i));
+              return v1::AuditEvent();
+            });
+        if (!w.ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto p = stores[0]->Load();
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->version, static_cast<uint64_t>(kTenants * kWrites));
+  ASSERT_EQ(p->config.tenants_size(), kTenants);
+  for (const v1::Tenant& t : p->config.tenants()) EXPECT_EQ(t.allowed_logout_urls_size(), kWrites);
+
+  // One tenant, two writers with the same precondition ("the tenant has kWrites URLs").
+  std::atomic<int> won{0}, lost{0};
+  std::vector<std::thread> racers;
+  for (int r = 0; r < 2; ++r) {
+    racers.emplace_back([&, r] {
+      auto w = stores[r]->UpdateTenant(
+          "tenant-0", [&](v1::PolicyConfig& c) -> absl::StatusOr<v1::AuditEvent> {
+            if (c.tenants(0).allowed_logout_urls_size() != kWrites) {
+              return absl::AbortedError("stale etag");
+            }
+            c.mutable_tenants(0)->add_allowed_logout_urls(absl::StrCat("https://racer/", r));
+            return v1::AuditEvent();
+          });
+      (w.ok() ? won : lost)++;
+      if (!w.ok()) EXPECT_EQ(w.status().code(), absl::StatusCode::kAborted) << w.status();
+    });
+  }
+  for (std::thread& th : racers) th.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(lost.load(), 1);
+}
+
+TEST_F(PostgresStoreTest, StoresEachTenantAsDeterministicBinaryTenant) {
   std::unique_ptr<PolicyStore> store = OpenOrDie();
   ASSERT_TRUE(store);
   auto w = store->Update(AddTenant("acme"));
@@ -398,13 +523,17 @@ TEST_F(PostgresStoreTest, StoresTheBodyAsDeterministicBinaryPolicyConfig) {
   // Another program (or the SQLite store's reader) sees the documented row layout.
   PGconn* conn = PQconnectdb(url_.c_str());
   ASSERT_EQ(PQstatus(conn), CONNECTION_OK);
-  PGresult* r = PQexecParams(conn, "SELECT version, body, updated_at_micros FROM logoutd_policy", 0,
-                             nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/1);
+  PGresult* r =
+      PQexecParams(conn, "SELECT name, revision, body, updated_at_micros FROM logoutd_tenants", 0,
+                   nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/1);
   ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
   ASSERT_EQ(PQntuples(r), 1);
-  v1::PolicyConfig stored;
-  EXPECT_TRUE(stored.ParseFromArray(PQgetvalue(r, 0, 1), PQgetlength(r, 0, 1)));
-  EXPECT_EQ(stored.tenants(0).name(), "acme");
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "acme");
+  v1::Tenant stored;
+  EXPECT_TRUE(stored.ParseFromArray(PQgetvalue(r, 0, 2), PQgetlength(r, 0, 2)));
+  EXPECT_EQ(stored.name(), "acme");
+  EXPECT_EQ(common::DeterministicBytes(stored),
+            std::string(PQgetvalue(r, 0, 2), static_cast<size_t>(PQgetlength(r, 0, 2))));
   PQclear(r);
   PQfinish(conn);
 }

@@ -77,10 +77,33 @@ absl::StatusOr<v1::ConnectionResponse> AdminClient::UpdateConnectionLogout(
 
 absl::StatusOr<v1::ExportPolicyResponse> AdminClient::ExportPolicy(
     const v1::ExportPolicyRequest& request) {
-  v1::ExportPolicyResponse response;
-  auto ctx = NewContext();
-  const grpc::Status status = stub_->ExportPolicy(ctx.get(), request, &response);
-  return Finish(status, std::move(response));
+  if (request.page_size() != 0 || !request.page_token().empty()) {
+    v1::ExportPolicyResponse response;
+    auto ctx = NewContext();
+    const grpc::Status status = stub_->ExportPolicy(ctx.get(), request, &response);
+    return Finish(status, std::move(response));
+  }
+  // The whole policy, page by page (each page is bounded, so a policy of any size fits the
+  // message limits); every page comes from one version, or the server says ABORTED.
+  v1::ExportPolicyRequest page_request = request;
+  page_request.set_page_size(kExportPageSize);
+  v1::ExportPolicyResponse all;
+  for (bool first = true;; first = false) {
+    v1::ExportPolicyResponse page;
+    auto ctx = NewContext();
+    const grpc::Status status = stub_->ExportPolicy(ctx.get(), page_request, &page);
+    absl::StatusOr<v1::ExportPolicyResponse> got = Finish(status, std::move(page));
+    if (!got.ok()) return got.status();
+    if (first) {
+      all.set_policy_version(got->policy_version());
+      all.set_etag(got->etag());
+    }
+    for (v1::Tenant& t : *got->mutable_policy()->mutable_tenants()) {
+      *all.mutable_policy()->add_tenants() = std::move(t);
+    }
+    if (got->next_page_token().empty()) return all;
+    page_request.set_page_token(got->next_page_token());
+  }
 }
 
 absl::StatusOr<v1::ImportPolicyResponse> AdminClient::ImportPolicy(

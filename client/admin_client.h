@@ -41,6 +41,7 @@ class AdminClient {
   absl::StatusOr<v1::ConnectionResponse> GetConnection(const v1::GetConnectionRequest& request);
   absl::StatusOr<v1::ConnectionResponse> UpdateConnectionLogout(
       const v1::UpdateConnectionLogoutRequest& request);
+  // ExportPolicy without page_size / page_token fetches every page and returns them as one.
   absl::StatusOr<v1::ExportPolicyResponse> ExportPolicy(const v1::ExportPolicyRequest& request);
   absl::StatusOr<v1::ImportPolicyResponse> ImportPolicy(const v1::ImportPolicyRequest& request);
   absl::StatusOr<v1::ListAuditEventsResponse> ListAuditEvents(
@@ -52,6 +53,7 @@ class AdminClient {
   std::unique_ptr<grpc::ClientContext> NewContext() const;
 
  private:
+  static constexpr int kExportPageSize = 1000;
   AdminClient(AdminClientOptions options, std::shared_ptr<grpc::Channel> channel);
 
   const AdminClientOptions options_;

@@ -860,13 +860,27 @@ void HumanDeleted(const v1::DeleteResponse& r) {
               static_cast<unsigned long long>(r.policy_version()));
 }
 
+// ListEveryTenant reads ListTenants page by page (any number of tenants fits the message limits).
+absl::StatusOr<v1::ListTenantsResponse> ListEveryTenant(AdminClient& admin) {
+  v1::ListTenantsRequest request;
+  request.set_page_size(500);
+  v1::ListTenantsResponse all;
+  while (true) {
+    absl::StatusOr<v1::ListTenantsResponse> page =
+        Call(admin, &v1::LogoutAdmin::Stub::ListTenants, request);
+    if (!page.ok()) return page.status();
+    for (v1::TenantResponse& t : *page->mutable_tenants()) *all.add_tenants() = std::move(t);
+    if (page->next_page_token().empty()) return all;
+    request.set_page_token(page->next_page_token());
+  }
+}
+
 int TenantCommand(const Args& args, AdminClient& admin) {
   using S = v1::LogoutAdmin::Stub;
   const std::string& verb = args.command->words[1];
   if (verb == "list") {
     return Show<v1::ListTenantsResponse>(
-        args, Call(admin, &S::ListTenants, v1::ListTenantsRequest()),
-        [](const v1::ListTenantsResponse& r) {
+        args, ListEveryTenant(admin), [](const v1::ListTenantsResponse& r) {
           std::vector<std::vector<std::string>> rows = {{"TENANT", "ISSUER", "URLS", "ETAG"}};
           for (const v1::TenantResponse& t : r.tenants()) {
             rows.push_back({t.tenant().name(), t.tenant().issuer(),

@@ -382,6 +382,30 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
                "");
 }
 
+std::string PolicyEtagOfTenants(const std::vector<const std::string*>& tenant_bytes) {
+  // The digest of Etag("policy", config) without building `config`: a PolicyConfig is its
+  // tenants, each as field 1 (tag 0x0a), its length as a varint, then its bytes.
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, "policy:", 7);
+  for (const std::string* bytes : tenant_bytes) {
+    unsigned char head[11];
+    size_t n = 0;
+    head[n++] = 0x0a;
+    for (uint64_t len = bytes->size();; len >>= 7) {
+      head[n++] = static_cast<unsigned char>((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+      if (len <= 0x7f) break;
+    }
+    EVP_DigestUpdate(ctx, head, n);
+    EVP_DigestUpdate(ctx, bytes->data(), bytes->size());
+  }
+  unsigned char digest[32];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, digest, &len);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), 16));
+}
+
 std::string PolicyEtag(const v1::PolicyConfig& config) {
   // Tenants in name order: the store keeps them by name, and an import's order is not content.
   std::vector<const v1::Tenant*> tenants;
@@ -389,9 +413,13 @@ std::string PolicyEtag(const v1::PolicyConfig& config) {
   for (const v1::Tenant& t : config.tenants()) tenants.push_back(&t);
   std::sort(tenants.begin(), tenants.end(),
             [](const v1::Tenant* a, const v1::Tenant* b) { return a->name() < b->name(); });
-  v1::PolicyConfig sorted;
-  for (const v1::Tenant* t : tenants) *sorted.add_tenants() = *t;
-  return Etag("policy", sorted);
+  std::vector<std::string> bytes;
+  bytes.reserve(tenants.size());
+  for (const v1::Tenant* t : tenants) bytes.push_back(DeterministicBytes(*t));
+  std::vector<const std::string*> views;
+  views.reserve(bytes.size());
+  for (const std::string& b : bytes) views.push_back(&b);
+  return PolicyEtagOfTenants(views);
 }
 
 absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& r,

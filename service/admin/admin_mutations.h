@@ -9,6 +9,7 @@
 #define SERVICE_ADMIN_ADMIN_MUTATIONS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "logout/v1/admin.pb.h"
@@ -66,6 +67,9 @@ absl::StatusOr<v1::AuditEvent> ApplyDeleteConnection(const v1::DeleteConnectionR
 // PolicyEtag is the etag of a whole policy (secrets included), as ExportPolicy returns it and
 // ImportPolicyRequest.expected_etag checks it.
 std::string PolicyEtag(const v1::PolicyConfig& config);
+// PolicyEtagOfTenants is PolicyEtag of the policy whose tenants, in name order, serialise
+// (deterministically) to `tenant_bytes`: what a snapshot keeps, without parsing it.
+std::string PolicyEtagOfTenants(const std::vector<const std::string*>& tenant_bytes);
 // ImportPolicy replaces everything, except that stored connection logout/options, signing key
 // PEMs and client secrets the import leaves empty are kept (see ImportPolicyRequest). Guarded:
 // InvalidArgumentError without expected_etag or force (a dry run may omit both); AbortedError

@@ -1,10 +1,15 @@
 #include "service/rpc/logout_admin_service.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "service/admin/admin_mutations.h"
 #include "service/admin/audit_object.h"
@@ -76,6 +81,35 @@ store::Mutation WhileWanted(grpc::ServerContext* ctx, store::Mutation apply) {
     }
     return apply(c);
   };
+}
+
+// A paged export's position: the version it reads and the last tenant it returned.
+struct ExportCursor {
+  uint64_t version = 0;
+  std::string after;
+};
+// The bytes of tenants an export page holds before it stops (at least one tenant per page).
+constexpr size_t kExportPageBytes = size_t{2} << 20;
+// The largest ListTenants page.
+constexpr size_t kMaxTenantPage = 1000;
+
+std::string ExportCursorToken(const ExportCursor& c) {
+  return absl::StrCat(c.version, ":", absl::BytesToHexString(c.after));
+}
+
+std::optional<ExportCursor> ParseExportCursor(absl::string_view token) {
+  const size_t colon = token.find(':');
+  ExportCursor c;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(token.substr(0, colon), &c.version)) {
+    return std::nullopt;
+  }
+  const absl::string_view hex = token.substr(colon + 1);
+  if (hex.size() % 2 != 0 || hex.size() > 1024 ||
+      !std::all_of(hex.begin(), hex.end(), [](char ch) { return absl::ascii_isxdigit(ch); })) {
+    return std::nullopt;
+  }
+  c.after = absl::HexStringToBytes(hex);
+  return c;
 }
 
 // One line per admin write: who, which RPC, and the new version or why it was refused.
@@ -188,14 +222,39 @@ grpc::Status LogoutAdminService::GetTenant(grpc::ServerContext* ctx, const v1::G
 }
 
 grpc::Status LogoutAdminService::ListTenants(grpc::ServerContext* ctx,
-                                             const v1::ListTenantsRequest* /*r*/,
+                                             const v1::ListTenantsRequest* r,
                                              v1::ListTenantsResponse* out) {
   return Serve(ctx, "ListTenants", [&](const Caller& caller) -> grpc::Status {
+    if (r->page_size() < 0) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "page_size must not be negative"};
+    }
+    const bool paged = r->page_size() > 0 || !r->page_token().empty();
+    const size_t limit =
+        !paged ? SIZE_MAX
+        : r->page_size() == 0
+            ? kMaxTenantPage
+            : std::min<size_t>(static_cast<size_t>(r->page_size()), kMaxTenantPage);
+    std::string after;
+    if (!r->page_token().empty()) {
+      const std::optional<ExportCursor> cursor = ParseExportCursor(r->page_token());
+      if (!cursor.has_value()) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "page_token is not one ListTenants returned"};
+      }
+      after = cursor->after;
+    }
     const Snapshot snap = holder_->Get();
     if (snap == nullptr) return grpc::Status::OK;  // nothing written yet: an empty list
-    for (const std::string& name : snap->TenantNames()) {
-      if (!caller.MayRead(name)) continue;
-      if (std::optional<v1::Tenant> t = snap->TenantSource(name)) {
+    const std::vector<std::string> names = snap->TenantNames();
+    auto it = r->page_token().empty() ? names.begin()
+                                      : std::upper_bound(names.begin(), names.end(), after);
+    for (; it != names.end(); ++it) {
+      if (static_cast<size_t>(out->tenants_size()) >= limit) {
+        // Listing is not tied to one version: the token is only the position.
+        out->set_next_page_token(ExportCursorToken({0, *std::prev(it)}));
+        break;
+      }
+      if (!caller.MayRead(*it)) continue;
+      if (std::optional<v1::Tenant> t = snap->TenantSource(*it)) {
         FillTenant(*t, snap->version(), out->add_tenants());
       }
     }
@@ -445,21 +504,48 @@ grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
       if (caller.SeesEveryTenant()) out->set_etag(PolicyEtag(v1::PolicyConfig()));
       return grpc::Status::OK;
     }
-    if (caller.SeesEveryTenant()) {
-      *out->mutable_policy() = snap->Source();
-      out->set_etag(PolicyEtag(out->policy()));
-    } else {
-      for (const std::string& name : snap->TenantNames()) {
-        if (!caller.MayRead(name)) continue;
-        if (std::optional<v1::Tenant> t = snap->TenantSource(name)) {
-          *out->mutable_policy()->add_tenants() = *std::move(t);
-        }
-      }
+    const std::vector<std::string> names = snap->TenantNames();
+    auto first = names.begin();
+    const bool paged = r->page_size() > 0 || !r->page_token().empty();
+    if (r->page_size() < 0) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "page_size must not be negative"};
     }
-    if (!r->include_secrets()) {
-      for (v1::Tenant& tenant : *out->mutable_policy()->mutable_tenants()) {
-        RedactSecrets(tenant);  // client secrets and signing keys' private_key_pem
+    if (!r->page_token().empty()) {
+      const std::optional<ExportCursor> cursor = ParseExportCursor(r->page_token());
+      if (!cursor.has_value()) {
+        return {grpc::StatusCode::INVALID_ARGUMENT, "page_token is not one ExportPolicy returned"};
       }
+      if (cursor->version != snap->version()) {
+        return {grpc::StatusCode::ABORTED,
+                absl::StrCat("the policy changed during the export (version ", cursor->version,
+                             " -> ", snap->version(), "); export again from the first page")};
+      }
+      first = std::upper_bound(names.begin(), names.end(), cursor->after);
+    }
+    if (caller.SeesEveryTenant()) {
+      std::vector<const std::string*> bytes;
+      bytes.reserve(names.size());
+      for (const std::string& name : names) bytes.push_back(&snap->FindTenant(name)->source_bytes);
+      out->set_etag(admin::PolicyEtagOfTenants(bytes));
+    }
+    const size_t max_tenants = r->page_size() > 0 ? static_cast<size_t>(r->page_size()) : SIZE_MAX;
+    size_t page_bytes = 0;
+    auto it = first;
+    for (; it != names.end(); ++it) {
+      if (paged && it != first &&
+          (static_cast<size_t>(out->policy().tenants_size()) >= max_tenants ||
+           page_bytes >= kExportPageBytes)) {
+        break;
+      }
+      if (!caller.MayRead(*it)) continue;
+      std::optional<v1::Tenant> t = snap->TenantSource(*it);
+      if (!t.has_value()) continue;
+      page_bytes += snap->FindTenant(*it)->source_bytes.size();
+      if (!r->include_secrets()) RedactSecrets(*t);  // client secrets, private_key_pem
+      *out->mutable_policy()->add_tenants() = *std::move(t);
+    }
+    if (paged && it != names.end()) {
+      out->set_next_page_token(ExportCursorToken({snap->version(), *std::prev(it)}));
     }
     out->set_policy_version(snap->version());
     return grpc::Status::OK;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "logout/v1/admin.grpc.pb.h"
@@ -139,6 +141,82 @@ TEST_F(AdminStoreTest, KillDashNineLosesNoAcknowledgedWrite) {
   EXPECT_LE(present, acknowledged + 1);
   EXPECT_EQ(exported.policy_version(), 1u + present);
   std::cout << "kill -9: " << acknowledged << " acknowledged writes, " << present << " present\n";
+}
+
+TEST_F(AdminStoreTest, ExportPagesHoldEveryTenantOnceFromOneVersion) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  auto admin = v1::LogoutAdmin::NewStub(d->channel);
+  for (int i = 0; i < 23; ++i) {
+    v1::CreateTenantRequest req;
+    req.mutable_tenant()->set_name(absl::StrCat("paged-", i));
+    v1::TenantResponse out;
+    auto ctx = CallContext(kToken);
+    ASSERT_TRUE(admin->CreateTenant(ctx.get(), req, &out).ok());
+  }
+  v1::ExportPolicyResponse whole;
+  auto ctx = CallContext(kToken);
+  ASSERT_TRUE(admin->ExportPolicy(ctx.get(), v1::ExportPolicyRequest(), &whole).ok());
+  EXPECT_TRUE(whole.next_page_token().empty());
+  ASSERT_EQ(whole.policy().tenants_size(), 25);  // the example's two and ours
+
+  v1::ExportPolicyRequest req;
+  req.set_page_size(7);
+  std::vector<std::string> names;
+  int pages = 0;
+  while (true) {
+    v1::ExportPolicyResponse page;
+    auto pctx = CallContext(kToken);
+    const grpc::Status s = admin->ExportPolicy(pctx.get(), req, &page);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ++pages;
+    EXPECT_LE(page.policy().tenants_size(), 7);
+    EXPECT_EQ(page.etag(), whole.etag()) << "every page carries the whole policy's etag";
+    EXPECT_EQ(page.policy_version(), whole.policy_version());
+    for (const v1::Tenant& t : page.policy().tenants()) names.push_back(t.name());
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(pages, 4);
+  std::vector<std::string> expected;
+  for (const v1::Tenant& t : whole.policy().tenants()) expected.push_back(t.name());
+  EXPECT_EQ(names, expected);  // each tenant once, in name order
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+
+  // ListTenants pages the same way (a position only: listing is not tied to one version).
+  v1::ListTenantsRequest list;
+  list.set_page_size(10);
+  std::vector<std::string> listed;
+  for (int page = 0; page < 10; ++page) {
+    v1::ListTenantsResponse got;
+    auto lctx = CallContext(kToken);
+    ASSERT_TRUE(admin->ListTenants(lctx.get(), list, &got).ok());
+    EXPECT_LE(got.tenants_size(), 10);
+    for (const v1::TenantResponse& t : got.tenants()) listed.push_back(t.tenant().name());
+    if (got.next_page_token().empty()) break;
+    list.set_page_token(got.next_page_token());
+  }
+  EXPECT_EQ(listed, expected);
+
+  // A write between pages: the next page refuses to mix versions.
+  v1::ExportPolicyRequest first;
+  first.set_page_size(7);
+  v1::ExportPolicyResponse page1;
+  auto c1 = CallContext(kToken);
+  ASSERT_TRUE(admin->ExportPolicy(c1.get(), first, &page1).ok());
+  v1::ClientResponse created;
+  ASSERT_TRUE(CreateClient(*admin, "between-pages", &created).ok());
+  v1::ExportPolicyRequest next = first;
+  next.set_page_token(page1.next_page_token());
+  v1::ExportPolicyResponse page2;
+  auto c2 = CallContext(kToken);
+  grpc::Status s = admin->ExportPolicy(c2.get(), next, &page2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("export again from the first page"));
+  next.set_page_token("not-a-token");
+  auto c3 = CallContext(kToken);
+  s = admin->ExportPolicy(c3.get(), next, &page2);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
 }
 
 TEST_F(AdminStoreTest, TwoWritersRaceOnOneEtagExactlyOneWins) {

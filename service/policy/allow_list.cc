@@ -128,7 +128,6 @@ absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(
     };
     if (auto err = ValidateEntry(raw, mode)) return invalid(*err);
     Entry e;
-    e.raw = raw;
     if (RawAuthority(raw).find('*') != absl::string_view::npos) {
       WildcardParts parts;
       ParseWildcard(raw, parts);
@@ -139,13 +138,14 @@ absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(
         return invalid("the wildcard must be in the left-most host label");
       }
       e.url = *std::move(parsed);
-      e.wildcard = true;
-      e.label_prefix = std::move(parts.prefix);
-      e.label_suffix = std::move(parts.suffix);
+      e.raw_if_not_href = raw;  // the href holds the placeholder, never the configured text
+      e.label = std::make_unique<WildcardLabel>(
+          WildcardLabel{std::move(parts.prefix), std::move(parts.suffix)});
     } else {
       absl::StatusOr<url::Url> parsed = url::Url::Parse(raw);
       if (!parsed.ok()) return invalid("not a valid absolute URL");
       e.url = *std::move(parsed);
+      if (e.url.href() != raw) e.raw_if_not_href = raw;
     }
     list->entries_.push_back(std::move(e));
   }
@@ -153,8 +153,8 @@ absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(
   for (size_t i = 0; i < list->entries_.size(); ++i) {
     const Entry& e = list->entries_[i];
     if (mode == Mode::kExact) {
-      list->raw_.try_emplace(e.raw, i);
-    } else if (e.wildcard) {
+      list->raw_.try_emplace(e.raw(), i);
+    } else if (e.wildcard()) {
       const absl::string_view host = e.url.hostname();
       const Key key{e.url.scheme(), host.substr(host.find('.') + 1), e.url.effective_port(),
                     e.url.pathname()};
@@ -163,7 +163,7 @@ absl::StatusOr<std::unique_ptr<AllowList>> AllowList::Create(
       list->exact_.try_emplace(
           Key{e.url.scheme(), e.url.hostname(), e.url.effective_port(), e.url.pathname()}, i);
     }
-    if (!e.wildcard && !list->default_entry_.has_value()) list->default_entry_ = i;
+    if (!e.wildcard() && !list->default_entry_.has_value()) list->default_entry_ = i;
   }
   return list;
 }
@@ -188,8 +188,9 @@ std::optional<size_t> AllowList::Match(const url::Url& target, absl::string_view
         for (const size_t i : it->second) {
           if (best.has_value() && *best < i) break;
           const Entry& e = entries_[i];
-          if (ldh && label.size() > e.label_prefix.size() + e.label_suffix.size() &&
-              absl::StartsWith(label, e.label_prefix) && absl::EndsWith(label, e.label_suffix)) {
+          const WildcardLabel& w = *e.label;
+          if (ldh && label.size() > w.prefix.size() + w.suffix.size() &&
+              absl::StartsWith(label, w.prefix) && absl::EndsWith(label, w.suffix)) {
             best = i;
             break;
           }

@@ -34,12 +34,24 @@ class AllowList {
  public:
   enum class Mode { kAuth0, kExact };
 
+  // The text around '*' in a wildcard entry's first host label.
+  struct WildcardLabel {
+    std::string prefix;
+    std::string suffix;
+  };
+  // One entry, compact: the configured text is kept only when it differs from the parsed URL's
+  // href (most entries are written canonically), and only wildcard entries carry their label.
   struct Entry {
-    std::string raw;  // as configured
-    url::Url url;     // parsed (wildcard entries: with the '*' label replaced by a placeholder)
-    bool wildcard = false;
-    std::string label_prefix;  // wildcard entries: the label text around '*'
-    std::string label_suffix;
+    url::Url url;  // parsed (wildcard entries: with the '*' label replaced by a placeholder)
+    std::string raw_if_not_href;
+    std::unique_ptr<WildcardLabel> label;  // wildcard entries only
+
+    // raw is the entry as configured.
+    absl::string_view raw() const {
+      return label == nullptr && raw_if_not_href.empty() ? absl::string_view(url.href())
+                                                         : absl::string_view(raw_if_not_href);
+    }
+    bool wildcard() const { return label != nullptr; }
   };
 
   // ValidateEntry checks one entry for `mode` and returns a short reason when it is invalid:

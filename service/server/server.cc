@@ -1,5 +1,7 @@
 #include "service/server/server.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -302,6 +304,9 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
       self->store_.get(), &self->snapshots_, [raw] { raw->OnInstalled(); }, policy_options);
   if (self->store_ != nullptr) {
     LOGOUT_RETURN_IF_ERROR(self->LoadStore(options.policy_path, options.policy_mode));
+    // Loading parsed the whole stored policy once; what the snapshot does not keep is free heap
+    // now: give it back to the system (glibc keeps it otherwise), so RSS is what serving needs.
+    malloc_trim(0);
     self->reconciler_ = std::make_unique<PolicyReconciler>(
         self->writer_.get(),
         [raw](uint64_t version, const absl::Status& s) { raw->OnReconciled(version, s); });

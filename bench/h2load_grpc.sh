@@ -92,17 +92,22 @@ json='{'
 health_qps=
 for i in "${!scenarios[@]}"; do
   s=${scenarios[$i]}
-  before=$(server_ticks)
   TIMEFORMAT='%R %U %S'
   { time "${pin[@]}" h2load -D "$duration" --warm-up-time="$warmup" -c "$connections" \
       -m "$streams" -t 1 --data="$dir/$s.bin" -H 'content-type: application/grpc' \
-      -H 'te: trailers' "http://127.0.0.1:$port${paths[$i]}" >"$dir/$s.out" 2>&1; } 2>"$dir/$s.time"
+      -H 'te: trailers' "http://127.0.0.1:$port${paths[$i]}" >"$dir/$s.out" 2>&1; } 2>"$dir/$s.time" &
+  h2load_job=$!
+  # The server's CPU over the timed window only: h2load counts no request of its warm-up.
+  sleep "$warmup"
+  before=$(server_ticks)
+  wait "$h2load_job"
   after=$(server_ticks)
   read -r wall user sys < <(tail -n1 "$dir/$s.time")
   qps=$(awk '/^finished in/ {gsub(",", "", $4); print $4}' "$dir/$s.out")
   done_n=$(awk '/^requests:/ {print $8}' "$dir/$s.out")
   failed=$(awk '/^requests:/ {print $10 + $12 + $14}' "$dir/$s.out")
-  # Server CPU over the whole h2load run (warm-up included) divided by what was sent in it.
+  # Server CPU over the timed window divided by the requests h2load counted in it (the window
+  # ends when h2load exits, a few ms after its last request: a slight overestimate).
   total=$(awk '/^requests:/ {print $2}' "$dir/$s.out")
   server_us=$(awk -v d="$((after - before))" -v t="$ticks" -v n="$total" \
     'BEGIN {printf "%.1f", (n > 0 ? d / t * 1e6 / n : 0)}')

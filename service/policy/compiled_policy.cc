@@ -389,6 +389,7 @@ void CompiledPolicy::Apply(const TenantChange& change, std::array<bool, kShards>
     if (it != shards_[i]->end()) old = &it->second;
   }
   if (old != nullptr && old->revision != 0 && old->revision >= change.revision) return;
+  if (old == nullptr && change.revision <= floor_) return;
   if (old != nullptr && old->tenant != nullptr) --live_tenants_;
   if (change.tenant != nullptr) ++live_tenants_;
   if (!copied[i]) {
@@ -407,6 +408,7 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::WithChanges(
   if (base != nullptr) {
     next->shards_ = base->shards_;  // pointers only: every shard and tenant is shared
     next->version_ = base->version_;
+    next->floor_ = base->floor_;
     next->live_tenants_ = base->live_tenants_;
   }
   next->version_ = std::max(next->version_, version);
@@ -418,6 +420,7 @@ std::shared_ptr<const CompiledPolicy> CompiledPolicy::WithChanges(
 std::shared_ptr<const CompiledPolicy> CompiledPolicy::Rebase(std::unique_ptr<CompiledPolicy> full,
                                                              uint64_t version,
                                                              const CompiledPolicy* live) {
+  full->floor_ = version;
   std::shared_ptr<const CompiledPolicy> published = Publish(std::move(full), version);
   if (live == nullptr) return published;
   std::vector<TenantChange> newer;

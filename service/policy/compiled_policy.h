@@ -205,6 +205,9 @@ class CompiledPolicy {
   void Apply(const TenantChange& change, std::array<bool, kShards>& copied);
 
   uint64_t version_ = 0;
+  // Rebase's full-load revision: a change at or below it to a tenant this policy does not hold
+  // is older than that load (the load saw the tenant deleted), so it is not applied.
+  uint64_t floor_ = 0;
   size_t live_tenants_ = 0;
   std::array<std::shared_ptr<const Shard>, kShards> shards_;
 };

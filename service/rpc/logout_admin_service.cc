@@ -84,8 +84,12 @@ store::Mutation WhileWanted(grpc::ServerContext* ctx, store::Mutation apply) {
 }
 
 // A paged export's position: the version it reads and the last tenant it returned.
-struct ExportCursor {
-  uint64_t version = 0;
+// A paging position: what the first page was taken from (`guard`: for exports, the etag of
+// the tenants the caller may read, so a later page from any replica holding the same content
+// continues and any change in between is noticed; empty for listings) and the last tenant
+// returned.
+struct PageCursor {
+  std::string guard;
   std::string after;
 };
 // The bytes of tenants an export page holds before it stops (at least one tenant per page).
@@ -93,23 +97,32 @@ constexpr size_t kExportPageBytes = size_t{2} << 20;
 // The largest ListTenants page.
 constexpr size_t kMaxTenantPage = 1000;
 
-std::string ExportCursorToken(const ExportCursor& c) {
-  return absl::StrCat(c.version, ":", absl::BytesToHexString(c.after));
+std::string PageToken(const PageCursor& c) {
+  return absl::StrCat(c.guard, ":", absl::BytesToHexString(c.after));
 }
 
-std::optional<ExportCursor> ParseExportCursor(absl::string_view token) {
+bool IsHex(absl::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) { return absl::ascii_isxdigit(ch); });
+}
+
+std::optional<PageCursor> ParsePageToken(absl::string_view token) {
   const size_t colon = token.find(':');
-  ExportCursor c;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(token.substr(0, colon), &c.version)) {
-    return std::nullopt;
-  }
+  if (colon == absl::string_view::npos) return std::nullopt;
+  const absl::string_view guard = token.substr(0, colon);
   const absl::string_view hex = token.substr(colon + 1);
-  if (hex.size() % 2 != 0 || hex.size() > 1024 ||
-      !std::all_of(hex.begin(), hex.end(), [](char ch) { return absl::ascii_isxdigit(ch); })) {
+  if (guard.size() > 64 || !IsHex(guard) || hex.size() % 2 != 0 || hex.size() > 1024 ||
+      !IsHex(hex)) {
     return std::nullopt;
   }
-  c.after = absl::HexStringToBytes(hex);
-  return c;
+  return PageCursor{std::string(guard), absl::HexStringToBytes(hex)};
+}
+
+// NextReadable returns the first tenant from `it` on that `caller` may read, or `end`.
+std::vector<std::string>::const_iterator NextReadable(std::vector<std::string>::const_iterator it,
+                                                      std::vector<std::string>::const_iterator end,
+                                                      const Caller& caller) {
+  while (it != end && !caller.MayRead(*it)) ++it;
+  return it;
 }
 
 // One line per admin write: who, which RPC, and the new version or why it was refused.
@@ -236,7 +249,7 @@ grpc::Status LogoutAdminService::ListTenants(grpc::ServerContext* ctx,
             : std::min<size_t>(static_cast<size_t>(r->page_size()), kMaxTenantPage);
     std::string after;
     if (!r->page_token().empty()) {
-      const std::optional<ExportCursor> cursor = ParseExportCursor(r->page_token());
+      const std::optional<PageCursor> cursor = ParsePageToken(r->page_token());
       if (!cursor.has_value()) {
         return {grpc::StatusCode::INVALID_ARGUMENT, "page_token is not one ListTenants returned"};
       }
@@ -245,17 +258,20 @@ grpc::Status LogoutAdminService::ListTenants(grpc::ServerContext* ctx,
     const Snapshot snap = holder_->Get();
     if (snap == nullptr) return grpc::Status::OK;  // nothing written yet: an empty list
     const std::vector<std::string> names = snap->TenantNames();
-    auto it = r->page_token().empty() ? names.begin()
-                                      : std::upper_bound(names.begin(), names.end(), after);
-    for (; it != names.end(); ++it) {
+    auto it = r->page_token().empty() ? names.cbegin()
+                                      : std::upper_bound(names.cbegin(), names.cend(), after);
+    std::string last;
+    for (it = NextReadable(it, names.cend(), caller); it != names.cend();
+         it = NextReadable(std::next(it), names.cend(), caller)) {
       if (static_cast<size_t>(out->tenants_size()) >= limit) {
-        // Listing is not tied to one version: the token is only the position.
-        out->set_next_page_token(ExportCursorToken({0, *std::prev(it)}));
+        // More readable tenants follow. Listing is not tied to one version: the token is only
+        // the position (the last tenant returned, which the caller may read).
+        out->set_next_page_token(PageToken({"", last}));
         break;
       }
-      if (!caller.MayRead(*it)) continue;
       if (std::optional<v1::Tenant> t = snap->TenantSource(*it)) {
         FillTenant(*t, snap->version(), out->add_tenants());
+        last = *it;
       }
     }
     return grpc::Status::OK;
@@ -504,48 +520,53 @@ grpc::Status LogoutAdminService::ExportPolicy(grpc::ServerContext* ctx,
       if (caller.SeesEveryTenant()) out->set_etag(PolicyEtag(v1::PolicyConfig()));
       return grpc::Status::OK;
     }
-    const std::vector<std::string> names = snap->TenantNames();
-    auto first = names.begin();
-    const bool paged = r->page_size() > 0 || !r->page_token().empty();
     if (r->page_size() < 0) {
       return {grpc::StatusCode::INVALID_ARGUMENT, "page_size must not be negative"};
     }
+    const bool paged = r->page_size() > 0 || !r->page_token().empty();
+    std::optional<PageCursor> cursor;
     if (!r->page_token().empty()) {
-      const std::optional<ExportCursor> cursor = ParseExportCursor(r->page_token());
+      cursor = ParsePageToken(r->page_token());
       if (!cursor.has_value()) {
         return {grpc::StatusCode::INVALID_ARGUMENT, "page_token is not one ExportPolicy returned"};
       }
-      if (cursor->version != snap->version()) {
-        return {grpc::StatusCode::ABORTED,
-                absl::StrCat("the policy changed during the export (version ", cursor->version,
-                             " -> ", snap->version(), "); export again from the first page")};
-      }
-      first = std::upper_bound(names.begin(), names.end(), cursor->after);
     }
-    if (caller.SeesEveryTenant()) {
-      std::vector<const std::string*> bytes;
-      bytes.reserve(names.size());
-      for (const std::string& name : names) bytes.push_back(&snap->FindTenant(name)->source_bytes);
-      out->set_etag(admin::PolicyEtagOfTenants(bytes));
+    // The tenants this caller may read, and the etag of exactly those: the whole policy's etag
+    // for a caller that sees every tenant (returned), a guard for the pages otherwise (not).
+    std::vector<std::string> names = snap->TenantNames();
+    names.erase(std::remove_if(names.begin(), names.end(),
+                               [&](const std::string& n) { return !caller.MayRead(n); }),
+                names.end());
+    std::vector<const std::string*> bytes;
+    bytes.reserve(names.size());
+    for (const std::string& name : names) bytes.push_back(&snap->FindTenant(name)->source_bytes);
+    const std::string etag = admin::PolicyEtagOfTenants(bytes);
+    if (caller.SeesEveryTenant()) out->set_etag(etag);
+    auto first = names.cbegin();
+    if (cursor.has_value()) {
+      if (cursor->guard != etag) {
+        return {grpc::StatusCode::ABORTED,
+                "the policy changed during the export; export again from the first page"};
+      }
+      first = std::upper_bound(names.cbegin(), names.cend(), cursor->after);
     }
     const size_t max_tenants = r->page_size() > 0 ? static_cast<size_t>(r->page_size()) : SIZE_MAX;
     size_t page_bytes = 0;
     auto it = first;
-    for (; it != names.end(); ++it) {
+    for (; it != names.cend(); ++it) {
       if (paged && it != first &&
           (static_cast<size_t>(out->policy().tenants_size()) >= max_tenants ||
            page_bytes >= kExportPageBytes)) {
         break;
       }
-      if (!caller.MayRead(*it)) continue;
       std::optional<v1::Tenant> t = snap->TenantSource(*it);
       if (!t.has_value()) continue;
       page_bytes += snap->FindTenant(*it)->source_bytes.size();
       if (!r->include_secrets()) RedactSecrets(*t);  // client secrets, private_key_pem
       *out->mutable_policy()->add_tenants() = *std::move(t);
     }
-    if (paged && it != names.end()) {
-      out->set_next_page_token(ExportCursorToken({snap->version(), *std::prev(it)}));
+    if (paged && it != names.cend()) {
+      out->set_next_page_token(PageToken({etag, *std::prev(it)}));
     }
     out->set_policy_version(snap->version());
     return grpc::Status::OK;

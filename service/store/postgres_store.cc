@@ -141,11 +141,20 @@ absl::Status EnsureSchema(const Redactor& redactor, PGconn* conn) {
     if (found < kSchemaVersion) {
       // Versions 1 and 2 hold the whole policy in one document: one row per tenant at the
       // document's version, which becomes the revision; the change log starts after it.
-      LOGOUT_ASSIGN_OR_RETURN(ResultPtr old,
-                              Exec(redactor, c,
-                                   "SELECT version, body FROM logoutd_policy WHERE id = 1 AND "
-                                   "to_regclass('logoutd_policy') IS NOT NULL"));
-      if (PQntuples(old.get()) == 1) {
+      LOGOUT_ASSIGN_OR_RETURN(
+          ResultPtr has_table,
+          Exec(redactor, c, "SELECT (to_regclass('logoutd_policy') IS NOT NULL)::integer::bigint"));
+      LOGOUT_ASSIGN_OR_RETURN(const int64_t table, GetInt(has_table.get(), 0, 0));
+      ResultPtr old;
+      if (table == 1) {
+        // An older replica still running could be mid-write (it holds the row FOR UPDATE):
+        // wait for it and keep everyone else out until the document is split and dropped.
+        LOGOUT_RETURN_IF_ERROR(
+            Exec(redactor, c, "LOCK TABLE logoutd_policy IN ACCESS EXCLUSIVE MODE").status());
+        LOGOUT_ASSIGN_OR_RETURN(
+            old, Exec(redactor, c, "SELECT version, body FROM logoutd_policy WHERE id = 1"));
+      }
+      if (old != nullptr && PQntuples(old.get()) == 1) {
         LOGOUT_ASSIGN_OR_RETURN(const int64_t version, GetInt(old.get(), 0, 0));
         v1::PolicyConfig config;
         if (!config.ParseFromString(GetBytes(old.get(), 0, 1))) {

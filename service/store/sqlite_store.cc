@@ -338,8 +338,17 @@ class SqliteStore final : public PolicyStore {
 
   // SplitDocumentLocked turns a version 1/2 policy document into tenant rows.
   absl::Status SplitDocumentLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    {
+      Statement exists(db_,
+                       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                       "name = 'logoutd_policy'");
+      if (!exists.ok()) return Error("cannot read the schema");
+      const int rc = sqlite3_step(exists.get());
+      if (rc == SQLITE_DONE) return absl::OkStatus();  // no table: the database was never written
+      if (rc != SQLITE_ROW) return Error("cannot read the schema");
+    }
     Statement old(db_, "SELECT version, body FROM logoutd_policy WHERE id = 1");
-    if (!old.ok()) return absl::OkStatus();  // no table: the database was never written
+    if (!old.ok()) return Error("cannot read the version 2 policy");
     const int rc = sqlite3_step(old.get());
     if (rc == SQLITE_DONE) return absl::OkStatus();
     if (rc != SQLITE_ROW) return Error("cannot read the version 2 policy");

@@ -424,6 +424,37 @@ TEST_F(AdminScopeTest, ListsExportsAndTrailsShowOnlyTheCredentialsTenants) {
   EXPECT_THAT(d->process->output(), Not(HasSubstr(kRootToken)));
 }
 
+TEST_F(AdminScopeTest, PagesNeverRevealAnotherTenant) {
+  auto d = Start();
+  ASSERT_NE(d, nullptr);
+  // Tenants sorting after acme that the acme reader may not see.
+  for (const std::string name : {"acme-other", "zulu"}) {
+    v1::CreateTenantRequest r;
+    r.mutable_tenant()->set_name(name);
+    v1::TenantResponse o;
+    auto ctx = CallContext(kRootToken);
+    ASSERT_TRUE(admin_->CreateTenant(ctx.get(), r, &o).ok());
+  }
+  v1::ListTenantsRequest list;
+  list.set_page_size(1);
+  v1::ListTenantsResponse listed;
+  auto lctx = CallContext(kReaderToken);
+  ASSERT_TRUE(admin_->ListTenants(lctx.get(), list, &listed).ok());
+  ASSERT_EQ(listed.tenants_size(), 1);
+  EXPECT_EQ(listed.tenants(0).tenant().name(), "acme");
+  EXPECT_TRUE(listed.next_page_token().empty()) << "a token would say more tenants exist";
+
+  v1::ExportPolicyRequest page;
+  page.set_page_size(1);
+  v1::ExportPolicyResponse exported;
+  auto ectx = CallContext(kReaderToken);
+  ASSERT_TRUE(admin_->ExportPolicy(ectx.get(), page, &exported).ok());
+  ASSERT_EQ(exported.policy().tenants_size(), 1);
+  EXPECT_EQ(exported.policy().tenants(0).name(), "acme");
+  EXPECT_TRUE(exported.next_page_token().empty());
+  EXPECT_TRUE(exported.etag().empty()) << "the whole policy's etag is for \"*\" credentials";
+}
+
 TEST_F(AdminScopeTest, PlanningNeedsAPlannerCredentialForTheTenant) {
   auto d = Start();
   ASSERT_NE(d, nullptr);

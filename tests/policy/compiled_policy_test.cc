@@ -162,3 +162,72 @@ TEST(CompiledPolicyTest, PromptEnabledDefaultsToTrue) {
 
 }  // namespace
 }  // namespace logout::policy
+
+namespace logout::policy {
+namespace {
+
+v1::Tenant NamedTenant(const std::string& name) {
+  v1::Tenant t;
+  t.set_name(name);
+  t.add_allowed_logout_urls("https://" + name + ".example.com/bye");
+  return t;
+}
+
+std::shared_ptr<const CompiledTenant> Compiled(const std::string& name) {
+  absl::StatusOr<std::shared_ptr<const CompiledTenant>> t =
+      CompiledPolicy::CompileTenant(NamedTenant(name));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return *t;
+}
+
+TEST(CompiledPolicyChangesTest, ChangesShareUntouchedTenantsAndNeverGoBackInRevision) {
+  v1::PolicyConfig config;
+  *config.add_tenants() = NamedTenant("a");
+  *config.add_tenants() = NamedTenant("b");
+  absl::StatusOr<std::shared_ptr<const CompiledPolicy>> base = CompiledPolicy::Build(config, 5);
+  ASSERT_TRUE(base.ok()) << base.status();
+  const std::shared_ptr<const CompiledPolicy> deleted =
+      CompiledPolicy::WithChanges(base->get(), {{"a", nullptr, 6}}, 6);
+  EXPECT_EQ(deleted->FindTenant("a"), nullptr);
+  EXPECT_EQ(deleted->FindTenant("b"), (*base)->FindTenant("b")) << "shared, not copied";
+  EXPECT_EQ(deleted->tenant_count(), 1u);
+  EXPECT_EQ(deleted->version(), 6u);
+  // An older write of "a" arriving late (a slow writer's install) does not bring it back.
+  const std::shared_ptr<const CompiledPolicy> late =
+      CompiledPolicy::WithChanges(deleted.get(), {{"a", Compiled("a"), 5}}, 5);
+  EXPECT_EQ(late->FindTenant("a"), nullptr);
+  EXPECT_EQ(late->version(), 6u);
+  // A newer one does.
+  const std::shared_ptr<const CompiledPolicy> recreated =
+      CompiledPolicy::WithChanges(late.get(), {{"a", Compiled("a"), 7}}, 7);
+  ASSERT_NE(recreated->FindTenant("a"), nullptr);
+  EXPECT_EQ(recreated->TenantRevision("a"), 7u);
+  EXPECT_EQ(recreated->TenantNames(), (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(recreated->TenantSource("a").has_value());
+  EXPECT_EQ(recreated->TenantSource("a")->allowed_logout_urls(0), "https://a.example.com/bye");
+}
+
+TEST(CompiledPolicyChangesTest, AFullReloadKeepsNewerLocalWritesAndRefusesOlderOnes) {
+  // The live snapshot holds "c", written here at revision 9, after the reload's revision 7.
+  const std::shared_ptr<const CompiledPolicy> live =
+      CompiledPolicy::WithChanges(nullptr, {{"c", Compiled("c"), 9}}, 9);
+  v1::PolicyConfig loaded;
+  *loaded.add_tenants() = NamedTenant("b");  // at revision 7 the store holds only "b"
+  absl::StatusOr<std::unique_ptr<CompiledPolicy>> full = CompiledPolicy::BuildUnversioned(loaded);
+  ASSERT_TRUE(full.ok()) << full.status();
+  const std::shared_ptr<const CompiledPolicy> rebased =
+      CompiledPolicy::Rebase(*std::move(full), 7, live.get());
+  EXPECT_NE(rebased->FindTenant("b"), nullptr);
+  EXPECT_NE(rebased->FindTenant("c"), nullptr) << "the newer local write is kept";
+  EXPECT_EQ(rebased->version(), 9u);
+  // A write of "a" at revision 6 installed late: the load at 7 saw "a" gone, so it stays gone.
+  EXPECT_EQ(
+      CompiledPolicy::WithChanges(rebased.get(), {{"a", Compiled("a"), 6}}, 6)->FindTenant("a"),
+      nullptr);
+  EXPECT_NE(
+      CompiledPolicy::WithChanges(rebased.get(), {{"a", Compiled("a"), 8}}, 8)->FindTenant("a"),
+      nullptr);
+}
+
+}  // namespace
+}  // namespace logout::policy

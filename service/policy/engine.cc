@@ -205,14 +205,14 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
       Deny(response, check.deny_reason, std::move(check.description));
       return absl::OkStatus();
     }
-    const absl::string_view matched = list.entry(check.entry).raw();
-    response->set_matched_entry(matched.data(), matched.size());
+    // A std::string rvalue: protobuf 3.21's (pointer, size) setter copies through a temporary.
+    response->set_matched_entry(std::string(list.entry(check.entry).raw()));
     response->set_target_source(v1::TARGET_SOURCE_REQUESTED);
     redirect = *std::move(check.url);
     allow_reason = v1::REASON_REDIRECT_ALLOWED;
   } else if (client != nullptr && list.DefaultEntry().has_value()) {
     const AllowList::Entry& e = list.entry(*list.DefaultEntry());
-    response->set_matched_entry(e.raw().data(), e.raw().size());
+    response->set_matched_entry(std::string(e.raw()));
     response->set_target_source(v1::TARGET_SOURCE_DEFAULT_FIRST_ALLOWED);
     redirect = e.url;
     allow_reason = v1::REASON_DEFAULT_REDIRECT;

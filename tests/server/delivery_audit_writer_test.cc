@@ -17,15 +17,14 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "service/store/policy_store.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout::server {
 namespace {
 
-std::string NewPath() {
-  static std::atomic<int> counter{0};
-  return ::testing::TempDir() + "/delivery_audit_" + std::to_string(getpid()) + "_" +
-         std::to_string(counter++) + ".db";
-}
+// A database in a fresh directory (pids are reused during a long run: an earlier test process
+// may have left files behind under the same name).
+std::string NewPath() { return testing::FreshTempDir("delivery_audit") + "/logoutd.db"; }
 
 v1::BackchannelDeliveryEvent Event(int i) {
   v1::BackchannelDeliveryEvent e;

@@ -14,6 +14,7 @@
 #include "service/store/snapshot_holder.h"
 #include "service/store/sqlite_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout::store {
 namespace {
@@ -36,9 +37,9 @@ constexpr char kLegacy[] = R"pb(
 class PolicyWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string db =
-        ::testing::TempDir() + "/policy_writer_" + std::to_string(getpid()) + ".db";
-    std::remove(db.c_str());
+    const std::string dir = testing::FreshTempDir("policy_writer");
+    ASSERT_FALSE(dir.empty());
+    const std::string db = dir + "/logoutd.db";  // fresh: no -wal/-shm of an earlier process
     auto store = OpenSqliteStore(db);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);

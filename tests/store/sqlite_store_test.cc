@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "service/common/deterministic_bytes.h"
 #include "tests/store/policy_store_contract.h"
+#include "tests/testing/temp_dir.h"
 
 namespace logout::store {
 namespace {
@@ -15,9 +16,9 @@ namespace {
 StoreFactory SqliteFactory() {
   return StoreFactory{"Sqlite",
                       [] {
-                        static std::atomic<int> counter{0};
-                        return ::testing::TempDir() + "/sqlite_store_" + std::to_string(getpid()) +
-                               "_" + std::to_string(counter++) + ".db";
+                        // A fresh directory: an earlier test process with the same pid (pids
+                        // are reused during a long run) may have left a database behind.
+                        return testing::FreshTempDir("sqlite_store") + "/logoutd.db";
                       },
                       [](const std::string& path) { return OpenSqliteStore(path); }};
 }

@@ -96,6 +96,15 @@ std::vector<StoreFactory> Factories() {
 }
 
 // ExecSql runs one statement on its own connection, as another program would.
+// The tables of schema versions 1 and 2, exactly as that code created them (version 2 added
+// the delivery audit).
+constexpr char kVersion1Tables[] =
+    "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
+    "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "version BIGINT NOT NULL, body BYTEA NOT NULL, updated_at_micros BIGINT NOT NULL);"
+    "CREATE TABLE logoutd_audit (version BIGINT PRIMARY KEY, time_micros BIGINT NOT NULL, "
+    "actor TEXT, action TEXT, object TEXT, before_json TEXT, after_json TEXT);";
+
 absl::Status ExecSql(const std::string& url, const std::string& sql) {
   PGconn* conn = PQconnectdb(url.c_str());
   absl::Status status;
@@ -361,19 +370,14 @@ TEST_F(PostgresStoreTest, RefusesANewerSchemaVersion) {
 
 TEST_F(PostgresStoreTest, UpgradesAVersion1DatabaseInPlace) {
   // Exactly what the version 1 code created, with one committed policy write.
-  ASSERT_TRUE(ExecSql(url_,
-                      "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
-                      "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1), "
-                      "version BIGINT NOT NULL, body BYTEA NOT NULL, "
-                      "updated_at_micros BIGINT NOT NULL);"
-                      "CREATE TABLE logoutd_audit (version BIGINT PRIMARY KEY, "
-                      "time_micros BIGINT NOT NULL, actor TEXT, action TEXT, object TEXT, "
-                      "before_json TEXT, after_json TEXT);"
-                      "INSERT INTO logoutd_schema (version) VALUES (1);"
-                      "INSERT INTO logoutd_policy VALUES (1, 3, '\\x0a060a0461636d65', 1);"
-                      "INSERT INTO logoutd_audit VALUES (3, 1, 'token:ab', 'CreateTenant', "
-                      "'tenant/acme', '', '{}');")
-                  .ok());
+  ASSERT_TRUE(
+      ExecSql(url_,
+              absl::StrCat(kVersion1Tables,
+                           "INSERT INTO logoutd_schema (version) VALUES (1);"
+                           "INSERT INTO logoutd_policy VALUES (1, 3, '\\x0a060a0461636d65', 1);"
+                           "INSERT INTO logoutd_audit VALUES (3, 1, 'token:ab', 'CreateTenant', "
+                           "'tenant/acme', '', '{}');"))
+          .ok());
   std::unique_ptr<PolicyStore> store = OpenOrDie();
   ASSERT_TRUE(store);
   auto p = store->Load();
@@ -410,13 +414,7 @@ TEST_F(PostgresStoreTest, UpgradesAVersion2DatabaseWithEverything) {
   ASSERT_TRUE(
       ExecSql(url_,
               absl::StrCat(
-                  "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
-                  "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1), "
-                  "version BIGINT NOT NULL, body BYTEA NOT NULL, "
-                  "updated_at_micros BIGINT NOT NULL);"
-                  "CREATE TABLE logoutd_audit (version BIGINT PRIMARY KEY, "
-                  "time_micros BIGINT NOT NULL, actor TEXT, action TEXT, object TEXT, "
-                  "before_json TEXT, after_json TEXT);"
+                  kVersion1Tables,
                   "CREATE TABLE logoutd_delivery_audit (id BIGSERIAL PRIMARY KEY, "
                   "time_micros BIGINT NOT NULL, tenant TEXT NOT NULL, client_id TEXT NOT NULL, "
                   "uri_origin TEXT NOT NULL, result TEXT NOT NULL, attempts INTEGER NOT NULL, "

@@ -65,6 +65,16 @@ TEST(SqliteStoreTest, RefusesANewerSchema) {
   EXPECT_NE(store.status().message().find("schema version 99"), std::string::npos);
 }
 
+// The tables of schema versions 1 and 2, exactly as that code created them (version 2 added
+// the delivery audit).
+constexpr char kVersion1Tables[] =
+    "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
+    "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " version INTEGER NOT NULL, body BLOB NOT NULL, updated_at_micros INTEGER NOT NULL);"
+    "CREATE TABLE logoutd_audit (version INTEGER PRIMARY KEY, time_micros INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
+    " before_json TEXT NOT NULL, after_json TEXT NOT NULL);";
+
 // Runs `sql` on its own connection, as another program would.
 void ExecSql(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
@@ -94,16 +104,12 @@ TEST(SqliteStoreTest, UpgradesAVersion1DatabaseInPlace) {
   const std::string path = SqliteFactory().new_location();
   // Exactly what the version 1 code created, with one committed policy write.
   ExecSql(path,
-          "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
-          "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1),"
-          " version INTEGER NOT NULL, body BLOB NOT NULL, updated_at_micros INTEGER NOT NULL);"
-          "CREATE TABLE logoutd_audit (version INTEGER PRIMARY KEY, time_micros INTEGER NOT NULL,"
-          " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
-          " before_json TEXT NOT NULL, after_json TEXT NOT NULL);"
-          "INSERT INTO logoutd_schema (version) VALUES (1);"
-          "INSERT INTO logoutd_policy VALUES (1, 3, X'0a060a0461636d65', 1700000000000000);"
-          "INSERT INTO logoutd_audit VALUES (3, 1700000000000000, 'token:ab', 'CreateTenant',"
-          " 'tenant/acme', '', '{}');");
+          (std::string(kVersion1Tables) +
+           "INSERT INTO logoutd_schema (version) VALUES (1);"
+           "INSERT INTO logoutd_policy VALUES (1, 3, X'0a060a0461636d65', 1700000000000000);"
+           "INSERT INTO logoutd_audit VALUES (3, 1700000000000000, 'token:ab', 'CreateTenant',"
+           " 'tenant/acme', '', '{}');")
+              .c_str());
   ASSERT_EQ(SchemaVersion(path), 1);
   auto store = OpenSqliteStore(path);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -140,24 +146,20 @@ TEST(SqliteStoreTest, UpgradesAVersion2DatabaseWithEverything) {
   // object, two audit events and a delivery event.
   ExecSql(
       path,
-      "CREATE TABLE logoutd_schema (version INTEGER NOT NULL);"
-      "CREATE TABLE logoutd_policy (id INTEGER PRIMARY KEY CHECK (id = 1),"
-      " version INTEGER NOT NULL, body BLOB NOT NULL, updated_at_micros INTEGER NOT NULL);"
-      "CREATE TABLE logoutd_audit (version INTEGER PRIMARY KEY, time_micros INTEGER NOT NULL,"
-      " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
-      " before_json TEXT NOT NULL, after_json TEXT NOT NULL);"
-      "CREATE TABLE logoutd_delivery_audit (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-      " time_micros INTEGER NOT NULL, tenant TEXT NOT NULL, client_id TEXT NOT NULL,"
-      " uri_origin TEXT NOT NULL, result TEXT NOT NULL, attempts INTEGER NOT NULL,"
-      " http_status INTEGER NOT NULL, detail TEXT NOT NULL);"
-      "CREATE INDEX logoutd_delivery_audit_tenant ON logoutd_delivery_audit (tenant, id);"
-      "INSERT INTO logoutd_schema (version) VALUES (2);"
-      "INSERT INTO logoutd_audit VALUES (41, 1, 'token:ab', 'ImportPolicy', 'policy', '', '{}');"
-      "INSERT INTO logoutd_audit VALUES (42, 2, 'token:ab', 'UpdateClient',"
-      " 'tenant/acme/client/web', '{}', '{}');"
-      "INSERT INTO logoutd_delivery_audit (time_micros, tenant, client_id, uri_origin, result,"
-      " attempts, http_status, detail) VALUES (5, 'acme', 'web', 'https://web.example.com',"
-      " 'delivered', 1, 200, '');");
+      (std::string(kVersion1Tables) +
+       "CREATE TABLE logoutd_delivery_audit (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+       " time_micros INTEGER NOT NULL, tenant TEXT NOT NULL, client_id TEXT NOT NULL,"
+       " uri_origin TEXT NOT NULL, result TEXT NOT NULL, attempts INTEGER NOT NULL,"
+       " http_status INTEGER NOT NULL, detail TEXT NOT NULL);"
+       "CREATE INDEX logoutd_delivery_audit_tenant ON logoutd_delivery_audit (tenant, id);"
+       "INSERT INTO logoutd_schema (version) VALUES (2);"
+       "INSERT INTO logoutd_audit VALUES (41, 1, 'token:ab', 'ImportPolicy', 'policy', '', '{}');"
+       "INSERT INTO logoutd_audit VALUES (42, 2, 'token:ab', 'UpdateClient',"
+       " 'tenant/acme/client/web', '{}', '{}');"
+       "INSERT INTO logoutd_delivery_audit (time_micros, tenant, client_id, uri_origin, result,"
+       " attempts, http_status, detail) VALUES (5, 'acme', 'web', 'https://web.example.com',"
+       " 'delivered', 1, 200, '');")
+          .c_str());
   {
     const std::string body = common::DeterministicBytes(EverythingPolicy());
     sqlite3* db = nullptr;

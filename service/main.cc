@@ -78,8 +78,25 @@ ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
           "how long calls may finish on a connection closed for its age");
 ABSL_FLAG(bool, deliver_backchannel, false,
           "single logout: POST the back-channel logout tokens of every plan from logoutd itself");
-ABSL_FLAG(absl::Duration, backchannel_timeout, absl::Seconds(30),
-          "--deliver_backchannel: how long one delivery may keep retrying before it gives up");
+ABSL_FLAG(absl::Duration, backchannel_horizon, absl::Hours(24),
+          "--deliver_backchannel: how long a queued notification keeps being retried (from when "
+          "it was planned) before it becomes a dead letter; 1s..168h");
+ABSL_FLAG(absl::Duration, backchannel_timeout, absl::ZeroDuration(),
+          "deprecated name of --backchannel_horizon (0: unset)");
+ABSL_FLAG(absl::Duration, backchannel_attempt_timeout, absl::Seconds(5),
+          "--deliver_backchannel: the time one HTTP attempt may take");
+ABSL_FLAG(absl::Duration, backchannel_initial_backoff, absl::Seconds(1),
+          "--deliver_backchannel: the pause before the first retry (doubling, jittered)");
+ABSL_FLAG(absl::Duration, backchannel_max_backoff, absl::Minutes(5),
+          "--deliver_backchannel: the longest pause between retries");
+ABSL_FLAG(int, outbox_workers, 8, "--deliver_backchannel: HTTP attempts in flight per replica");
+ABSL_FLAG(int, outbox_origin_concurrency, 2,
+          "--deliver_backchannel: HTTP attempts in flight per receiver origin per replica");
+ABSL_FLAG(absl::Duration, outbox_lease, absl::Seconds(30),
+          "--deliver_backchannel: how long a replica holds a claimed job; another replica takes "
+          "it over after that (at least --backchannel_attempt_timeout + 2s)");
+ABSL_FLAG(absl::Duration, max_delivery_wait, absl::Seconds(10),
+          "the longest wait_for_delivery a call may ask for");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port for the Prometheus endpoint GET /metrics (plaintext; empty: off)");
 ABSL_FLAG(double, decision_log_sample_rate, 0.01,
@@ -107,7 +124,10 @@ void PrintUsage() {
       {"TLS", {"tls_cert", "tls_key", "tls_client_ca", "tls_refresh_interval"}},
       {"Connections",
        {"keepalive_time", "keepalive_timeout", "max_connection_age", "max_connection_age_grace"}},
-      {"Single logout", {"deliver_backchannel", "backchannel_timeout"}},
+      {"Single logout",
+       {"deliver_backchannel", "backchannel_horizon", "backchannel_attempt_timeout",
+        "backchannel_initial_backoff", "backchannel_max_backoff", "outbox_workers",
+        "outbox_origin_concurrency", "outbox_lease", "max_delivery_wait", "backchannel_timeout"}},
       {"Logs", {"decision_log_sample_rate"}},
   };
   std::printf(
@@ -228,7 +248,20 @@ int main(int argc, char** argv) {
   options.decision_log_sample_rate = absl::GetFlag(FLAGS_decision_log_sample_rate);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.deliver_backchannel = absl::GetFlag(FLAGS_deliver_backchannel);
-  options.backchannel.total_timeout = absl::GetFlag(FLAGS_backchannel_timeout);
+  options.outbox.horizon = absl::GetFlag(FLAGS_backchannel_horizon);
+  if (const absl::Duration old = absl::GetFlag(FLAGS_backchannel_timeout);
+      old > absl::ZeroDuration()) {
+    LogEvent(LogLevel::kWarning, "--backchannel_timeout is deprecated: use --backchannel_horizon");
+    options.outbox.horizon = old;
+  }
+  options.outbox.attempt_timeout = absl::GetFlag(FLAGS_backchannel_attempt_timeout);
+  options.outbox.connect_timeout = std::min(absl::Seconds(3), options.outbox.attempt_timeout);
+  options.outbox.initial_backoff = absl::GetFlag(FLAGS_backchannel_initial_backoff);
+  options.outbox.max_backoff = absl::GetFlag(FLAGS_backchannel_max_backoff);
+  options.outbox.workers = absl::GetFlag(FLAGS_outbox_workers);
+  options.outbox.per_origin_concurrency = absl::GetFlag(FLAGS_outbox_origin_concurrency);
+  options.outbox.lease = absl::GetFlag(FLAGS_outbox_lease);
+  options.max_delivery_wait = absl::GetFlag(FLAGS_max_delivery_wait);
   auto server = logout::server::LogoutServer::Create(options);
   if (!server.ok()) {
     LogEvent(LogLevel::kError, "cannot start", {{"error", std::string(server.status().message())}});

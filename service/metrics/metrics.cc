@@ -6,11 +6,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
@@ -196,21 +198,76 @@ Metrics::Metrics(std::function<absl::Time()> now)
                "in force.")
            .Register(r)
            .Add({});
-  store_errors_ = MakeFixed(prometheus::BuildCounter()
-                                .Name("logoutd_store_errors_total")
-                                .Help("Policy store errors by operation.")
-                                .Register(r),
-                            "operation", {"read", "write", "listen", "connect", "notify", "watch"});
+  store_errors_ =
+      MakeFixed(prometheus::BuildCounter()
+                    .Name("logoutd_store_errors_total")
+                    .Help("Policy store errors by operation.")
+                    .Register(r),
+                "operation", {"read", "write", "listen", "connect", "notify", "watch", "outbox"});
   backchannel_results_ = MakeFixed(prometheus::BuildCounter()
                                        .Name("logoutd_backchannel_deliveries_total")
                                        .Help("Back-channel logout deliveries by final result.")
                                        .Register(r),
-                                   "result", {"delivered", "rejected", "gave_up", "dropped"});
+                                   "result", {"delivered", "rejected", "dead"});
   backchannel_attempts_ = &prometheus::BuildCounter()
                                .Name("logoutd_backchannel_delivery_attempts_total")
                                .Help("HTTP attempts made for back-channel logout deliveries.")
                                .Register(r)
                                .Add({});
+  {
+    auto& attempts = prometheus::BuildCounter()
+                         .Name("logoutd_outbox_attempts_total")
+                         .Help("Notification outbox HTTP attempts by kind and result.")
+                         .Register(r);
+    auto& finished = prometheus::BuildCounter()
+                         .Name("logoutd_outbox_jobs_finished_total")
+                         .Help("Notification outbox jobs that ended, by kind and final result.")
+                         .Register(r);
+    auto& enqueued = prometheus::BuildCounter()
+                         .Name("logoutd_outbox_jobs_enqueued_total")
+                         .Help("Notification outbox jobs committed, by kind.")
+                         .Register(r);
+    auto& latency = prometheus::BuildHistogram()
+                        .Name("logoutd_outbox_delivery_latency_seconds")
+                        .Help("From planning a notification to its delivery, by kind.")
+                        .Register(r);
+    for (const char* kind : {"backchannel", "set"}) {
+      for (const char* result : {"delivered", "rejected", "retry", "dead"}) {
+        const std::string key = absl::StrCat(kind, "/", result);
+        outbox_attempts_[key] = &attempts.Add({{"kind", kind}, {"result", result}});
+        if (std::string_view(result) != "retry") {
+          outbox_finished_[key] = &finished.Add({{"kind", kind}, {"result", result}});
+        }
+      }
+      outbox_enqueued_[kind] = &enqueued.Add({{"kind", kind}});
+      outbox_latency_[kind] = &latency.Add(
+          {{"kind", kind}},
+          prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                  5, 10, 30, 60, 300, 1800, 3600, 21600, 86400});
+    }
+  }
+  outbox_pending_ = &prometheus::BuildGauge()
+                         .Name("logoutd_outbox_pending_jobs")
+                         .Help("Notification jobs waiting for delivery (every replica's).")
+                         .Register(r)
+                         .Add({});
+  outbox_dead_ = &prometheus::BuildGauge()
+                      .Name("logoutd_outbox_dead_letters")
+                      .Help(
+                          "Notification jobs whose horizon passed undelivered (kept for "
+                          "RequeueDeadLetters).")
+                      .Register(r)
+                      .Add({});
+  outbox_oldest_due_ = &prometheus::BuildGauge()
+                            .Name("logoutd_outbox_oldest_due_seconds")
+                            .Help("How long the oldest due notification job has waited (0: none).")
+                            .Register(r)
+                            .Add({});
+  outbox_takeovers_ = &prometheus::BuildCounter()
+                           .Name("logoutd_outbox_lease_takeovers_total")
+                           .Help("Jobs claimed after another replica's lease on them expired.")
+                           .Register(r)
+                           .Add({});
   rejected_ = MakeFixed(prometheus::BuildCounter()
                             .Name("logoutd_rejected_rpcs_total")
                             .Help("RPCs refused before reaching their handler, by reason.")
@@ -326,6 +383,37 @@ void Metrics::RecordStoreError(std::string_view operation) {
 void Metrics::RecordBackchannelDelivery(std::string_view result, int attempts) {
   IncrementFixed(backchannel_results_, result);
   if (attempts > 0) backchannel_attempts_->Increment(attempts);
+}
+
+void Metrics::RecordOutboxEnqueued(std::string_view kind_view, int jobs) {
+  const absl::string_view kind(kind_view.data(), kind_view.size());
+  auto it = outbox_enqueued_.find(kind);
+  if (it != outbox_enqueued_.end() && jobs > 0) it->second->Increment(jobs);
+}
+
+void Metrics::RecordOutboxReport(std::string_view kind_view, std::string_view result,
+                                 bool attempted, double seconds_since_planned) {
+  const absl::string_view kind(kind_view.data(), kind_view.size());
+  const std::string key = absl::StrCat(kind, "/", absl::string_view(result.data(), result.size()));
+  if (attempted) {
+    if (auto it = outbox_attempts_.find(key); it != outbox_attempts_.end()) it->second->Increment();
+  }
+  if (auto it = outbox_finished_.find(key); it != outbox_finished_.end()) it->second->Increment();
+  if (result == "delivered") {
+    if (auto it = outbox_latency_.find(kind); it != outbox_latency_.end()) {
+      it->second->Observe(seconds_since_planned);
+    }
+  }
+}
+
+void Metrics::SetOutboxGauges(int64_t pending, int64_t dead, double oldest_due_seconds) {
+  outbox_pending_->Set(static_cast<double>(pending));
+  outbox_dead_->Set(static_cast<double>(dead));
+  outbox_oldest_due_->Set(oldest_due_seconds);
+}
+
+void Metrics::RecordOutboxTakeovers(int jobs) {
+  if (jobs > 0) outbox_takeovers_->Increment(jobs);
 }
 
 void Metrics::RecordRejected(std::string_view why) { IncrementFixed(rejected_, why); }

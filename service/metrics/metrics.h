@@ -94,13 +94,24 @@ class Metrics {
   void RecordCredentialsReloadFailure();
 
   // RecordStoreError counts a store failure by operation: "read", "write", "listen",
-  // "connect", "notify", "watch"; anything else counts as "other".
+  // "connect", "notify", "watch", "outbox"; anything else counts as "other".
   void RecordStoreError(std::string_view operation);
 
   // RecordBackchannelDelivery counts one back-channel logout delivery by final result
-  // ("delivered", "rejected", "gave_up", "dropped"; else "other") and adds `attempts` (>= 0)
-  // to logoutd_backchannel_delivery_attempts_total.
+  // ("delivered", "rejected", "dead"; else "other") and adds `attempts` (>= 0) to
+  // logoutd_backchannel_delivery_attempts_total.
   void RecordBackchannelDelivery(std::string_view result, int attempts);
+
+  // The notification outbox. `kind`: "backchannel" or "set". RecordOutboxReport counts one
+  // attempt (when `attempted`) by result ("delivered", "rejected", "retry", "dead") in
+  // logoutd_outbox_attempts_total{kind,result}; a final result (not "retry") also counts in
+  // logoutd_outbox_jobs_finished_total{kind,result} and, delivered, observes planned-to-
+  // delivered seconds in logoutd_outbox_delivery_latency_seconds{kind}.
+  void RecordOutboxEnqueued(std::string_view kind, int jobs);
+  void RecordOutboxReport(std::string_view kind, std::string_view result, bool attempted,
+                          double seconds_since_planned);
+  void SetOutboxGauges(int64_t pending, int64_t dead, double oldest_due_seconds);
+  void RecordOutboxTakeovers(int jobs);
 
   // RecordRejected counts an RPC refused before its handler ran, by reason:
   // "concurrency_limit", "admin_unauthenticated", "admin_unauthorized", "plan_unauthorized",
@@ -157,6 +168,15 @@ class Metrics {
   FixedCounters backchannel_results_;
   prometheus::Counter* backchannel_attempts_ = nullptr;
   FixedCounters rejected_;
+  // "kind/result" -> counter.
+  absl::flat_hash_map<std::string, prometheus::Counter*> outbox_attempts_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> outbox_finished_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> outbox_enqueued_;
+  absl::flat_hash_map<std::string, prometheus::Histogram*> outbox_latency_;
+  prometheus::Gauge* outbox_pending_ = nullptr;
+  prometheus::Gauge* outbox_dead_ = nullptr;
+  prometheus::Gauge* outbox_oldest_due_ = nullptr;
+  prometheus::Counter* outbox_takeovers_ = nullptr;
 
   std::unique_ptr<internal::GrpcMetrics> grpc_;
 

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "service/admin/admin_mutations.h"
 #include "service/admin/audit_object.h"
 #include "service/common/log.h"
@@ -667,6 +668,131 @@ grpc::Status LogoutAdminService::ListBackchannelDeliveries(
       if (out->events_size() == limit) break;
     }
     out->set_next_before_id(before);
+    return grpc::Status::OK;
+  });
+}
+
+namespace {
+
+google::protobuf::Timestamp TimestampOfMicros(int64_t micros) {
+  google::protobuf::Timestamp t;
+  t.set_seconds(micros / 1000000);
+  t.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  return t;
+}
+
+void FillJob(const store::OutboxJob& j, v1::NotificationJob* out) {
+  out->set_id(j.id);
+  out->set_kind(j.kind);
+  out->set_tenant(j.tenant);
+  out->set_target(j.target);
+  out->set_uri_origin(j.origin);
+  out->set_state(std::string(store::JobStateName(j.state)));
+  out->set_attempts(static_cast<uint32_t>(std::max(j.attempts, 0)));
+  out->set_http_status(static_cast<uint32_t>(std::max(j.http_status, 0)));
+  out->set_detail(j.detail);
+  *out->mutable_create_time() = TimestampOfMicros(j.created_micros);
+  if (j.state == store::JobState::kPending) {
+    *out->mutable_next_attempt_time() = TimestampOfMicros(j.due_micros);
+  } else {
+    *out->mutable_finish_time() = TimestampOfMicros(j.finished_micros);
+  }
+  *out->mutable_expire_time() = TimestampOfMicros(j.expires_micros);
+  out->set_lease_owner(j.lease_owner);
+}
+
+constexpr char kNoOutbox[] =
+    "no notification outbox: logoutd delivers (and keeps jobs) only with --deliver_backchannel "
+    "and a database store";
+
+}  // namespace
+
+grpc::Status LogoutAdminService::ListNotificationJobs(grpc::ServerContext* ctx,
+                                                      const v1::ListNotificationJobsRequest* r,
+                                                      v1::ListNotificationJobsResponse* out) {
+  return Serve(ctx, "ListNotificationJobs", [&](const Caller& caller) -> grpc::Status {
+    if (r->tenant().size() > 256) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "tenant is longer than 256 bytes"};
+    }
+    if (!r->tenant().empty() && !caller.MayRead(r->tenant())) {
+      return Refuse("ListNotificationJobs", Denied(caller, "read", r->tenant()));
+    }
+    if (outbox_ == nullptr) return {grpc::StatusCode::FAILED_PRECONDITION, kNoOutbox};
+    store::ListFilter filter;
+    filter.tenant = r->tenant();
+    if (!r->kind().empty() && r->kind() != store::kJobKindBackchannel &&
+        r->kind() != store::kJobKindSet) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "kind must be \"backchannel\" or \"set\""};
+    }
+    filter.kind = r->kind();
+    if (r->states_size() > 4) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "states: at most 4 values"};
+    }
+    for (const std::string& name : r->states()) {
+      store::JobState state;
+      if (!store::ParseJobState(name, &state)) {
+        return {grpc::StatusCode::INVALID_ARGUMENT,
+                absl::StrCat("states: \"", name.substr(0, 32),
+                             "\" is not one of pending, delivered, rejected, dead")};
+      }
+      filter.states.push_back(state);
+    }
+    const int limit =
+        r->page_size() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(r->page_size(), 1000));
+    // As ListBackchannelDeliveries: a credential scoped to some tenants pages through the
+    // table until it has `limit` of its own jobs (or gives a next_before_id to go on).
+    const bool scoped = r->tenant().empty() && !caller.SeesEveryTenant();
+    uint64_t before = r->before_id();
+    for (int page = 0; page < (scoped ? kMaxScannedPages : 1); ++page) {
+      filter.before_id = before;
+      filter.limit = limit;
+      absl::StatusOr<std::vector<store::OutboxJob>> jobs = outbox_->List(filter);
+      if (!jobs.ok()) return ToGrpcStatus(jobs.status());
+      const bool last = static_cast<int>(jobs->size()) < limit;
+      for (const store::OutboxJob& j : *jobs) {
+        before = j.id;
+        if (scoped && !caller.InScope(j.tenant)) continue;
+        FillJob(j, out->add_jobs());
+        if (out->jobs_size() == limit) break;
+      }
+      if (last && out->jobs_size() < limit) {
+        before = 0;
+        break;
+      }
+      if (out->jobs_size() == limit) break;
+    }
+    out->set_next_before_id(before);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status LogoutAdminService::RequeueDeadLetters(grpc::ServerContext* ctx,
+                                                    const v1::RequeueDeadLettersRequest* r,
+                                                    v1::RequeueDeadLettersResponse* out) {
+  return Serve(ctx, "RequeueDeadLetters", [&](const Caller& caller) -> grpc::Status {
+    if (r->tenant().empty()) return {grpc::StatusCode::INVALID_ARGUMENT, "tenant is required"};
+    if (r->tenant().size() > 256) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "tenant is longer than 256 bytes"};
+    }
+    if (!caller.MayWrite(r->tenant())) {
+      return Refuse("RequeueDeadLetters", Denied(caller, "write", r->tenant()));
+    }
+    if (r->ids_size() > store::kMaxOutboxPage) {
+      return {grpc::StatusCode::INVALID_ARGUMENT, "ids: at most 1000 per call"};
+    }
+    if (outbox_ == nullptr) return {grpc::StatusCode::FAILED_PRECONDITION, kNoOutbox};
+    const std::vector<uint64_t> ids(r->ids().begin(), r->ids().end());
+    const absl::Time now = absl::Now();
+    absl::StatusOr<int64_t> n = outbox_->Requeue(r->tenant(), ids, absl::ToUnixMicros(now),
+                                                 absl::ToUnixMicros(now + horizon_));
+    if (!n.ok()) {
+      CountStoreError(n.status());
+      return ToGrpcStatus(n.status());
+    }
+    out->set_requeued(static_cast<uint64_t>(*n));
+    common::LogEvent(
+        common::LogLevel::kInfo, "dead letters requeued",
+        {{"actor", caller.actor}, {"tenant", r->tenant()}, {"requeued", absl::StrCat(*n), true}});
     return grpc::Status::OK;
   });
 }

@@ -14,9 +14,11 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
 #include "logout/v1/admin.grpc.pb.h"
 #include "service/rpc/admin_auth.h"
 #include "service/rpc/call_limits.h"
+#include "service/store/outbox.h"
 #include "service/store/policy_writer.h"
 #include "service/store/snapshot_holder.h"
 
@@ -84,6 +86,19 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
   grpc::Status ListBackchannelDeliveries(grpc::ServerContext* ctx,
                                          const v1::ListBackchannelDeliveriesRequest* r,
                                          v1::ListBackchannelDeliveriesResponse* out) override;
+  grpc::Status ListNotificationJobs(grpc::ServerContext* ctx,
+                                    const v1::ListNotificationJobsRequest* r,
+                                    v1::ListNotificationJobsResponse* out) override;
+  grpc::Status RequeueDeadLetters(grpc::ServerContext* ctx, const v1::RequeueDeadLettersRequest* r,
+                                  v1::RequeueDeadLettersResponse* out) override;
+
+  // SetOutbox enables the outbox RPCs (--deliver_backchannel): jobs are read from `outbox`, and
+  // a requeued dead letter gets `horizon` again. Call before serving; `outbox` must outlive
+  // the service.
+  void SetOutbox(store::Outbox* outbox, absl::Duration horizon) {
+    outbox_ = outbox;
+    horizon_ = horizon;
+  }
 
  private:
   using ReadFn = std::function<grpc::Status(const v1::Tenant& tenant, uint64_t version)>;
@@ -113,6 +128,8 @@ class LogoutAdminService final : public v1::LogoutAdmin::Service {
   const AdminAuthenticator* auth_;
   ConcurrencyLimiter* const limiter_;
   metrics::Metrics* const metrics_;
+  store::Outbox* outbox_ = nullptr;
+  absl::Duration horizon_;
 };
 
 }  // namespace logout::rpc

@@ -1,5 +1,7 @@
 #include "service/rpc/logout_policy_service.h"
 
+#include <algorithm>
+
 #include "absl/random/distributions.h"
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
@@ -106,6 +108,28 @@ void LogoutPolicyService::LogDecision(const v1::ValidateLogoutRequest& request,
                     {"policy_version", absl::StrCat(response.policy_version()), true}});
 }
 
+absl::Status LogoutPolicyService::WaitUntil(const grpc::CallbackServerContext& context,
+                                            const google::protobuf::Duration& wait,
+                                            absl::Time* until) const {
+  *until = absl::InfinitePast();
+  if (wait.seconds() < 0 || wait.nanos() < 0 || wait.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        "wait_for_delivery must be a non-negative duration (seconds >= 0, 0 <= nanos < 1e9)");
+  }
+  if (wait.seconds() == 0 && wait.nanos() == 0) return absl::OkStatus();
+  const absl::Time now = absl::Now();
+  const absl::Duration asked = std::min(
+      absl::Seconds(std::min<int64_t>(wait.seconds(), 86400)) + absl::Nanoseconds(wait.nanos()),
+      hooks_.max_delivery_wait);
+  *until = now + asked;
+  // Answer before the caller's deadline, with a little room for the answer to travel.
+  const absl::Time deadline = absl::FromChrono(context.deadline());
+  if (deadline != absl::InfiniteFuture()) {
+    *until = std::min(*until, deadline - absl::Milliseconds(50));
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     grpc::CallbackServerContext* context, const v1::ValidateLogoutRequest* request,
     v1::ValidateLogoutResponse* response) {
@@ -123,9 +147,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
   absl::Status decided = policy::Decide(*snapshot, *request, now, response);
   // Single logout: the plan of the ended session when asked for and allowed.
   if (decided.ok()) decided = slo::AttachPlan(*snapshot, *request, now, response);
+  absl::Time wait_until = absl::InfinitePast();
   if (decided.ok() && hooks_.backchannel != nullptr && response->has_notifications()) {
-    hooks_.backchannel->Dispatch(snapshot, request->tenant(), response->session().sid(),
-                                 response->session().sub(), response->mutable_notifications());
+    decided = WaitUntil(*context, request->wait_for_delivery(), &wait_until);
   }
   grpc::Status status = ToGrpcStatus(decided);
   if (status.ok()) {
@@ -135,6 +159,17 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     LogDecision(*request, *response);
   } else {
     LogFailedCall("ValidateLogout", request->tenant(), status);
+  }
+  if (status.ok() && hooks_.backchannel != nullptr && response->has_notifications()) {
+    // Answered once the jobs are durable (and, when asked, delivered or the wait is over).
+    hooks_.backchannel->Dispatch(
+        {request->tenant(), response->session().sid(), response->session().sub(),
+         v1::LOGOUT_INITIATOR_RP_LOGOUT},
+        wait_until, response->mutable_notifications(), [reactor, request](absl::Status s) {
+          if (!s.ok()) LogFailedCall("ValidateLogout", request->tenant(), ToGrpcStatus(s));
+          reactor->Finish(ToGrpcStatus(s));
+        });
+    return reactor;
   }
   reactor->Finish(status);
   return reactor;
@@ -168,12 +203,27 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  grpc::Status status = ToGrpcStatus(slo::PlanLogout(*snapshot, *request, absl::Now(), response));
-  if (status.ok() && hooks_.backchannel != nullptr) {
-    hooks_.backchannel->Dispatch(snapshot, request->tenant(), request->sid(), request->sub(),
-                                 response->mutable_plan());
+  absl::Status planned = slo::PlanLogout(*snapshot, *request, absl::Now(), response);
+  absl::Time wait_until = absl::InfinitePast();
+  if (planned.ok() && hooks_.backchannel != nullptr) {
+    planned = WaitUntil(*context, request->wait_for_delivery(), &wait_until);
+    if (!planned.ok()) response->Clear();
   }
-  if (!status.ok()) LogFailedCall("PlanLogoutNotifications", request->tenant(), status);
+  grpc::Status status = ToGrpcStatus(planned);
+  if (!status.ok()) {
+    LogFailedCall("PlanLogoutNotifications", request->tenant(), status);
+  } else if (hooks_.backchannel != nullptr) {
+    hooks_.backchannel->Dispatch(
+        {request->tenant(), request->sid(), request->sub(), request->initiator()}, wait_until,
+        response->mutable_plan(), [reactor, request, response](absl::Status s) {
+          if (!s.ok()) {
+            response->Clear();
+            LogFailedCall("PlanLogoutNotifications", request->tenant(), ToGrpcStatus(s));
+          }
+          reactor->Finish(ToGrpcStatus(s));
+        });
+    return reactor;
+  }
   reactor->Finish(status);
   return reactor;
 }

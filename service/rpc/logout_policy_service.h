@@ -1,5 +1,7 @@
 // The thin gRPC adapter for logout.v1.LogoutPolicy (callback API): takes the current snapshot
-// once, calls the transport-free engine, converts the status. Never blocks in a reactor.
+// once, calls the transport-free engine, converts the status. Never blocks in a reactor: a call
+// whose plan is delivered by logoutd is answered from the outbox's thread once its jobs are
+// committed (and delivered, when it asked to wait).
 //
 //   LogoutPolicyService service(&holder);
 //   builder.RegisterService(&service);
@@ -31,9 +33,12 @@ struct PolicyServiceHooks {
   // always logged.
   double decision_log_sample_rate = 0;
   // --deliver_backchannel: when set, every back-channel job of a plan (PlanLogoutNotifications,
-  // ValidateLogout with plan_notifications) is handed to it and the plan says
-  // backchannel_delivered_by_logoutd. Null: the caller delivers.
+  // ValidateLogout with plan_notifications) is committed to the outbox through it before the
+  // call is answered, and the plan says backchannel_delivered_by_logoutd. Null: the caller
+  // delivers.
   slo::BackchannelDispatcher* backchannel = nullptr;
+  // The longest wait_for_delivery honoured (--max_delivery_wait).
+  absl::Duration max_delivery_wait = absl::Seconds(10);
 };
 
 // LogoutPolicyService answers decision calls. UNAVAILABLE until a snapshot is installed.
@@ -69,6 +74,11 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   // is configured at all, or the credential does not cover `tenant`; UNAUTHENTICATED /
   // PERMISSION_DENIED from the authenticator otherwise.
   absl::Status AuthorizePlan(grpc::CallbackServerContext* context, const std::string& tenant) const;
+  // WaitUntil turns a request's wait_for_delivery into a time (InfinitePast: no wait), capped
+  // by max_delivery_wait and the call's deadline. InvalidArgumentError for a negative or
+  // malformed duration.
+  absl::Status WaitUntil(const grpc::CallbackServerContext& context,
+                         const google::protobuf::Duration& wait, absl::Time* until) const;
   // LogDecision writes the sampled decision line (never tokens nor query strings).
   void LogDecision(const v1::ValidateLogoutRequest& request,
                    const v1::ValidateLogoutResponse& response) const;

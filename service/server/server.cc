@@ -1,10 +1,12 @@
 #include "service/server/server.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -26,6 +28,8 @@
 #include "service/server/periodic_task.h"
 #include "service/server/policy_reconciler.h"
 #include "service/slo/backchannel_dispatch.h"
+#include "service/slo/outbox_deliverer.h"
+#include "service/store/outbox.h"
 #include "service/store/policy_file.h"
 #include "service/store/policy_store.h"
 #include "service/store/policy_writer.h"
@@ -61,23 +65,27 @@ void ConfigureBuilder(const ConnectionOptions& options, metrics::Metrics& metric
   }
 }
 
-// One line per back-channel job (the delivery audit record): where (origin only), the result
-// and the attempts; never the token or the response body.
-void LogBackchannelOutcome(const slo::DeliveryOutcome& o) {
-  LogEvent(o.result == slo::DeliveryResult::kDelivered ? LogLevel::kInfo : LogLevel::kWarning,
-           "backchannel delivery",
-           {{"tenant", o.tenant},
-            {"client_id", o.client_id.substr(0, 256)},
-            {"uri_origin", o.uri_origin},
-            {"result", std::string(slo::DeliveryResultName(o.result))},
-            {"attempts", absl::StrCat(o.attempts), true},
-            {"http_status", absl::StrCat(o.last_http_status), true},
-            {"detail", o.detail},
-            {"elapsed_ms", absl::StrCat(absl::ToInt64Milliseconds(o.elapsed)), true}});
+// One line per finished outbox job (the delivery audit record): where (origin only), the
+// result and the attempts; never the token, subject, session or response body. A job that
+// will be retried is not logged (its attempts are counted in metrics).
+void LogDeliveryReport(const slo::DeliveryReport& r) {
+  const store::OutboxJob& j = *r.job;
+  LogEvent(r.result == "delivered" ? LogLevel::kInfo : LogLevel::kWarning,
+           j.kind == store::kJobKindSet ? "set delivery" : "backchannel delivery",
+           {{"tenant", j.tenant},
+            {"client_id", j.target.substr(0, 256)},
+            {"job_id", absl::StrCat(j.id), true},
+            {"uri_origin", j.origin},
+            {"result", r.result},
+            {"attempts", absl::StrCat(j.attempts), true},
+            {"http_status", absl::StrCat(j.http_status), true},
+            {"detail", j.detail},
+            {"elapsed_ms", absl::StrCat(absl::ToInt64Milliseconds(r.since_created)), true}});
 }
 
 // The delivery audit row for one finished job (the same fields as the log line, no token).
-v1::BackchannelDeliveryEvent DeliveryEventOf(const slo::DeliveryOutcome& o) {
+v1::BackchannelDeliveryEvent DeliveryEventOf(const slo::DeliveryReport& r) {
+  const store::OutboxJob& j = *r.job;
   v1::BackchannelDeliveryEvent e;
   const int64_t micros = absl::ToUnixMicros(absl::Now());
   e.mutable_time()->set_seconds(micros / 1000000);
@@ -85,14 +93,55 @@ v1::BackchannelDeliveryEvent DeliveryEventOf(const slo::DeliveryOutcome& o) {
   // Whole names (validation bounds tenant and client ids to 256 bytes): a cut name would
   // misattribute rows, miss its own tenant filter and could split a UTF-8 character. The
   // origin is the ASCII serialisation of a validated URL's origin.
-  e.set_tenant(o.tenant);
-  e.set_client_id(o.client_id);
-  e.set_uri_origin(o.uri_origin);
-  e.set_result(std::string(slo::DeliveryResultName(o.result)));
-  e.set_attempts(static_cast<uint32_t>(std::max(o.attempts, 0)));
-  e.set_http_status(static_cast<uint32_t>(std::max(o.last_http_status, 0)));
-  e.set_detail(o.detail.substr(0, 64));
+  e.set_tenant(j.tenant);
+  e.set_client_id(j.target);
+  e.set_uri_origin(j.origin);
+  e.set_result(r.result);
+  e.set_attempts(static_cast<uint32_t>(std::max(j.attempts, 0)));
+  e.set_http_status(static_cast<uint32_t>(std::max(j.http_status, 0)));
+  e.set_detail(j.detail.substr(0, 64));
   return e;
+}
+
+// The outbox flags' bounds, naming the flag.
+absl::Status CheckOutboxOptions(const ServerOptions& options) {
+  const slo::OutboxDeliveryOptions& o = options.outbox;
+  auto bad = [](absl::string_view flag, absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
+  };
+  if (o.horizon < absl::Seconds(1) || o.horizon > absl::Hours(168)) {
+    return bad("backchannel_horizon", "must be between 1s and 168h");
+  }
+  if (o.attempt_timeout < absl::Milliseconds(100) || o.attempt_timeout > absl::Minutes(1)) {
+    return bad("backchannel_attempt_timeout", "must be between 100ms and 1m");
+  }
+  if (o.initial_backoff < absl::Milliseconds(10) || o.max_backoff < o.initial_backoff ||
+      o.max_backoff > absl::Hours(6)) {
+    return bad("backchannel_max_backoff",
+               "needs 10ms <= --backchannel_initial_backoff <= --backchannel_max_backoff <= 6h");
+  }
+  if (o.workers < 1 || o.workers > 256) return bad("outbox_workers", "must be 1..256");
+  if (o.per_origin_concurrency < 1 || o.per_origin_concurrency > 256) {
+    return bad("outbox_origin_concurrency", "must be 1..256");
+  }
+  if (o.lease < o.attempt_timeout + absl::Seconds(2) || o.lease > absl::Hours(1)) {
+    return bad("outbox_lease",
+               "must be at least --backchannel_attempt_timeout + 2s and at most 1h");
+  }
+  if (options.max_delivery_wait < absl::ZeroDuration() ||
+      options.max_delivery_wait > absl::Minutes(5)) {
+    return bad("max_delivery_wait", "must be between 0s and 5m");
+  }
+  return absl::OkStatus();
+}
+
+// A replica's name in outbox leases: host, pid and a random suffix (a restarted process with
+// the same pid is a new owner).
+std::string LeaseOwner() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  absl::BitGen rng;
+  return absl::StrCat(host, ":", getpid(), ":", absl::Hex(absl::Uniform<uint32_t>(rng)));
 }
 
 // Leaves server reflection off one builder (the plaintext health-only port): reflection is a
@@ -289,6 +338,13 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   // The policy source, validated before anything listens.
   std::shared_ptr<const policy::CompiledPolicy> initial;
   if (options.store == "file") {
+    if (options.deliver_backchannel) {
+      return absl::InvalidArgumentError(
+          "--deliver_backchannel needs a database store (--store=sqlite:PATH or "
+          "--store=postgresql://...): logoutd keeps every queued logout in the store's outbox "
+          "until it is delivered, so a crash or restart loses none, and --store=file has "
+          "nowhere to keep them");
+    }
     if (!options.policy_path.empty()) {
       LOGOUT_ASSIGN_OR_RETURN(initial, LoadPolicy(options.policy_path, policy_options));
     } else {
@@ -330,26 +386,57 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
   hooks.plan_auth = self->plan_auth_.get();
   hooks.decision_log_sample_rate = options.decision_log_sample_rate;
   if (options.deliver_backchannel) {
-    if (self->store_ != nullptr) {
-      self->delivery_audit_ = std::make_unique<DeliveryAuditWriter>(
-          self->store_.get(),
-          [metrics](const absl::Status&) { metrics->RecordStoreError("write"); });
-    }
+    LOGOUT_RETURN_IF_ERROR(CheckOutboxOptions(options));
+    // Checked before anything listens (see the --store=file refusal above).
+    self->delivery_audit_ = std::make_unique<DeliveryAuditWriter>(
+        self->store_.get(), [metrics](const absl::Status&) { metrics->RecordStoreError("write"); });
+    LOGOUT_ASSIGN_OR_RETURN(std::unique_ptr<store::Outbox> outbox,
+                            store::OpenOutbox(options.store));
     DeliveryAuditWriter* audit = self->delivery_audit_.get();
-    self->backchannel_ = std::make_unique<slo::BackchannelDispatcher>(
-        options.backchannel, [metrics, audit](const slo::DeliveryOutcome& o) {
-          LogBackchannelOutcome(o);
-          if (audit != nullptr) audit->Add(DeliveryEventOf(o));
-          const absl::string_view result = slo::DeliveryResultName(o.result);
-          metrics->RecordBackchannelDelivery(std::string_view(result.data(), result.size()),
-                                             o.attempts);
-        });
+    slo::DeliveryObserver observer;
+    observer.on_report = [metrics, audit](const slo::DeliveryReport& r) {
+      const std::string& kind = r.job->kind;
+      metrics->RecordOutboxReport(kind, r.result, r.attempted,
+                                  absl::ToDoubleSeconds(r.since_created));
+      if (r.result == "retry") return;
+      LogDeliveryReport(r);
+      if (kind == store::kJobKindBackchannel) {
+        audit->Add(DeliveryEventOf(r));
+        metrics->RecordBackchannelDelivery(r.result, r.job->attempts);
+      }
+    };
+    observer.on_gauges = [metrics](const slo::OutboxGauges& g) {
+      metrics->SetOutboxGauges(g.pending, g.dead, absl::ToDoubleSeconds(g.oldest_due_age));
+    };
+    observer.on_enqueued = [metrics](const std::vector<store::OutboxJob>& jobs) {
+      for (const store::OutboxJob& j : jobs) metrics->RecordOutboxEnqueued(j.kind, 1);
+    };
+    observer.on_takeovers = [metrics](int n) {
+      metrics->RecordOutboxTakeovers(n);
+      LogEvent(LogLevel::kWarning, "took over notification jobs whose lease had expired",
+               {{"jobs", absl::StrCat(n), true}});
+    };
+    observer.on_store_error = [metrics](const absl::Status& s) {
+      metrics->RecordStoreError("outbox");
+      LogEvent(LogLevel::kError, "notification outbox: store error",
+               {{"error", std::string(s.message())}});
+    };
+    self->deliverer_ = std::make_unique<slo::OutboxDeliverer>(
+        std::move(outbox), options.outbox, slo::BackchannelPreparer(&self->snapshots_),
+        std::move(observer), LeaseOwner());
+    LOGOUT_RETURN_IF_ERROR(self->deliverer_->Start());
+    self->backchannel_ = std::make_unique<slo::BackchannelDispatcher>(self->deliverer_.get(),
+                                                                      options.outbox.horizon);
     hooks.backchannel = self->backchannel_.get();
+    hooks.max_delivery_wait = options.max_delivery_wait;
   }
   self->policy_service_ = std::make_unique<rpc::LogoutPolicyService>(&self->snapshots_, hooks);
   self->admin_service_ = std::make_unique<rpc::LogoutAdminService>(
       &self->snapshots_, self->writer_.get(), self->admin_auth_.get(), self->limiter_.get(),
       metrics);
+  if (self->deliverer_ != nullptr) {
+    self->admin_service_->SetOutbox(self->deliverer_->outbox(), options.outbox.horizon);
+  }
 
   // logoutd's own health service (reflection can describe it), not gRPC's built-in one.
   grpc::EnableDefaultHealthCheckService(false);
@@ -493,7 +580,7 @@ LogoutServer::~LogoutServer() {
   if (reconciler_ != nullptr) reconciler_->StopRetrying();
   // Also when Create failed before Shutdown could run: no delivery or audit thread may touch
   // the store once it is gone.
-  if (backchannel_ != nullptr) backchannel_->Shutdown(absl::ZeroDuration());
+  if (deliverer_ != nullptr) deliverer_->Shutdown(absl::ZeroDuration());
   if (delivery_audit_ != nullptr) delivery_audit_->Shutdown(absl::ZeroDuration());
   store_.reset();  // stops the change watcher before the reconciler and writer it calls go away
   reconciler_.reset();
@@ -569,16 +656,18 @@ void LogoutServer::Shutdown(absl::Duration grace) {
   for (grpc::Server* s : {admin_server_.get(), health_server_.get()}) {
     if (s != nullptr) stoppers.emplace_back([s, deadline] { s->Shutdown(deadline); });
   }
+  // Calls waiting for deliveries answer now with what is known (pending jobs stay queued).
+  if (deliverer_ != nullptr) deliverer_->EndWaits();
   server_->Shutdown(deadline);
   for (std::thread& t : stoppers) t.join();
-  // Back-channel jobs still queued get what is left of the same grace (then they are given
-  // up and logged), minus a slice kept for the delivery audit to record those outcomes, so
-  // the whole shutdown stays within `grace`.
-  if (backchannel_ != nullptr) {
+  // Attempts in flight get what is left of the same grace, minus a slice kept for the
+  // delivery audit to record their outcomes, so the whole shutdown stays within `grace`.
+  // Every job not delivered stays in the outbox, its lease released for the next process.
+  if (deliverer_ != nullptr) {
     const absl::Duration left = std::max(absl::ZeroDuration(), end - absl::Now());
     const absl::Duration audit_slice =
         delivery_audit_ == nullptr ? absl::ZeroDuration() : std::min(absl::Seconds(1), left / 10);
-    backchannel_->Shutdown(left - audit_slice);
+    deliverer_->Shutdown(left - audit_slice);
   }
   // Then the delivery audit writes what those jobs reported, within what is left.
   if (delivery_audit_ != nullptr) {

@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "service/policy/compiled_policy.h"
 #include "service/server/tls.h"
-#include "service/slo/backchannel_delivery.h"
+#include "service/slo/outbox_deliverer.h"
 #include "service/store/snapshot_holder.h"
 
 namespace grpc {
@@ -32,6 +32,7 @@ class PolicyWriter;
 
 namespace logout::slo {
 class BackchannelDispatcher;
+class OutboxDeliverer;
 }  // namespace logout::slo
 
 namespace logout::metrics {
@@ -133,11 +134,15 @@ struct ServerOptions {
   // metrics are still kept).
   std::string metrics_listen;
   // Single logout: logoutd POSTs the back-channel logout tokens of every plan itself (plans
-  // then say backchannel_delivered_by_logoutd), with `backchannel`'s retry and time limits.
-  // Each job's result is logged as one JSON line ("backchannel delivery") and, with a database
-  // store, written to its delivery audit (LogoutAdmin.ListBackchannelDeliveries).
+  // then say backchannel_delivered_by_logoutd). The jobs are committed to the store's
+  // notification outbox before the planning call answers and delivered by any replica with
+  // `outbox`'s leases, retries, horizon and per-origin limits. Each finished job is logged as
+  // one JSON line ("backchannel delivery") and written to the delivery audit
+  // (LogoutAdmin.ListBackchannelDeliveries). Needs a database store (refused with "file").
   bool deliver_backchannel = false;
-  slo::BackchannelDeliveryOptions backchannel;
+  slo::OutboxDeliveryOptions outbox;
+  // The longest wait_for_delivery a call may ask for.
+  absl::Duration max_delivery_wait = absl::Seconds(10);
 };
 
 // LogoutServer owns the gRPC server and the live policy snapshot.
@@ -221,6 +226,7 @@ class LogoutServer {
   // --deliver_backchannel or without a store). Before backchannel_, whose observer feeds it.
   std::unique_ptr<DeliveryAuditWriter> delivery_audit_;
   // --deliver_backchannel (null without). Last: its workers stop first.
+  std::unique_ptr<slo::OutboxDeliverer> deliverer_;
   std::unique_ptr<slo::BackchannelDispatcher> backchannel_;
 };
 

@@ -1,6 +1,7 @@
 #include "service/slo/backchannel_delivery.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,10 +10,8 @@
 #include <mutex>
 #include <utility>
 
-#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 
 namespace logout::slo {
 namespace {
@@ -24,7 +23,8 @@ struct CurlSlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
-// Form-urlencodes `value` (RFC 3986 unreserved characters kept, everything else %XX).
+}  // namespace
+
 std::string FormEncode(absl::string_view value) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -40,6 +40,8 @@ std::string FormEncode(absl::string_view value) {
   }
   return out;
 }
+
+namespace {
 
 struct BodySink {
   size_t received = 0;
@@ -60,26 +62,36 @@ int AbortIfStopped(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 int64_t ClampMillis(absl::Duration d) { return std::max<int64_t>(1, absl::ToInt64Milliseconds(d)); }
 
-struct HttpAttempt {
-  AttemptResult result;
-  // Seconds from a Retry-After header of a 429/503 (0: none).
-  int64_t retry_after_seconds = 0;
-  bool aborted = false;
-};
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
 
-HttpAttempt PostToken(const std::string& uri, const std::string& token,
-                      absl::Duration connect_timeout, absl::Duration timeout, size_t body_cap,
-                      std::atomic<bool>* stop) {
+std::atomic<bool> kNeverStop{false};
+
+}  // namespace
+
+HttpAttempt HttpPost(const HttpRequest& request, absl::Duration connect_timeout,
+                     absl::Duration timeout, size_t body_cap, std::atomic<bool>* stop) {
+  GlobalInitOnce();
+  if (stop == nullptr) stop = &kNeverStop;
   HttpAttempt out;
   std::unique_ptr<CURL, CurlEasyDeleter> curl(curl_easy_init());
   if (curl == nullptr) {
     out.result.transport = AttemptResult::Transport::kConnectError;
     return out;
   }
+  const std::string content_type = absl::StrCat("Content-Type: ", request.content_type);
   std::unique_ptr<curl_slist, CurlSlistDeleter> headers(
-      curl_slist_append(nullptr, "Content-Type: application/x-www-form-urlencoded"));
+      curl_slist_append(nullptr, content_type.c_str()));
   headers.reset(curl_slist_append(headers.release(), "Expect:"));
-  const std::string body = absl::StrCat("logout_token=", FormEncode(token));
+  std::string authorization;
+  if (!request.authorization.empty()) {
+    authorization = absl::StrCat("Authorization: ", request.authorization);
+    headers.reset(curl_slist_append(headers.release(), authorization.c_str()));
+  }
+  const std::string& body = request.body;
+  const std::string& uri = request.uri;
   BodySink sink{0, body_cap};
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, uri.c_str());
@@ -141,31 +153,14 @@ HttpAttempt PostToken(const std::string& uri, const std::string& token,
       out.result = {T::kConnectError, 0};
       break;
   }
+  if (!authorization.empty()) {
+    // Do not leave the secret in freed heap longer than needed.
+    OPENSSL_cleanse(authorization.data(), authorization.size());
+  }
   return out;
 }
 
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-}  // namespace
-
-absl::string_view DeliveryResultName(DeliveryResult result) {
-  switch (result) {
-    case DeliveryResult::kDelivered:
-      return "delivered";
-    case DeliveryResult::kRejected:
-      return "rejected";
-    case DeliveryResult::kGaveUp:
-      return "gave_up";
-    case DeliveryResult::kDropped:
-      return "dropped";
-  }
-  return "unknown";
-}
-
-AttemptVerdict ClassifyAttempt(const AttemptResult& attempt) {
+AttemptVerdict ClassifyAttempt(const AttemptResult& attempt, bool set_push) {
   switch (attempt.transport) {
     case AttemptResult::Transport::kConnectError:
     case AttemptResult::Transport::kTimeout:
@@ -176,7 +171,7 @@ AttemptVerdict ClassifyAttempt(const AttemptResult& attempt) {
       break;
   }
   const int s = attempt.http_status;
-  if (s == 200 || s == 204) return AttemptVerdict::kSuccess;
+  if (s == 200 || s == 204 || (set_push && s == 202)) return AttemptVerdict::kSuccess;
   if (s == 429 || (s >= 500 && s <= 599)) return AttemptVerdict::kRetry;
   return AttemptVerdict::kPermanentFailure;
 }
@@ -200,164 +195,6 @@ std::string OriginOf(absl::string_view uri) {
   }
   if (authority.empty()) return "";
   return absl::StrCat(absl::AsciiStrToLower(uri.substr(0, scheme_end)), "://", authority);
-}
-
-BackchannelDeliverer::BackchannelDeliverer(const BackchannelDeliveryOptions& options,
-                                           Observer observer)
-    : options_(options), observer_(std::move(observer)) {
-  GlobalInitOnce();
-  const int n = std::max(1, options_.workers);
-  workers_.reserve(n);
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-}
-
-BackchannelDeliverer::~BackchannelDeliverer() { Shutdown(absl::ZeroDuration()); }
-
-bool BackchannelDeliverer::Enqueue(DeliveryJob job) {
-  const char* why = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!accepting_) {
-      why = "shutting_down";
-    } else if (queue_.size() >= options_.queue_capacity) {
-      why = "queue_full";
-    } else {
-      queue_.push_back(std::move(job));
-      return true;
-    }
-  }
-  DeliveryOutcome dropped;
-  dropped.tenant = job.tenant;
-  dropped.client_id = job.client_id;
-  dropped.uri_origin = OriginOf(job.uri);
-  dropped.result = DeliveryResult::kDropped;
-  dropped.detail = why;
-  if (observer_) observer_(dropped);
-  return false;
-}
-
-void BackchannelDeliverer::Shutdown(absl::Duration grace) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (shut_down_) return;
-    shut_down_ = true;
-    accepting_ = false;
-    auto idle = [this]()
-                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && active_ == 0; };
-    mu_.AwaitWithTimeout(absl::Condition(&idle), grace);
-    hard_stop_ = true;
-    stop_flag_.store(true);
-  }
-  for (std::thread& t : workers_) {
-    if (t.joinable()) t.join();
-  }
-}
-
-void BackchannelDeliverer::WorkerLoop() {
-  while (true) {
-    DeliveryJob job;
-    bool stopped = false;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || !accepting_;
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
-      ++active_;
-      stopped = hard_stop_;
-    }
-    DeliveryOutcome outcome;
-    if (stopped) {
-      outcome.tenant = job.tenant;
-      outcome.client_id = job.client_id;
-      outcome.uri_origin = OriginOf(job.uri);
-      outcome.result = DeliveryResult::kGaveUp;
-      outcome.detail = "shutting_down";
-    } else {
-      outcome = Deliver(job);
-    }
-    if (observer_) observer_(outcome);
-    absl::MutexLock lock(&mu_);
-    --active_;
-  }
-}
-
-bool BackchannelDeliverer::SleepUnlessStopped(absl::Duration d) {
-  absl::MutexLock lock(&mu_);
-  return !mu_.AwaitWithTimeout(absl::Condition(&hard_stop_), d);
-}
-
-DeliveryOutcome BackchannelDeliverer::Deliver(DeliveryJob& job) {
-  DeliveryOutcome out;
-  out.tenant = job.tenant;
-  out.client_id = job.client_id;
-  out.uri_origin = OriginOf(job.uri);
-  const absl::Time start = absl::Now();
-  const absl::Time deadline = start + options_.total_timeout;
-  absl::BitGen rng;
-  auto finish = [&](DeliveryResult result, std::string detail) {
-    out.result = result;
-    out.detail = std::move(detail);
-    out.elapsed = absl::Now() - start;
-    return out;
-  };
-  std::string last_failure = "deadline";
-  for (int attempt = 1;; ++attempt) {
-    const absl::Duration remaining = deadline - absl::Now();
-    if (remaining <= absl::ZeroDuration()) return finish(DeliveryResult::kGaveUp, last_failure);
-    if (stop_flag_.load()) return finish(DeliveryResult::kGaveUp, "shutting_down");
-    std::string token;
-    if (attempt == 1 && !job.first_token.empty()) {
-      token = std::move(job.first_token);
-      job.first_token.clear();
-    } else {
-      absl::StatusOr<std::string> minted =
-          job.mint_token ? job.mint_token() : absl::FailedPreconditionError("no minter");
-      if (!minted.ok()) return finish(DeliveryResult::kGaveUp, "mint_failed");
-      token = *std::move(minted);
-    }
-    const absl::Duration timeout = std::min(options_.attempt_timeout, remaining);
-    const HttpAttempt http = PostToken(job.uri, token, std::min(options_.connect_timeout, timeout),
-                                       timeout, options_.max_response_bytes, &stop_flag_);
-    out.attempts = attempt;
-    if (http.result.transport == AttemptResult::Transport::kOk) {
-      out.last_http_status = http.result.http_status;
-    }
-    if (http.aborted) return finish(DeliveryResult::kGaveUp, "shutting_down");
-    switch (ClassifyAttempt(http.result)) {
-      case AttemptVerdict::kSuccess:
-        return finish(DeliveryResult::kDelivered, "");
-      case AttemptVerdict::kPermanentFailure:
-        return finish(
-            DeliveryResult::kRejected,
-            http.result.transport == AttemptResult::Transport::kOk ? "http_status" : "invalid_uri");
-      case AttemptVerdict::kRetry:
-        break;
-    }
-    switch (http.result.transport) {
-      case AttemptResult::Transport::kTimeout:
-        last_failure = "timeout";
-        break;
-      case AttemptResult::Transport::kOk:
-        last_failure = "http_status";
-        break;
-      default:
-        last_failure = "connect_error";
-        break;
-    }
-    absl::Duration pause = BackoffDelay(attempt, options_.initial_backoff, options_.max_backoff,
-                                        absl::Uniform<double>(rng, 0.5, 1.0));
-    if (http.retry_after_seconds > 0) {
-      pause = std::min(absl::Seconds(http.retry_after_seconds), options_.max_backoff);
-    }
-    if (absl::Now() + pause >= deadline) {
-      return finish(DeliveryResult::kGaveUp, last_failure);
-    }
-    if (!SleepUnlessStopped(pause)) return finish(DeliveryResult::kGaveUp, "shutting_down");
-  }
 }
 
 }  // namespace logout::slo

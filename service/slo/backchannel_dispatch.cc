@@ -1,40 +1,118 @@
 #include "service/slo/backchannel_dispatch.h"
 
-#include <string>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "service/policy/initiator.h"
+#include "service/slo/backchannel_delivery.h"
 #include "service/slo/logout_token.h"
 
 namespace logout::slo {
+namespace {
 
-void BackchannelDispatcher::Dispatch(const std::shared_ptr<const policy::CompiledPolicy>& snapshot,
-                                     absl::string_view tenant, absl::string_view sid,
-                                     absl::string_view sub, v1::LogoutNotificationPlan* plan) {
-  plan->set_backchannel_delivered_by_logoutd(true);
-  for (const v1::ClientNotification& entry : plan->clients()) {
-    if (!entry.has_backchannel() || entry.backchannel().uri().empty()) continue;
-    DeliveryJob job;
-    job.tenant = std::string(tenant);
-    job.client_id = entry.client_id();
-    job.uri = entry.backchannel().uri();
-    job.first_token = entry.backchannel().logout_token();
-    LogoutTokenInput in;
-    in.iss = plan->iss();
-    in.aud = entry.client_id();
-    in.sub = std::string(sub);
-    in.sid = std::string(sid);
-    job.mint_token = [snapshot, tenant = job.tenant, in]() -> absl::StatusOr<std::string> {
-      const policy::CompiledTenant* t = snapshot->FindTenant(tenant);
-      const policy::CompiledClient* c = t == nullptr ? nullptr : t->FindClient(in.aud);
-      if (c == nullptr) return absl::NotFoundError("client no longer in the snapshot");
-      absl::StatusOr<SignedLogoutToken> token = MintLogoutToken(*t, *c, in, absl::Now());
-      if (!token.ok()) return token.status();
-      return std::move(token->token);
-    };
-    deliverer_.Enqueue(std::move(job));
+constexpr char kFormType[] = "application/x-www-form-urlencoded";
+// The planned token is sent first only while it has this much life left.
+constexpr absl::Duration kFirstTokenMargin = absl::Seconds(10);
+
+absl::Time TimeOf(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+}  // namespace
+
+v1::DeliveryState DeliveryStateOf(const store::OutboxJob& job) {
+  switch (job.state) {
+    case store::JobState::kPending:
+      return v1::DELIVERY_STATE_PENDING;
+    case store::JobState::kDelivered:
+      return v1::DELIVERY_STATE_DELIVERED;
+    case store::JobState::kRejected:
+      return v1::DELIVERY_STATE_REJECTED;
+    case store::JobState::kDead:
+      return v1::DELIVERY_STATE_DEAD_LETTER;
   }
+  return v1::DELIVERY_STATE_UNSPECIFIED;
+}
+
+void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wait_until,
+                                     v1::LogoutNotificationPlan* plan, Done done) {
+  plan->set_backchannel_delivered_by_logoutd(true);
+  const absl::Time now = absl::Now();
+  std::vector<NewJob> jobs;
+  std::vector<int> entries;  // plan entry of each job
+  for (int i = 0; i < plan->clients_size(); ++i) {
+    const v1::ClientNotification& entry = plan->clients(i);
+    if (!entry.has_backchannel() || entry.backchannel().uri().empty()) continue;
+    NewJob& j = jobs.emplace_back();
+    store::OutboxJob& job = j.job;
+    job.kind = store::kJobKindBackchannel;
+    job.tenant = std::string(session.tenant);
+    job.target = entry.client_id();
+    job.uri = entry.backchannel().uri();
+    job.origin = OriginOf(job.uri);
+    job.iss = plan->iss();
+    job.sub = std::string(session.sub);
+    job.sid = std::string(session.sid);
+    job.initiator = std::string(policy::InitiatorName(session.initiator));
+    job.event_time_micros = absl::ToUnixMicros(now);
+    job.created_micros = job.event_time_micros;
+    job.due_micros = job.event_time_micros;
+    job.expires_micros = absl::ToUnixMicros(now + horizon_);
+    if (!entry.backchannel().logout_token().empty()) {
+      j.first = {kFormType,
+                 absl::StrCat("logout_token=", FormEncode(entry.backchannel().logout_token())), ""};
+      j.first_usable_until = TimeOf(entry.backchannel().expires_at()) - kFirstTokenMargin;
+    }
+    entries.push_back(i);
+  }
+  if (jobs.empty()) {
+    done(absl::OkStatus());
+    return;
+  }
+  deliverer_->Enqueue(std::move(jobs), wait_until,
+                      [plan, entries = std::move(entries), done = std::move(done)](
+                          absl::Status committed, std::vector<store::OutboxJob> states) {
+                        if (!committed.ok()) {
+                          done(std::move(committed));
+                          return;
+                        }
+                        for (size_t k = 0; k < states.size() && k < entries.size(); ++k) {
+                          const store::OutboxJob& s = states[k];
+                          v1::DeliveryStatus* d =
+                              plan->mutable_clients(entries[k])->mutable_delivery();
+                          d->set_job_id(s.id);
+                          d->set_state(DeliveryStateOf(s));
+                          d->set_attempts(static_cast<uint32_t>(s.attempts));
+                          d->set_http_status(static_cast<uint32_t>(s.http_status));
+                          d->set_detail(s.detail);
+                        }
+                        done(absl::OkStatus());
+                      });
+}
+
+Preparer BackchannelPreparer(const store::SnapshotHolder* holder) {
+  return [holder](const store::OutboxJob& job) -> absl::StatusOr<PreparedRequest> {
+    std::shared_ptr<const policy::CompiledPolicy> live = holder->Get();
+    if (live == nullptr) return absl::UnavailableError("no policy installed");
+    const policy::CompiledTenant* tenant = live->FindTenant(job.tenant);
+    const policy::CompiledClient* client =
+        tenant == nullptr ? nullptr : tenant->FindClient(job.target);
+    if (client == nullptr || client->backchannel_logout_uri.empty()) {
+      return absl::NotFoundError("the client or its back-channel URI is gone");
+    }
+    LogoutTokenInput in;
+    in.iss = job.iss;
+    in.aud = job.target;
+    in.sub = job.sub;
+    in.sid = job.sid;
+    absl::StatusOr<SignedLogoutToken> token = MintLogoutToken(*tenant, *client, in, absl::Now());
+    if (!token.ok()) return token.status();
+    return PreparedRequest{kFormType, absl::StrCat("logout_token=", FormEncode(token->token)), ""};
+  };
 }
 
 }  // namespace logout::slo

@@ -1,44 +1,65 @@
-// Hands a single-logout plan's back-channel jobs to the delivery worker pool (used by the
+// Hands a single-logout plan's back-channel jobs to the durable outbox (used by the
 // PlanLogoutNotifications and ValidateLogout handlers when logoutd runs with
-// --deliver_backchannel).
+// --deliver_backchannel), and builds each attempt's logout token from the live policy.
 //
-//   BackchannelDispatcher dispatcher(BackchannelDeliveryOptions{}, observer);
-//   dispatcher.Dispatch(snapshot, "acme", sid, sub, response.mutable_plan());
+//   BackchannelDispatcher dispatcher(&deliverer, absl::Hours(24));
+//   dispatcher.Dispatch({.tenant = "acme", .sid = sid, .sub = sub,
+//                        .initiator = v1::LOGOUT_INITIATOR_RP_LOGOUT},
+//                       absl::InfinitePast(), response.mutable_plan(),
+//                       [](absl::Status committed) { ... });
 #ifndef SERVICE_SLO_BACKCHANNEL_DISPATCH_H_
 #define SERVICE_SLO_BACKCHANNEL_DISPATCH_H_
 
-#include <memory>
+#include <functional>
+#include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "logout/v1/logout.pb.h"
-#include "service/policy/compiled_policy.h"
-#include "service/slo/backchannel_delivery.h"
+#include "service/slo/outbox_deliverer.h"
+#include "service/store/snapshot_holder.h"
 
 namespace logout::slo {
 
-// BackchannelDispatcher owns a BackchannelDeliverer. Thread-safe.
+// The session a plan ended (views: must outlive Dispatch's call, not its callback).
+struct EndedSession {
+  absl::string_view tenant;
+  absl::string_view sid;
+  absl::string_view sub;
+  v1::LogoutInitiator initiator = v1::LOGOUT_INITIATOR_UNSPECIFIED;
+};
+
+// BackchannelDispatcher is thread-safe; `deliverer` must outlive it.
 class BackchannelDispatcher {
  public:
-  BackchannelDispatcher(const BackchannelDeliveryOptions& options,
-                        BackchannelDeliverer::Observer observer)
-      : deliverer_(options, std::move(observer)) {}
+  BackchannelDispatcher(OutboxDeliverer* deliverer, absl::Duration horizon)
+      : deliverer_(deliverer), horizon_(horizon) {}
 
-  // Dispatch enqueues every BackChannelJob of `plan` and sets
-  // plan->backchannel_delivered_by_logoutd. The first attempt of each job sends the planned
-  // token (so the plan's `jti` is the one the RP sees first); each retry mints a fresh token
-  // with the same claims (iss = plan.iss, aud = the client, `sub`, `sid`) from `snapshot`,
-  // which the jobs keep alive. Never blocks: a full queue drops jobs (reported as kDropped).
-  void Dispatch(const std::shared_ptr<const policy::CompiledPolicy>& snapshot,
-                absl::string_view tenant, absl::string_view sid, absl::string_view sub,
-                v1::LogoutNotificationPlan* plan);
+  using Done = std::function<void(absl::Status)>;
 
-  // Shutdown: see BackchannelDeliverer::Shutdown.
-  void Shutdown(absl::Duration grace) { deliverer_.Shutdown(grace); }
+  // Dispatch commits every BackChannelJob of `plan` to the outbox (horizon from now), sets
+  // plan->backchannel_delivered_by_logoutd and each job's `delivery` (its id and state), then
+  // calls `done`: on a deliverer thread, or at once when the plan has no job. With
+  // `wait_until` in the future it first waits (at most until then) for the jobs to end.
+  // UnavailableError when the outbox could not be written (nothing will be delivered). `plan`
+  // must stay valid until `done` runs. The first attempt of each job sends the planned token
+  // (held in memory only); every other attempt a fresh one (BackchannelPreparer).
+  void Dispatch(const EndedSession& session, absl::Time wait_until,
+                v1::LogoutNotificationPlan* plan, Done done);
 
  private:
-  BackchannelDeliverer deliverer_;
+  OutboxDeliverer* deliverer_;
+  const absl::Duration horizon_;
 };
+
+// BackchannelPreparer mints each attempt's request from the live policy in `holder`: a logout
+// token (new jti, iat = now) with the job's iss, sub and sid for the job's client, form-encoded.
+// NotFoundError when the tenant or client is gone or no longer has a back-channel URI.
+Preparer BackchannelPreparer(const store::SnapshotHolder* holder);
+
+// DeliveryStateOf maps an outbox job's state to the API's.
+v1::DeliveryState DeliveryStateOf(const store::OutboxJob& job);
 
 }  // namespace logout::slo
 

@@ -18,4 +18,14 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> OpenPolicyStore(absl::string_view u
       "--store must be sqlite:PATH or postgresql://... (or file, for read-only --policy)");
 }
 
+absl::StatusOr<std::unique_ptr<Outbox>> OpenOutbox(absl::string_view url) {
+  if (absl::StartsWith(url, "sqlite:") && url.size() > 7) {
+    return OpenSqliteOutbox(std::string(url.substr(7)));
+  }
+  if (absl::StartsWith(url, "postgres://") || absl::StartsWith(url, "postgresql://")) {
+    return OpenPostgresOutbox(std::string(url));
+  }
+  return absl::InvalidArgumentError("the outbox needs a sqlite:PATH or postgresql://... store");
+}
+
 }  // namespace logout::store

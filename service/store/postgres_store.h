@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "service/store/outbox.h"
 #include "service/store/policy_store.h"
 
 namespace logout::store {
@@ -19,6 +20,10 @@ namespace logout::store {
 // polls the version every 2 s as a safety net. UnavailableError when the server
 // cannot be reached (the message never contains the password).
 absl::StatusOr<std::unique_ptr<PolicyStore>> OpenPostgresStore(const std::string& url);
+
+// OpenPostgresOutbox opens the outbox (outbox.h) of the database at `url` on two connections
+// of its own, creating its table when missing.
+absl::StatusOr<std::unique_ptr<Outbox>> OpenPostgresOutbox(const std::string& url);
 
 }  // namespace logout::store
 

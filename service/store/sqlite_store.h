@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "service/store/outbox.h"
 #include "service/store/policy_store.h"
 
 namespace logout::store {
@@ -17,6 +18,10 @@ namespace logout::store {
 // (a second writer waits on SQLite's lock, up to 5 s, then gets UnavailableError).
 // UnavailableError when the file cannot be opened or is not a logoutd database.
 absl::StatusOr<std::unique_ptr<PolicyStore>> OpenSqliteStore(const std::string& path);
+
+// OpenSqliteOutbox opens the outbox (outbox.h) of the database at `path` on a connection of
+// its own, creating its table when missing.
+absl::StatusOr<std::unique_ptr<Outbox>> OpenSqliteOutbox(const std::string& path);
 
 }  // namespace logout::store
 

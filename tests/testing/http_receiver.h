@@ -71,16 +71,17 @@ struct ReceivedRequest {
 };
 
 // HttpReceiver serves until destroyed. Replies past the end of the script repeat the last one.
+// `port` 0 picks a free one; another one is a receiver coming back on a known address.
 class HttpReceiver {
  public:
-  explicit HttpReceiver(std::vector<Reply> script) : script_(std::move(script)) {
+  explicit HttpReceiver(std::vector<Reply> script, int port = 0) : script_(std::move(script)) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
     if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         listen(listen_fd_, 64) != 0) {
       std::abort();

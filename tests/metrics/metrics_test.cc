@@ -85,7 +85,15 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
   metrics.RecordStoreError("listen");
   metrics.RecordStoreError("some new thing");
   metrics.RecordBackchannelDelivery("delivered", 1);
-  metrics.RecordBackchannelDelivery("gave_up", 5);
+  metrics.RecordBackchannelDelivery("dead", 5);
+  metrics.RecordOutboxEnqueued("backchannel", 3);
+  metrics.RecordOutboxEnqueued("nonsense", 3);
+  metrics.RecordOutboxReport("backchannel", "retry", true, 0.5);
+  metrics.RecordOutboxReport("backchannel", "delivered", true, 0.75);
+  metrics.RecordOutboxReport("backchannel", "rejected", false, 1);
+  metrics.RecordOutboxReport("set", "dead", true, 90000);
+  metrics.SetOutboxGauges(7, 2, 12.5);
+  metrics.RecordOutboxTakeovers(4);
   metrics.RecordBackchannelDelivery("exploded", 2);
   metrics.RecordRejected("concurrency_limit");
   metrics.RecordRejected("admin_unauthenticated");
@@ -144,7 +152,31 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
   EXPECT_EQ(e.Value("logoutd_store_errors_total", {{"operation", "other"}}), 1);
   EXPECT_EQ(e.Value("logoutd_store_errors_total", {{"operation", "some new thing"}}), std::nullopt);
   EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "delivered"}}), 1);
-  EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "gave_up"}}), 1);
+  EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "dead"}}), 1);
+  EXPECT_EQ(e.Value("logoutd_outbox_jobs_enqueued_total", {{"kind", "backchannel"}}), 3);
+  EXPECT_EQ(e.Value("logoutd_outbox_jobs_enqueued_total", {{"kind", "set"}}), 0);
+  EXPECT_EQ(e.Value("logoutd_outbox_attempts_total", {{"kind", "backchannel"}, {"result", "retry"}}),
+            1);
+  EXPECT_EQ(
+      e.Value("logoutd_outbox_attempts_total", {{"kind", "backchannel"}, {"result", "delivered"}}),
+      1);
+  // A rejection without an attempt (a removed client) is a finished job, not an attempt.
+  EXPECT_EQ(
+      e.Value("logoutd_outbox_attempts_total", {{"kind", "backchannel"}, {"result", "rejected"}}),
+      0);
+  EXPECT_EQ(e.Value("logoutd_outbox_jobs_finished_total",
+                    {{"kind", "backchannel"}, {"result", "rejected"}}),
+            1);
+  EXPECT_EQ(e.Value("logoutd_outbox_jobs_finished_total", {{"kind", "set"}, {"result", "dead"}}),
+            1);
+  EXPECT_EQ(e.Value("logoutd_outbox_delivery_latency_seconds_count", {{"kind", "backchannel"}}),
+            1);
+  EXPECT_EQ(e.Value("logoutd_outbox_delivery_latency_seconds_sum", {{"kind", "backchannel"}}),
+            0.75);
+  EXPECT_EQ(e.Value("logoutd_outbox_pending_jobs"), 7);
+  EXPECT_EQ(e.Value("logoutd_outbox_dead_letters"), 2);
+  EXPECT_EQ(e.Value("logoutd_outbox_oldest_due_seconds"), 12.5);
+  EXPECT_EQ(e.Value("logoutd_outbox_lease_takeovers_total"), 4);
   EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "rejected"}}), 0);
   EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "other"}}), 1);
   EXPECT_EQ(e.Value("logoutd_backchannel_delivery_attempts_total"), 8);
@@ -215,6 +247,14 @@ TEST(MetricsTest, EveryFamilyHasHelpTypeAndConventionalName) {
       "logoutd_store_errors_total",
       "logoutd_backchannel_deliveries_total",
       "logoutd_backchannel_delivery_attempts_total",
+      "logoutd_outbox_attempts_total",
+      "logoutd_outbox_jobs_finished_total",
+      "logoutd_outbox_jobs_enqueued_total",
+      "logoutd_outbox_delivery_latency_seconds",
+      "logoutd_outbox_pending_jobs",
+      "logoutd_outbox_dead_letters",
+      "logoutd_outbox_oldest_due_seconds",
+      "logoutd_outbox_lease_takeovers_total",
       "logoutd_rejected_rpcs_total",
   };
   for (const std::string& name : expected) {

@@ -47,6 +47,12 @@ struct Reply {
     r.body = std::move(body);
     return r;
   }
+  // Answers `status` after `delay` (a slow receiver).
+  static Reply Delayed(int status, absl::Duration delay) {
+    Reply r = Status(status);
+    r.stall = delay;
+    return r;
+  }
   // Closes the connection (with RST) after reading the request, without answering.
   static Reply Reset() {
     Reply r;
@@ -156,6 +162,7 @@ class HttpReceiver {
         break;
       }
       case Reply::Kind::kStatus: {
+        if (reply.stall > absl::ZeroDuration()) absl::SleepFor(reply.stall);
         std::string out = absl::StrCat("HTTP/1.1 ", reply.status, " Scripted\r\n");
         for (const auto& [k, v] : reply.headers) absl::StrAppend(&out, k, ": ", v, "\r\n");
         absl::StrAppend(&out, "Content-Length: ", reply.body.size(),

@@ -148,12 +148,34 @@ v1::Tenant TenantView(const v1::Tenant& tenant) {
   view.clear_clients();
   view.clear_connections();
   for (v1::SigningKey& k : *view.mutable_signing_keys()) k.clear_private_key_pem();
+  for (v1::SsfStream& s : *view.mutable_shared_signals()->mutable_streams()) {
+    s.clear_authorization_header();
+  }
+  if (!tenant.has_shared_signals()) view.clear_shared_signals();
   return view;
 }
 
 void RedactSecrets(v1::Tenant& tenant) {
   for (v1::Client& c : *tenant.mutable_clients()) c.clear_client_secret();
   for (v1::SigningKey& k : *tenant.mutable_signing_keys()) k.clear_private_key_pem();
+  if (tenant.has_shared_signals()) {
+    for (v1::SsfStream& s : *tenant.mutable_shared_signals()->mutable_streams()) {
+      s.clear_authorization_header();
+    }
+  }
+}
+
+void KeepStoredStreamSecrets(const v1::Tenant& stored, v1::Tenant& incoming) {
+  if (!incoming.has_shared_signals()) return;
+  for (v1::SsfStream& s : *incoming.mutable_shared_signals()->mutable_streams()) {
+    if (!s.authorization_header().empty()) continue;
+    for (const v1::SsfStream& old : stored.shared_signals().streams()) {
+      if (old.stream_id() == s.stream_id()) {
+        s.set_authorization_header(old.authorization_header());
+        break;
+      }
+    }
+  }
 }
 
 void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming) {
@@ -234,6 +256,7 @@ absl::StatusOr<v1::AuditEvent> ApplyUpdateTenant(const v1::UpdateTenantRequest& 
   // A signing key sent back without its PEM (as GetTenant shows it) keeps the stored one.
   v1::Tenant update = r.tenant_update();
   KeepStoredSigningKeys(**t, update);
+  KeepStoredStreamSecrets(**t, update);
   MergeMasked(update, r.update_mask(), *t);
   return Event("UpdateTenant", AuditObject(r.tenant()), before, Json(TenantView(**t)));
 }
@@ -470,6 +493,7 @@ absl::StatusOr<v1::AuditEvent> ApplyImportPolicy(const v1::ImportPolicyRequest& 
     if (old_tenant == nullptr) continue;
     // A redacted export (signing keys without PEM) re-imported keeps the stored keys.
     KeepStoredSigningKeys(*old_tenant, t);
+    KeepStoredStreamSecrets(*old_tenant, t);
     // Likewise client secrets, unless the import says to take them as they are.
     if (!clear_client_secrets) KeepStoredClientSecrets(*old_tenant, t);
     for (v1::Connection& c : *t.mutable_connections()) {

@@ -24,11 +24,12 @@ std::string ClientEtag(const v1::Client& client);
 std::string ConnectionEtag(const v1::Connection& connection);
 
 // Views returned to admin callers: a tenant without clients/connections and with its signing
-// keys' private_key_pem cleared; a client with its secret cleared.
+// keys' private_key_pem and its Shared Signals streams' authorization_header cleared; a client
+// with its secret cleared.
 v1::Tenant TenantView(const v1::Tenant& tenant);
 v1::Client ClientView(const v1::Client& client);
-// RedactSecrets clears every secret of `tenant`: client secrets and signing keys' PEM (what
-// ExportPolicy without include_secrets and the audit trail show).
+// RedactSecrets clears every secret of `tenant`: client secrets, signing keys' PEM and stream
+// authorization headers (what ExportPolicy without include_secrets and the audit trail show).
 void RedactSecrets(v1::Tenant& tenant);
 // KeepStoredSigningKeys gives each signing key of `incoming` without a private_key_pem the PEM
 // of the stored key with the same kid and alg, so that writing back a redacted read (GetTenant,
@@ -39,6 +40,10 @@ void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming);
 // when `incoming` has none (a kept secret never silently loses its expiry), so that importing
 // a redacted export does not wipe secrets. A client whose client_id is new keeps what it has.
 void KeepStoredClientSecrets(const v1::Tenant& stored, v1::Tenant& incoming);
+// KeepStoredStreamSecrets gives each Shared Signals stream of `incoming` with an empty
+// authorization_header the header of the stored stream with the same stream_id (a redacted
+// read written back keeps it).
+void KeepStoredStreamSecrets(const v1::Tenant& stored, v1::Tenant& incoming);
 
 // Each Apply* returns the audit event (actor left empty for the caller to fill) or:
 // NotFoundError (unknown tenant/client/connection), AlreadyExistsError (create of an existing

@@ -225,6 +225,88 @@ absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d,
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
+// CompileSharedSignals validates the tenant's Shared Signals streams (after its signing keys).
+absl::Status CompileSharedSignals(const v1::Tenant& t, const PolicyOptions& options,
+                                  CompiledTenant& tenant) {
+  const v1::SharedSignals& ssf = t.shared_signals();
+  if (ssf.streams_size() > 32) {
+    return absl::InvalidArgumentError("shared_signals: at most 32 streams");
+  }
+  if (!ssf.jwks_uri().empty()) {
+    absl::StatusOr<url::Url> u = url::Url::Parse(ssf.jwks_uri());
+    if (!u.ok() || u->scheme() != "https" || u->has_credentials() || u->has_fragment() ||
+        ssf.jwks_uri().size() > kMaxLogoutUriBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shared_signals.jwks_uri ", Quote(ssf.jwks_uri()), " must be an absolute https URL"));
+    }
+  } else if (ssf.streams_size() > 0) {
+    return absl::InvalidArgumentError(
+        "shared_signals.jwks_uri is required with streams (receivers verify SETs with it)");
+  }
+  tenant.ssf_jwks_uri = ssf.jwks_uri();
+  if (ssf.streams_size() > 0 && t.issuer().empty()) {
+    return absl::InvalidArgumentError(
+        "shared_signals.streams need the tenant's issuer (the SETs' `iss`)");
+  }
+  for (int i = 0; i < ssf.streams_size(); ++i) {
+    const v1::SsfStream& st = ssf.streams(i);
+    const std::string where = absl::StrCat("shared_signals.streams[", i, "]");
+    const bool id_ok = !st.stream_id().empty() && st.stream_id().size() <= 128 &&
+                       std::all_of(st.stream_id().begin(), st.stream_id().end(), [](char c) {
+                         return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+                                c == '_' || c == '~' || c == '-';
+                       });
+    if (!id_ok) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".stream_id ", Quote(st.stream_id()),
+                                                     " must be 1-128 of [A-Za-z0-9._~-]"));
+    }
+    if (tenant.FindStream(st.stream_id()) != nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".stream_id ", Quote(st.stream_id()), " is a duplicate"));
+    }
+    CompiledStream stream;
+    stream.stream_id = st.stream_id();
+    LOGOUT_RETURN_IF_ERROR(
+        CheckLogoutUri(absl::StrCat(where, ".endpoint_url"), st.endpoint_url(), options).status());
+    stream.endpoint_url = st.endpoint_url();
+    if (st.audience().empty() || st.audience().size() > 1024) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".audience must be 1-1024 bytes"));
+    }
+    stream.audience = st.audience();
+    if (st.authorization_header().size() > 4096 ||
+        std::any_of(st.authorization_header().begin(), st.authorization_header().end(), [](char c) {
+          const auto u = static_cast<unsigned char>(c);
+          return u < 0x20 || u == 0x7f;
+        })) {
+      // The value is a secret: never echoed.
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".authorization_header must be at most 4096 bytes without control characters"));
+    }
+    stream.authorization_header = st.authorization_header();
+    for (int e = 0; e < st.events_requested_size(); ++e) {
+      if (st.events_requested(e) != kSessionRevokedEvent) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".events_requested[", e, "] ", Quote(st.events_requested(e)),
+                         " is not supported (only ", kSessionRevokedEvent, ")"));
+      }
+      stream.session_revoked = true;
+    }
+    const std::string alg_name = st.signing_alg().empty() ? "RS256" : st.signing_alg();
+    const std::optional<jwt::Algorithm> alg = jwt::AlgorithmFromName(alg_name);
+    if (!alg.has_value() || jwt::IsHmac(*alg)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".signing_alg ", Quote(alg_name),
+                                                     " is not an asymmetric JWS algorithm"));
+    }
+    if (tenant.FindSigningKey(*alg) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ".signing_alg: the tenant has no ",
+                                                     "signing_keys entry with alg ", alg_name));
+    }
+    stream.alg = *alg;
+    tenant.ssf_streams.push_back(std::move(stream));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileOneTenant(const v1::Tenant& t,
                                                                  const PolicyOptions& options) {
   auto tenant = std::make_unique<CompiledTenant>();
@@ -254,6 +336,9 @@ absl::StatusOr<std::unique_ptr<CompiledTenant>> CompileOneTenant(const v1::Tenan
     tenant->end_session_endpoint = absl::StrCat(absl::StripSuffix(t.issuer(), "/"), "/oidc/logout");
   }
   if (absl::Status s = CompileSigningKeys(t, where, *tenant); !s.ok()) return s;
+  if (absl::Status s = CompileSharedSignals(t, options, *tenant); !s.ok()) {
+    return Prefixed(where, s);
+  }
   tenant->redirect_matching = t.redirect_matching();
   tenant->oidc_profile = t.oidc_profile();
   tenant->prompt_enabled = !t.has_prompt_enabled() || t.prompt_enabled();

@@ -59,6 +59,22 @@ struct CompiledSigningKey {
   jwt::SharedPkey pkey;
 };
 
+// A Shared Signals push stream (v1::SsfStream), validated.
+struct CompiledStream {
+  std::string stream_id;
+  std::string endpoint_url;
+  std::string audience;
+  // The Authorization header value ("": none). A secret.
+  std::string authorization_header;
+  // The receiver asked for CAEP session-revoked.
+  bool session_revoked = false;
+  jwt::Algorithm alg = jwt::Algorithm::kRS256;
+};
+
+// The CAEP 1.0 session-revoked event type.
+inline constexpr char kSessionRevokedEvent[] =
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+
 struct CompiledTenant {
   std::string name;
   std::string issuer;
@@ -84,6 +100,9 @@ struct CompiledTenant {
   // The end_session_endpoint for discovery (configured, else issuer + "oidc/logout"; empty
   // when neither is set).
   std::string end_session_endpoint;
+  // Shared Signals: the transmitter's jwks_uri and the push streams, in configuration order.
+  std::string ssf_jwks_uri;
+  std::vector<CompiledStream> ssf_streams;
   // The logout.v1.Tenant this was compiled from, serialised (deterministic): what admin reads
   // and exports return. Kept as bytes, the compact form; decisions never read it.
   std::string source_bytes;
@@ -92,6 +111,13 @@ struct CompiledTenant {
   const CompiledSigningKey* FindSigningKey(jwt::Algorithm alg) const {
     for (const CompiledSigningKey& k : signing_keys) {
       if (k.alg == alg) return &k;
+    }
+    return nullptr;
+  }
+
+  const CompiledStream* FindStream(absl::string_view stream_id) const {
+    for (const CompiledStream& s : ssf_streams) {
+      if (s.stream_id == stream_id) return &s;
     }
     return nullptr;
   }

@@ -164,7 +164,7 @@ grpc::ServerUnaryReactor* LogoutPolicyService::ValidateLogout(
     // Answered once the jobs are durable (and, when asked, delivered or the wait is over).
     hooks_.backchannel->Dispatch(
         {request->tenant(), response->session().sid(), response->session().sub(),
-         v1::LOGOUT_INITIATOR_RP_LOGOUT},
+         v1::LOGOUT_INITIATOR_RP_LOGOUT, snapshot->FindTenant(request->tenant())},
         wait_until, response->mutable_notifications(), [reactor, request](absl::Status s) {
           if (!s.ok()) LogFailedCall("ValidateLogout", request->tenant(), ToGrpcStatus(s));
           reactor->Finish(ToGrpcStatus(s));
@@ -214,8 +214,9 @@ grpc::ServerUnaryReactor* LogoutPolicyService::PlanLogoutNotifications(
     LogFailedCall("PlanLogoutNotifications", request->tenant(), status);
   } else if (hooks_.backchannel != nullptr) {
     hooks_.backchannel->Dispatch(
-        {request->tenant(), request->sid(), request->sub(), request->initiator()}, wait_until,
-        response->mutable_plan(), [reactor, request, response](absl::Status s) {
+        {request->tenant(), request->sid(), request->sub(), request->initiator(),
+         snapshot->FindTenant(request->tenant())},
+        wait_until, response->mutable_plan(), [reactor, request, response](absl::Status s) {
           if (!s.ok()) {
             response->Clear();
             LogFailedCall("PlanLogoutNotifications", request->tenant(), ToGrpcStatus(s));
@@ -237,6 +238,19 @@ grpc::ServerUnaryReactor* LogoutPolicyService::GetDiscoveryMetadata(
   if (snapshot == nullptr) return reactor;
   grpc::Status status = ToGrpcStatus(slo::DiscoveryMetadata(*snapshot, *request, response));
   if (!status.ok()) LogFailedCall("GetDiscoveryMetadata", request->tenant(), status);
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LogoutPolicyService::GetSsfConfiguration(
+    grpc::CallbackServerContext* context, const v1::GetSsfConfigurationRequest* request,
+    v1::GetSsfConfigurationResponse* response) {
+  const Admission admission(hooks_.limiter, *context);
+  std::shared_ptr<const policy::CompiledPolicy> snapshot;
+  grpc::ServerUnaryReactor* reactor = Admit(context, admission, snapshot);
+  if (snapshot == nullptr) return reactor;
+  grpc::Status status = ToGrpcStatus(slo::SsfConfiguration(*snapshot, *request, response));
+  if (!status.ok()) LogFailedCall("GetSsfConfiguration", request->tenant(), status);
   reactor->Finish(status);
   return reactor;
 }

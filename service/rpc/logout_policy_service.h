@@ -62,6 +62,9 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   grpc::ServerUnaryReactor* GetDiscoveryMetadata(
       grpc::CallbackServerContext* context, const v1::GetDiscoveryMetadataRequest* request,
       v1::GetDiscoveryMetadataResponse* response) override;
+  grpc::ServerUnaryReactor* GetSsfConfiguration(grpc::CallbackServerContext* context,
+                                                const v1::GetSsfConfigurationRequest* request,
+                                                v1::GetSsfConfigurationResponse* response) override;
 
  private:
   // Admit starts a call: returns its (default) reactor and sets `snapshot` to the live policy.

@@ -69,6 +69,28 @@ void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wai
     }
     entries.push_back(i);
   }
+  const size_t backchannel_jobs = jobs.size();
+  if (session.compiled != nullptr) {
+    for (const policy::CompiledStream& stream : session.compiled->ssf_streams) {
+      if (!stream.session_revoked) continue;
+      NewJob& j = jobs.emplace_back();
+      store::OutboxJob& job = j.job;
+      job.kind = store::kJobKindSet;
+      job.tenant = std::string(session.tenant);
+      job.target = stream.stream_id;
+      job.uri = stream.endpoint_url;
+      job.origin = OriginOf(job.uri);
+      job.iss = plan->iss();
+      job.sub = std::string(session.sub);
+      job.sid = std::string(session.sid);
+      job.initiator = std::string(policy::InitiatorName(session.initiator));
+      job.event_time_micros = absl::ToUnixMicros(now);
+      job.created_micros = job.event_time_micros;
+      job.due_micros = job.event_time_micros;
+      job.expires_micros = absl::ToUnixMicros(now + horizon_);
+      plan->add_streams()->set_stream_id(stream.stream_id);
+    }
+  }
   if (jobs.empty()) {
     done(absl::OkStatus());
     return;
@@ -99,6 +121,23 @@ Preparer BackchannelPreparer(const store::SnapshotHolder* holder) {
     std::shared_ptr<const policy::CompiledPolicy> live = holder->Get();
     if (live == nullptr) return absl::UnavailableError("no policy installed");
     const policy::CompiledTenant* tenant = live->FindTenant(job.tenant);
+    if (job.kind == store::kJobKindSet) {
+      const policy::CompiledStream* stream =
+          tenant == nullptr ? nullptr : tenant->FindStream(job.target);
+      if (stream == nullptr || !stream->session_revoked) {
+        return absl::NotFoundError("the stream is gone or no longer asks for session-revoked");
+      }
+      SessionRevokedInput in;
+      in.iss = job.iss;
+      in.sid = job.sid;
+      in.sub = job.sub;
+      in.event_time = absl::FromUnixMicros(job.event_time_micros);
+      in.initiating_entity = InitiatingEntityOf(job.initiator);
+      absl::StatusOr<SignedSet> set = MintSessionRevokedSet(*tenant, *stream, in, absl::Now());
+      if (!set.ok()) return set.status();
+      return PreparedRequest{"application/secevent+jwt", std::move(set->token),
+                             stream->authorization_header};
+    }
     const policy::CompiledClient* client =
         tenant == nullptr ? nullptr : tenant->FindClient(job.target);
     if (client == nullptr || client->backchannel_logout_uri.empty()) {

@@ -28,6 +28,8 @@ struct EndedSession {
   absl::string_view sid;
   absl::string_view sub;
   v1::LogoutInitiator initiator = v1::LOGOUT_INITIATOR_UNSPECIFIED;
+  // The tenant as planned (its Shared Signals streams get a SET each); null: none.
+  const policy::CompiledTenant* compiled = nullptr;
 };
 
 // BackchannelDispatcher is thread-safe; `deliverer` must outlive it.
@@ -38,7 +40,8 @@ class BackchannelDispatcher {
 
   using Done = std::function<void(absl::Status)>;
 
-  // Dispatch commits every BackChannelJob of `plan` to the outbox (horizon from now), sets
+  // Dispatch commits every BackChannelJob of `plan`, and a session-revoked SET for each of the
+  // tenant's streams that asked for it (plan->streams), to the outbox (horizon from now), sets
   // plan->backchannel_delivered_by_logoutd and each job's `delivery` (its id and state), then
   // calls `done`: on a deliverer thread, or at once when the plan has no job. With
   // `wait_until` in the future it first waits (at most until then) for the jobs to end.
@@ -53,9 +56,11 @@ class BackchannelDispatcher {
   const absl::Duration horizon_;
 };
 
-// BackchannelPreparer mints each attempt's request from the live policy in `holder`: a logout
-// token (new jti, iat = now) with the job's iss, sub and sid for the job's client, form-encoded.
-// NotFoundError when the tenant or client is gone or no longer has a back-channel URI.
+// BackchannelPreparer mints each attempt's request from the live policy in `holder`: for a
+// back-channel job a logout token (new jti, iat = now) with the job's iss, sub and sid for the
+// job's client, form-encoded; for a SET job a session-revoked SET for the job's stream
+// (application/secevent+jwt, with the stream's Authorization header). NotFoundError when the
+// tenant, client or stream is gone (or no longer asks for it).
 Preparer BackchannelPreparer(const store::SnapshotHolder* holder);
 
 // DeliveryStateOf maps an outbox job's state to the API's.

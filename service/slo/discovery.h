@@ -26,6 +26,16 @@ absl::Status DiscoveryMetadata(const policy::CompiledPolicy& policy,
                                const v1::GetDiscoveryMetadataRequest& request,
                                v1::GetDiscoveryMetadataResponse* response);
 
+// SsfConfiguration fills `response` with the tenant's Shared Signals transmitter metadata:
+// issuer, jwks_uri (shared_signals.jwks_uri), delivery_methods_supported
+// ["urn:ietf:rfc:8935"], spec_version "1_0", and configuration_json. Returns
+// InvalidArgumentError without a tenant, NotFoundError for an unknown one,
+// FailedPreconditionError when the tenant has no shared_signals.jwks_uri (it transmits
+// nothing). Thread-safe.
+absl::Status SsfConfiguration(const policy::CompiledPolicy& policy,
+                              const v1::GetSsfConfigurationRequest& request,
+                              v1::GetSsfConfigurationResponse* response);
+
 }  // namespace logout::slo
 
 #endif  // SERVICE_SLO_DISCOVERY_H_

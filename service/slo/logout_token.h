@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "service/policy/compiled_policy.h"
 
@@ -65,6 +66,41 @@ absl::StatusOr<SignedLogoutToken> MintLogoutToken(const policy::CompiledTenant& 
                                                   const policy::CompiledClient& client,
                                                   const LogoutTokenInput& in, absl::Time now,
                                                   const JtiSource& jti_source);
+
+// --- Shared Signals (OpenID SSF 1.0, CAEP 1.0): the session-revoked Security Event Token
+// (RFC 8417) pushed to a tenant's streams (RFC 8935).
+
+struct SessionRevokedInput {
+  // The SET's `iss` (the tenant's issuer).
+  std::string iss;
+  // The ended session and its user; at least one. `sub_id` (RFC 9493, format "complex") has a
+  // `session` member (format "opaque") when `sid` is known and a `user` member (format
+  // "iss_sub") when `sub` is known.
+  std::string sid;
+  std::string sub;
+  // When the session ended (the event's `event_timestamp`).
+  absl::Time event_time;
+  // CAEP initiating_entity: "admin", "user", "policy" or "system" (see InitiatingEntityOf).
+  std::string initiating_entity;
+};
+
+struct SignedSet {
+  std::string token;
+  std::string jti;
+};
+
+// InitiatingEntityOf maps a logout initiator's name ("rp-logout", ...) to CAEP's
+// initiating_entity: a user's own logout or account action is "user", a session that expired
+// is "policy", an operator's revocation or account change is "admin", anything else "system".
+std::string InitiatingEntityOf(absl::string_view initiator);
+
+// MintSessionRevokedSet signs a fresh SET for `stream`: header {alg, typ "secevent+jwt", kid};
+// claims iss, aud (the stream's audience), iat, jti, sub_id, and events with the one
+// session-revoked member {event_timestamp, initiating_entity}. Signed with the tenant's first
+// signing key of the stream's alg. Errors as MintLogoutToken (FailedPrecondition: no key).
+absl::StatusOr<SignedSet> MintSessionRevokedSet(const policy::CompiledTenant& tenant,
+                                                const policy::CompiledStream& stream,
+                                                const SessionRevokedInput& in, absl::Time now);
 
 }  // namespace logout::slo
 

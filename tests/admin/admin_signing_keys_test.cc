@@ -139,5 +139,76 @@ TEST_F(AdminSigningKeysTest, TenantEtagChangesWhenOnlyThePemChanges) {
   EXPECT_NE(TenantEtag(a), TenantEtag(b));
 }
 
+// ---- Shared Signals stream authorization headers: secrets like the PEM ----
+
+constexpr char kStreamSecret[] = "Bearer ssf-stream-secret-0123456789";
+
+v1::Tenant WithStream(v1::Tenant t) {
+  v1::SharedSignals* ssf = t.mutable_shared_signals();
+  ssf->set_jwks_uri("https://acme.example.com/jwks");
+  v1::SsfStream* st = ssf->add_streams();
+  st->set_stream_id("siem");
+  st->set_endpoint_url("https://siem.example.com/ssf");
+  st->set_audience("https://siem.example.com/");
+  st->set_authorization_header(kStreamSecret);
+  st->set_signing_alg("ES256");
+  st->add_events_requested(policy::kSessionRevokedEvent);
+  return t;
+}
+
+TEST_F(AdminSigningKeysTest, StreamAuthorizationIsRedactedInViewsExportsAndTheAudit) {
+  const v1::Tenant view = TenantView(WithStream(Tenant()));
+  ASSERT_EQ(view.shared_signals().streams_size(), 1);
+  EXPECT_EQ(view.shared_signals().streams(0).stream_id(), "siem");
+  EXPECT_TRUE(view.shared_signals().streams(0).authorization_header().empty());
+  v1::Tenant exported = WithStream(Tenant());
+  RedactSecrets(exported);
+  EXPECT_TRUE(exported.shared_signals().streams(0).authorization_header().empty());
+  EXPECT_FALSE(TenantView(Tenant()).has_shared_signals()) << "no field appears from nothing";
+
+  v1::PolicyConfig config;
+  v1::CreateTenantRequest create;
+  *create.mutable_tenant() = WithStream(Tenant());
+  absl::StatusOr<v1::AuditEvent> e = ApplyCreateTenant(create, config);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->after_json().find("ssf-stream-secret"), std::string::npos) << e->after_json();
+  EXPECT_NE(e->after_json().find("siem"), std::string::npos);
+  EXPECT_TRUE(policy::CompiledPolicy::Build(config, 1).ok());
+}
+
+TEST_F(AdminSigningKeysTest, StreamAuthorizationIsKeptWhenARedactedReadIsWrittenBack) {
+  v1::PolicyConfig config;
+  *config.add_tenants() = WithStream(Tenant());
+  v1::UpdateTenantRequest update;
+  update.set_tenant("acme");
+  *update.mutable_tenant_update() = TenantView(config.tenants(0));  // what GetTenant shows
+  update.mutable_tenant_update()->mutable_shared_signals()->mutable_streams(0)->set_audience(
+      "https://siem2.example.com/");
+  update.mutable_update_mask()->add_paths("shared_signals");
+  absl::StatusOr<v1::AuditEvent> e = ApplyUpdateTenant(update, config);
+  ASSERT_TRUE(e.ok()) << e.status();
+  const v1::SsfStream& st = config.tenants(0).shared_signals().streams(0);
+  EXPECT_EQ(st.authorization_header(), kStreamSecret);
+  EXPECT_EQ(st.audience(), "https://siem2.example.com/");
+  EXPECT_EQ(e->before_json().find("ssf-stream-secret"), std::string::npos);
+  EXPECT_EQ(e->after_json().find("ssf-stream-secret"), std::string::npos);
+
+  // A redacted export imported back keeps it too; a new header replaces it.
+  v1::ImportPolicyRequest import;
+  import.set_force(true);
+  *import.mutable_policy() = config;
+  RedactSecrets(*import.mutable_policy()->mutable_tenants(0));
+  ASSERT_TRUE(ApplyImportPolicy(import, config).ok());
+  EXPECT_EQ(config.tenants(0).shared_signals().streams(0).authorization_header(), kStreamSecret);
+  *import.mutable_policy() = config;
+  import.mutable_policy()
+      ->mutable_tenants(0)
+      ->mutable_shared_signals()
+      ->mutable_streams(0)
+      ->set_authorization_header("Bearer rotated");
+  ASSERT_TRUE(ApplyImportPolicy(import, config).ok());
+  EXPECT_EQ(config.tenants(0).shared_signals().streams(0).authorization_header(), "Bearer rotated");
+}
+
 }  // namespace
 }  // namespace logout::admin

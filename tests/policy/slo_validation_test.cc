@@ -268,5 +268,98 @@ TEST_F(SloValidationTest, EndSessionEndpointMustBeHttps) {
       "absolute https URL");
 }
 
+// ---- Shared Signals streams ----
+
+v1::SsfStream Stream(const std::string& id) {
+  v1::SsfStream st;
+  st.set_stream_id(id);
+  st.set_endpoint_url("https://siem.example.com/ssf/" + id);
+  st.set_audience("https://siem.example.com/");
+  st.set_authorization_header("Bearer s3cr3t-" + id);
+  st.add_events_requested(kSessionRevokedEvent);
+  return st;
+}
+
+TEST_F(SloValidationTest, SharedSignalsStreamsCompile) {
+  v1::SharedSignals* ssf = tenant_->mutable_shared_signals();
+  ssf->set_jwks_uri("https://acme.example.com/.well-known/jwks.json");
+  *ssf->add_streams() = Stream("siem");
+  v1::SsfStream paused = Stream("paused");
+  paused.clear_events_requested();
+  *ssf->add_streams() = paused;
+  ASSERT_TRUE(Build().ok()) << Build();
+  const CompiledTenant* t = compiled_->FindTenant("acme");
+  EXPECT_EQ(t->ssf_jwks_uri, "https://acme.example.com/.well-known/jwks.json");
+  ASSERT_EQ(t->ssf_streams.size(), 2u);
+  const CompiledStream* siem = t->FindStream("siem");
+  ASSERT_NE(siem, nullptr);
+  EXPECT_EQ(siem->endpoint_url, "https://siem.example.com/ssf/siem");
+  EXPECT_EQ(siem->audience, "https://siem.example.com/");
+  EXPECT_EQ(siem->authorization_header, "Bearer s3cr3t-siem");
+  EXPECT_TRUE(siem->session_revoked);
+  EXPECT_EQ(siem->alg, jwt::Algorithm::kRS256);
+  EXPECT_FALSE(t->FindStream("paused")->session_revoked);
+}
+
+TEST_F(SloValidationTest, SharedSignalsRefusalsNameTheField) {
+  v1::SharedSignals* ssf = tenant_->mutable_shared_signals();
+  *ssf->add_streams() = Stream("siem");
+  ExpectRefused("tenant \"acme\": shared_signals.jwks_uri is required with streams");
+  ssf->set_jwks_uri("http://acme.example.com/jwks");
+  ExpectRefused(
+      "shared_signals.jwks_uri \"http://acme.example.com/jwks\" must be an absolute https URL");
+  ssf->set_jwks_uri("https://acme.example.com/jwks");
+  ASSERT_TRUE(Build().ok());
+
+  v1::SsfStream* st = ssf->mutable_streams(0);
+  st->set_stream_id("bad id");
+  ExpectRefused("shared_signals.streams[0].stream_id \"bad id\" must be 1-128 of [A-Za-z0-9._~-]");
+  st->set_stream_id("siem");
+  *ssf->add_streams() = Stream("siem");
+  ExpectRefused("shared_signals.streams[1].stream_id \"siem\" is a duplicate");
+  ssf->mutable_streams()->RemoveLast();
+
+  st->set_endpoint_url("http://siem.example.com/ssf");
+  ExpectRefused(
+      "shared_signals.streams[0].endpoint_url \"http://siem.example.com/ssf\" must be an absolute "
+      "https URL");
+  st->set_endpoint_url("http://127.0.0.1:9/ssf");
+  ExpectRefused("shared_signals.streams[0].endpoint_url");
+  EXPECT_TRUE(Build(/*allow_http_loopback=*/true).ok());
+  st->set_endpoint_url("https://siem.example.com/ssf");
+
+  st->clear_audience();
+  ExpectRefused("shared_signals.streams[0].audience must be 1-1024 bytes");
+  st->set_audience("https://siem.example.com/");
+
+  st->set_authorization_header("Bearer abc\r\nX-Injected: 1");
+  const absl::Status injected = Build();
+  EXPECT_THAT(injected, StatusIs(absl::StatusCode::kInvalidArgument, "authorization_header"));
+  EXPECT_NE(
+      injected.message().find("shared_signals.streams[0].authorization_header must be at most "
+                              "4096 bytes without control characters"),
+      std::string::npos);
+  EXPECT_EQ(injected.message().find("abc"), std::string::npos) << "the secret is never echoed";
+  st->set_authorization_header("Bearer ok");
+
+  st->add_events_requested("https://schemas.openid.net/secevent/caep/event-type/credential-change");
+  ExpectRefused(
+      "shared_signals.streams[0].events_requested[1] "
+      "\"https://schemas.openid.net/secevent/caep/event-type/credential-change\" is not supported");
+  st->mutable_events_requested()->RemoveLast();
+
+  st->set_signing_alg("HS256");
+  ExpectRefused(
+      "shared_signals.streams[0].signing_alg \"HS256\" is not an asymmetric JWS algorithm");
+  st->set_signing_alg("ES256");
+  ExpectRefused(
+      "shared_signals.streams[0].signing_alg: the tenant has no signing_keys entry with alg ES256");
+  st->clear_signing_alg();
+
+  tenant_->clear_issuer();
+  client_->clear_backchannel_logout_uri();
+  ExpectRefused("shared_signals.streams need the tenant's issuer");
+}
+
 }  // namespace
 }  // namespace logout::policy

@@ -248,5 +248,74 @@ TEST_F(LogoutTokenTest, ExpiredClientSecretIsFailedPrecondition) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// ---- Shared Signals: the CAEP session-revoked SET ----
+
+TEST_F(LogoutTokenTest, SessionRevokedSetIsExactAndVerifies) {
+  policy::CompiledStream stream;
+  stream.stream_id = "siem";
+  stream.audience = "https://siem.example.com/";
+  stream.alg = jwt::Algorithm::kES256;
+  absl::StatusOr<SignedSet> set = MintSessionRevokedSet(*tenant_, stream,
+                                                        {.iss = "https://acme.example.com/",
+                                                         .sid = "sid-1",
+                                                         .sub = "user-1",
+                                                         .event_time = kNow - absl::Seconds(3),
+                                                         .initiating_entity = "user"},
+                                                        kNow);
+  ASSERT_TRUE(set.ok()) << set.status();
+  const Decoded d = DecodeParts(set->token);
+  EXPECT_EQ(d.header, json({{"alg", "ES256"}, {"typ", "secevent+jwt"}, {"kid", "ec-1"}}));
+  const json expected = {
+      {"iss", "https://acme.example.com/"},
+      {"aud", "https://siem.example.com/"},
+      {"iat", 1700000000},
+      {"jti", set->jti},
+      {"sub_id",
+       {{"format", "complex"},
+        {"session", {{"format", "opaque"}, {"id", "sid-1"}}},
+        {"user",
+         {{"format", "iss_sub"}, {"iss", "https://acme.example.com/"}, {"sub", "user-1"}}}}},
+      {"events",
+       {{"https://schemas.openid.net/secevent/caep/event-type/session-revoked",
+         {{"event_timestamp", 1699999997}, {"initiating_entity", "user"}}}}}};
+  EXPECT_EQ(d.claims, expected) << d.claims.dump();
+  absl::StatusOr<jwt::IdToken> decoded = jwt::DecodeIdToken(set->token);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(jwt::VerifyWithKeys(*decoded, *public_keys_).ok());
+  // A fresh jti each time.
+  absl::StatusOr<SignedSet> again = MintSessionRevokedSet(
+      *tenant_, stream, {.iss = "https://acme.example.com/", .sid = "sid-1"}, kNow);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->jti, set->jti);
+  EXPECT_EQ(DecodeParts(again->token).claims["sub_id"],
+            json({{"format", "complex"}, {"session", {{"format", "opaque"}, {"id", "sid-1"}}}}));
+}
+
+TEST_F(LogoutTokenTest, SessionRevokedSetNeedsASubjectAndAKey) {
+  policy::CompiledStream stream;
+  stream.audience = "aud";
+  EXPECT_THAT(
+      MintSessionRevokedSet(*tenant_, stream, {.iss = "https://acme.example.com/"}, kNow).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, "needs a session or a user"));
+  stream.alg = jwt::Algorithm::kES384;
+  EXPECT_THAT(MintSessionRevokedSet(*tenant_, stream,
+                                    {.iss = "https://acme.example.com/", .sid = "s"}, kNow)
+                  .status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "no signing key for ES384"));
+}
+
+TEST(InitiatingEntityTest, MapsEveryInitiator) {
+  EXPECT_EQ(InitiatingEntityOf("rp-logout"), "user");
+  EXPECT_EQ(InitiatingEntityOf("idp-logout"), "user");
+  EXPECT_EQ(InitiatingEntityOf("password-changed"), "user");
+  EXPECT_EQ(InitiatingEntityOf("email-identifier-changed"), "user");
+  EXPECT_EQ(InitiatingEntityOf("mfa-phone-unenrolled"), "user");
+  EXPECT_EQ(InitiatingEntityOf("session-expired"), "policy");
+  EXPECT_EQ(InitiatingEntityOf("session-revoked"), "admin");
+  EXPECT_EQ(InitiatingEntityOf("account-deleted"), "admin");
+  EXPECT_EQ(InitiatingEntityOf("account-deactivated"), "admin");
+  EXPECT_EQ(InitiatingEntityOf(""), "system");
+}
+
 }  // namespace
 }  // namespace logout::slo

@@ -15,7 +15,7 @@
 #      return) p50/p90/p99/max, and the CPU of logoutd, of each driver load process and of the
 #      receiver (/proc/PID/stat utime+stime over the load window) and the busy % of both cores.
 # logoutd runs pinned to SERVER_CPU, the Python driver (bench/outbox_driver.py) and the receiver
-# to DRIVER_CPU. Prints markdown tables and writes $OUT_DIR/outbox-results.json (per-second
+# to DRIVER_CPU (a PostgreSQL server, STORES=postgresql, is not pinned). Prints markdown tables and writes $OUT_DIR/outbox-results.json (per-second
 # figures, metrics and CPU included). Figures are reported, never asserted; the targets are
 # printed at the end for reference. Other load on the machine skews everything: the busy % of
 # both cores just before the run is printed (and kept in the JSON).

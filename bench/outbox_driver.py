@@ -342,6 +342,7 @@ def enqueue_cell(a, msgs_holder, label, deliver, concurrency, policy, taken, rec
         total = a.warmup + a.n
         reqs = [m.request(f"e-{label}-{i}", f"app{i % a.clients}") for i in range(total)]
         target = f"127.0.0.1:{r.port}"
+        others = OtherProcesses([os.getpid(), r.pid, receiver.pid])
         c0, w0 = cpu_seconds(r.pid), time.perf_counter()
         if concurrency == 1:
             lat, raws = closed_loop_sync(channel, reqs, a.rpc_timeout)
@@ -349,6 +350,7 @@ def enqueue_cell(a, msgs_holder, label, deliver, concurrency, policy, taken, rec
             lat, raws = asyncio.run(closed_loop_aio(target, reqs, concurrency, a.rpc_timeout))
         wall = time.perf_counter() - w0
         cpu = cpu_seconds(r.pid) - c0
+        others.sample()
         # Sanity: every plan has one back-channel job, with a job id exactly when delivering.
         ids, resp = m.job_ids(raws[-1])
         if len(ids) != 1 or (ids[0] != 0) != deliver or \
@@ -358,7 +360,8 @@ def enqueue_cell(a, msgs_holder, label, deliver, concurrency, policy, taken, rec
         res = {"label": label, "deliver": deliver, "concurrency": concurrency,
                "calls": len(measured), "warmup": a.warmup, "latency_ms": summary(measured),
                "calls_per_s": total / wall, "logoutd_cpu_pct": 100 * cpu / wall,
-               "logoutd_cpu_ms_per_call": 1000 * cpu / total}
+               "logoutd_cpu_ms_per_call": 1000 * cpu / total,
+               "other_processes": others.result(wall)}
         if deliver:
             # Let the deliveries finish (they share logoutd's CPU with the next cell otherwise).
             deadline = time.time() + a.grace
@@ -601,6 +604,25 @@ def delivery_cell(a, policy, taken, receiver):
         r.stop()
 
 
+def fsync_probe(directory, n=200):
+    """Appends 4 KiB and fdatasyncs, n times, in `directory`: what one durable commit costs
+    the disk there at least (ms)."""
+    path = os.path.join(directory, "fsync-probe")
+    lat = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        block = b"x" * 4096
+        for _ in range(n):
+            t = time.perf_counter()
+            os.write(fd, block)
+            os.fdatasync(fd)
+            lat.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return summary(lat)
+
+
 def run_cell(a):
     os.makedirs(a.run_dir, exist_ok=True)
     result = {"store": a.store, "error": None, "n": a.n, "warmup": a.warmup,
@@ -614,6 +636,10 @@ def run_cell(a):
         policy = os.path.join(a.run_dir, "policy.json")
         with open(a.key_file) as f:
             write_policy(policy, f.read(), a.alg, a.clients, receiver.ports)
+        result["fsync_probe_ms"] = fsync_probe(a.run_dir)
+        log(a.store, "fdatasync of 4 KiB in the run directory: p50 "
+                     f"{result['fsync_probe_ms']['p50']:.3f} ms, p99 "
+                     f"{result['fsync_probe_ms']['p99']:.3f} ms")
         holder = {}
         if not a.skip_enqueue:
             for c in a.concurrency:
@@ -707,6 +733,15 @@ def report(args):
         d = c.get("delivery") or {}
         if c.get("machine_before"):
             print(f"\n{c['store']}: before the run {c['machine_before']}")
+        if c.get("fsync_probe_ms"):
+            fp = c["fsync_probe_ms"]
+            print(f"{c['store']}: fdatasync of 4 KiB in the run directory p50 {f_ms(fp['p50'])}, "
+                  f"p99 {f_ms(fp['p99'])}, max {f_ms(fp['max'])}")
+        for e in c.get("enqueue", []):
+            o = e.get("other_processes") or {}
+            if o.get("cpu_pct", 0) >= 5:
+                print(f"{c['store']}: enqueue {e['label']}: processes not ours used "
+                      f"{o['cpu_pct']:.0f}% CPU meanwhile {o['top']}")
         if d.get("clock"):
             lag = [x["p99"] for x in d.get("issue_lag_ms") or [] if x]
             print(f"\n{c['store']}: receiver clock offset {d['clock']['offset_ms']:+.3f} ms "
@@ -717,6 +752,20 @@ def report(args):
                   f"processes not ours {json.dumps(d.get('other_processes'))}; "
                   f"{d['outbox_workers']} outbox workers, {d['origins']} origins × "
                   f"{d['origin_concurrency']}; logoutd attempts {d['outbox_metrics'].get('attempts')}")
+            lt = d["delivery_latency_ms"] or {}
+            worst = sorted(d.get("per_second") or [], key=lambda x: -x["p99"])[:3]
+            print(f"{c['store']}: delivery latency min {f_ms(lt.get('min'))} (negative: the "
+                  f"receiver had it before the driver saw the RPC return), p99.9 "
+                  f"{f_ms(lt.get('p999'))}; from the RPC's issue p50/p99 "
+                  f"{f_ms(d['delivery_from_send_ms']['p50'])} / "
+                  f"{f_ms(d['delivery_from_send_ms']['p99'])}; worst seconds by p99: "
+                  + ", ".join(f"s{x['s']} {f_ms(x['p99'])} (RPC p99 {f_ms(x['rpc_p99'])})"
+                              for x in worst))
+            busiest = d["driver_cpu_pct_max"]
+            print(f"{c['store']}: load generator: busiest driver process {busiest:.0f}% of a core "
+                  f"({'under' if busiest < 85 else 'NOT under'} 85%), achieved "
+                  f"{d['achieved_rate']:.0f} of {d['target_rate']:.0f} plans/s: target rate "
+                  f"{'met' if d['rate_met'] else 'NOT met'}")
             if not d["rate_met"]:
                 print(f"{c['store']}: the achieved rate did NOT meet the target "
                       f"({d['achieved_rate']:.0f}/s of {d['target_rate']:.0f}/s)")

@@ -95,25 +95,28 @@ void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wai
     done(absl::OkStatus());
     return;
   }
-  deliverer_->Enqueue(std::move(jobs), wait_until,
-                      [plan, entries = std::move(entries), done = std::move(done)](
-                          absl::Status committed, std::vector<store::OutboxJob> states) {
-                        if (!committed.ok()) {
-                          done(std::move(committed));
-                          return;
-                        }
-                        for (size_t k = 0; k < states.size() && k < entries.size(); ++k) {
-                          const store::OutboxJob& s = states[k];
-                          v1::DeliveryStatus* d =
-                              plan->mutable_clients(entries[k])->mutable_delivery();
-                          d->set_job_id(s.id);
-                          d->set_state(DeliveryStateOf(s));
-                          d->set_attempts(static_cast<uint32_t>(s.attempts));
-                          d->set_http_status(static_cast<uint32_t>(s.http_status));
-                          d->set_detail(s.detail);
-                        }
-                        done(absl::OkStatus());
-                      });
+  deliverer_->Enqueue(
+      std::move(jobs), wait_until,
+      [plan, entries = std::move(entries), backchannel_jobs, done = std::move(done)](
+          absl::Status committed, std::vector<store::OutboxJob> states) {
+        if (!committed.ok()) {
+          done(std::move(committed));
+          return;
+        }
+        for (size_t k = 0; k < states.size(); ++k) {
+          const store::OutboxJob& s = states[k];
+          v1::DeliveryStatus* d =
+              k < backchannel_jobs ? plan->mutable_clients(entries[k])->mutable_delivery()
+                                   : plan->mutable_streams(static_cast<int>(k - backchannel_jobs))
+                                         ->mutable_delivery();
+          d->set_job_id(s.id);
+          d->set_state(DeliveryStateOf(s));
+          d->set_attempts(static_cast<uint32_t>(s.attempts));
+          d->set_http_status(static_cast<uint32_t>(s.http_status));
+          d->set_detail(s.detail);
+        }
+        done(absl::OkStatus());
+      });
 }
 
 Preparer BackchannelPreparer(const store::SnapshotHolder* holder) {

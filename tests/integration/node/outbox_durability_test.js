@@ -4,7 +4,10 @@
 // delivered exactly once (one process, SQLite: nothing leased elsewhere), and every token the
 // receiver gets is checked by an independent library (jose) the way an RP checks it: RS256
 // signature with the tenant's public key, typ logout+jwt, iss, aud, iat/exp, the events member,
-// no nonce, sid and sub; and every attempt's jti is fresh.
+// no nonce, sid and sub; and every attempt's jti is fresh. The tenant also has a Shared Signals
+// stream: each of the 100 logouts pushes a CAEP session-revoked SET (typ secevent+jwt, sub_id,
+// event_timestamp, initiating_entity, the stream's Authorization header) through the same
+// outbox, verified by jose the same way; GetSsfConfiguration serves the transmitter metadata.
 //
 //   node outbox_durability_test.js /path/to/logoutd
 'use strict';
@@ -23,6 +26,9 @@ const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const CLIENTS = 10;
 const PLANS = 100; // x CLIENTS jobs
 const ADMIN_TOKEN = 'durable-admin-token-0123456789abcdef';
+const SSF_EVENT = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
+const SSF_AUTH = 'Bearer ssf-push-secret-0123456789abcdef';
+const SSF_AUD = 'https://siem.example.com/';
 // Longer than the old in-memory delivery's 30 s budget.
 const OUTAGE_MS = 35000;
 
@@ -44,6 +50,13 @@ async function main() {
         backchannelLogoutSessionRequired: true,
       })),
       signingKeys: [{ kid: rsa.kid, alg: 'RS256', privateKeyPem: rsa.privatePem }],
+      sharedSignals: {
+        jwksUri: 'https://op.durable.example/jwks.json',
+        streams: [{
+          streamId: 'siem', endpointUrl: `${base}/ssf/siem`, audience: SSF_AUD,
+          authorizationHeader: SSF_AUTH, eventsRequested: [SSF_EVENT],
+        }],
+      },
     }],
   });
   const dir = path.dirname(policyFile);
@@ -72,6 +85,8 @@ async function main() {
         assert.equal(c.delivery.state, 'DELIVERY_STATE_PENDING');
         planned.set(`${c.client_id}|sid-${p}`, c.backchannel.jti);
       }
+      assert.deepEqual(resp.plan.streams.map((x) => [x.stream_id, x.delivery.state]),
+        [['siem', 'DELIVERY_STATE_PENDING']]);
     }
     assert.equal(planned.size, PLANS * CLIENTS);
     enqueueMs = enqueueMs.sort((a, b) => a - b);
@@ -87,15 +102,22 @@ async function main() {
       return m['logoutd_outbox_attempts_total{kind="backchannel",result="retry"}'] >= 5;
     }, 20000, 'failed attempts');
     await new Promise((r) => setTimeout(r, 1000));
-    const r = await unary(admin, 'ListNotificationJobs', { tenant: 'dur', states: ['pending'], page_size: 1000 },
-      bearer(ADMIN_TOKEN));
-    assert.equal(r.jobs.length, PLANS * CLIENTS);
+    const r = { jobs: [] };
+    let before = '0';
+    do {
+      const page = await unary(admin, 'ListNotificationJobs',
+        { tenant: 'dur', states: ['pending'], page_size: 1000, before_id: before }, bearer(ADMIN_TOKEN));
+      r.jobs.push(...page.jobs);
+      before = page.next_before_id;
+    } while (before !== '0');
+    assert.equal(r.jobs.length, PLANS * CLIENTS + PLANS, 'the logout tokens and the SETs');
+    assert.equal(r.jobs.filter((j) => j.kind === 'set').length, PLANS);
     const tried = r.jobs.filter((j) => j.attempts > 0);
     triedBeforeCrash = tried.length;
     for (const j of tried) assert.equal(j.detail, 'connect_error');
     // One origin: after 5 consecutive failures its circuit holds the rest back.
     assert.ok(tried.length >= 5 && tried.length < 100, `${tried.length} jobs attempted`);
-    console.log(`# ${tried.length} of ${PLANS * CLIENTS} jobs attempted before the crash (the circuit held the rest)`);
+    console.log(`# ${tried.length} of ${PLANS * CLIENTS + PLANS} jobs attempted before the crash (the circuit held the rest)`);
     const exited = new Promise((resolve) => logoutd.child.on('exit', (code, signal) => resolve(signal)));
     logoutd.child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
@@ -103,10 +125,47 @@ async function main() {
 
   // The receiver: validates every token like an RP.
   const received = []; // { client, sid, jti, error }
+  const sets = []; // { sid, jti, error }
+  const onSet = async (req, body, res) => {
+    const record = { error: null };
+    sets.push(record);
+    try {
+      assert.equal(req.method, 'POST');
+      assert.equal(req.url, '/ssf/siem');
+      assert.equal(req.headers['content-type'], 'application/secevent+jwt');
+      assert.equal(req.headers.authorization, SSF_AUTH);
+      const { payload, protectedHeader } = await jose.jwtVerify(body, rsa.publicKey, {
+        issuer: ISS, audience: SSF_AUD, algorithms: ['RS256'], typ: 'secevent+jwt', clockTolerance: 5,
+      });
+      assert.equal(protectedHeader.kid, rsa.kid);
+      assert.deepEqual(Object.keys(payload.events), [SSF_EVENT]);
+      const ev = payload.events[SSF_EVENT];
+      assert.deepEqual(Object.keys(ev).sort(), ['event_timestamp', 'initiating_entity']);
+      assert.equal(ev.initiating_entity, 'user');
+      assert.ok(ev.event_timestamp <= payload.iat && payload.iat - ev.event_timestamp < 600);
+      assert.equal(payload.sub_id.format, 'complex');
+      assert.deepEqual(payload.sub_id.session.format, 'opaque');
+      assert.match(payload.sub_id.session.id, /^sid-\d+$/);
+      assert.deepEqual(payload.sub_id.user,
+        { format: 'iss_sub', iss: ISS, sub: payload.sub_id.session.id.replace('sid-', 'user-') });
+      assert.ok(!('sub' in payload) && !('exp' in payload) && !('nonce' in payload));
+      record.sid = payload.sub_id.session.id;
+      record.jti = payload.jti;
+      res.writeHead(202).end();
+    } catch (e) {
+      record.error = e.message;
+      res.writeHead(400, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ err: 'invalid_request', description: 'rejected by the test' }));
+    }
+  };
   const receiver = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
+      if (req.url.startsWith('/ssf/')) {
+        await onSet(req, Buffer.concat(chunks).toString(), res);
+        return;
+      }
       const client = req.url.replace(/^\/bc\//, '');
       const record = { client, error: null };
       received.push(record);
@@ -156,6 +215,38 @@ async function main() {
     console.log(`# delivered ${received.length} jobs ${((Date.now() - outageStart) / 1000).toFixed(1)} s after planning`);
   });
 
+  await check('every session-revoked SET is delivered once, verified by jose, with the stream\'s Authorization', async () => {
+    await waitFor(() => sets.length >= PLANS, 30000, `${PLANS} SETs`);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const r of sets) assert.equal(r.error, null, r.error);
+    assert.equal(new Set(sets.map((r) => r.sid)).size, PLANS, 'one per ended session');
+    assert.equal(sets.length, PLANS, 'no duplicates');
+    const jtis = new Set([...sets.map((r) => r.jti), ...received.map((r) => r.jti)]);
+    assert.equal(jtis.size, sets.length + received.length, 'fresh jti everywhere');
+  });
+
+  await check('GetSsfConfiguration serves the transmitter metadata; the push secret is never shown or logged', async () => {
+    const rpc = policyClient(logoutd.port);
+    const c = await unary(rpc, 'GetSsfConfiguration', { tenant: 'dur' });
+    assert.equal(c.issuer, ISS);
+    assert.equal(c.jwks_uri, 'https://op.durable.example/jwks.json');
+    assert.deepEqual(c.delivery_methods_supported, ['urn:ietf:rfc:8935']);
+    assert.equal(c.spec_version, '1_0');
+    assert.deepEqual(JSON.parse(c.configuration_json), {
+      spec_version: '1_0', issuer: ISS, jwks_uri: 'https://op.durable.example/jwks.json',
+      delivery_methods_supported: ['urn:ietf:rfc:8935'],
+    });
+    await assert.rejects(unary(rpc, 'GetSsfConfiguration', { tenant: 'nobody' }),
+      (err) => err.code === grpc.status.NOT_FOUND);
+    const admin = adminClient(logoutd.port);
+    const exported = await unary(admin, 'ExportPolicy', {}, bearer(ADMIN_TOKEN));
+    const text = JSON.stringify(exported);
+    assert.ok(text.includes('siem') && !text.includes('ssf-push-secret'), 'redacted in the export');
+    const tenant = await unary(admin, 'GetTenant', { tenant: 'dur' }, bearer(ADMIN_TOKEN));
+    assert.equal(tenant.tenant.shared_signals.streams[0].authorization_header, '');
+    assert.ok(!logoutd.output().includes('ssf-push-secret'), 'never logged');
+  });
+
   await check('the outbox says delivered for every job, with the attempts before and after the crash', async () => {
     const admin = adminClient(logoutd.port);
     let jobs = [];
@@ -168,17 +259,18 @@ async function main() {
         jobs.push(...r.jobs);
         before = r.next_before_id;
       } while (before !== '0');
-      return jobs.filter((j) => j.state === 'delivered').length === PLANS * CLIENTS;
+      return jobs.filter((j) => j.state === 'delivered').length === PLANS * CLIENTS + PLANS;
     }, 10000, 'every job delivered in the outbox');
-    assert.equal(jobs.length, PLANS * CLIENTS);
+    assert.equal(jobs.length, PLANS * CLIENTS + PLANS);
     for (const j of jobs) {
-      assert.equal(j.http_status, 200);
+      assert.equal(j.http_status, j.kind === 'set' ? 202 : 200);
       assert.ok(j.attempts >= 1, `job ${j.id}: ${j.attempts} attempts`);
     }
     // The failed attempts made before the crash were kept.
     assert.ok(jobs.filter((j) => j.attempts >= 2).length >= triedBeforeCrash);
     const m = await scrapeMetrics(logoutd.metricsPort);
     assert.equal(m['logoutd_outbox_jobs_finished_total{kind="backchannel",result="delivered"}'], PLANS * CLIENTS);
+    assert.equal(m['logoutd_outbox_jobs_finished_total{kind="set",result="delivered"}'], PLANS);
     assert.equal(m.logoutd_outbox_lease_takeovers_total, 0, 'one process: leases are voided at start, not taken over');
   });
 

@@ -73,6 +73,11 @@ Commands:
   audit [--tenant T] [--limit N]
       Newest first, at most N (default 20) events; with --tenant only the events whose object is
       that tenant or inside it.
+  outbox list [--tenant T] [--state pending|delivered|rejected|dead ...] [--limit N]
+      The notification outbox (logoutd --deliver_backchannel): jobs newest first, at most N
+      (default 20, max 1000).
+  outbox requeue TENANT [--id JOB_ID ...]
+      Dead letters of TENANT (or only the given jobs) become pending again with a new horizon.
 
 Global flags:
   --target HOST:PORT       logoutd's decision address, any gRPC target (default localhost:50051)
@@ -249,13 +254,16 @@ const std::vector<Command>& Commands() {
        {"dry_run", "yes", "allow_deletions", "force"}},
       {{"policy", "diff"}, 1, {}, {}},
       {{"audit"}, 0, {"tenant", "limit"}, {}},
+      {{"outbox", "list"}, 0, {"tenant", "state", "limit"}, {}},
+      {{"outbox", "requeue"}, 1, {"id"}, {}},
   };
   return *commands;
 }
 
 // Flags that may be given more than once (each value kept, in order).
 const std::set<std::string>& RepeatableFlags() {
-  static const auto* flags = new std::set<std::string>{"set", "add_url", "remove_url"};
+  static const auto* flags =
+      new std::set<std::string>{"set", "add_url", "remove_url", "state", "id"};
   return *flags;
 }
 
@@ -1052,6 +1060,44 @@ int ConnectionCommand(const Args& args, AdminClient& admin) {
       HumanConnection);
 }
 
+// --- The notification outbox.
+
+int OutboxList(const Args& args, AdminClient& admin) {
+  int limit = 20;
+  if (args.Has("limit") &&
+      (!absl::SimpleAtoi(args.Get("limit"), &limit) || limit < 1 || limit > kMaxAuditPageSize)) {
+    return Usage("--limit must be 1..1000");
+  }
+  v1::ListNotificationJobsRequest request;
+  request.set_tenant(args.Get("tenant"));
+  request.set_page_size(static_cast<uint32_t>(limit));
+  if (auto it = args.repeated.find("state"); it != args.repeated.end()) {
+    for (const std::string& state : it->second) request.add_states(state);
+  }
+  absl::StatusOr<v1::ListNotificationJobsResponse> jobs =
+      Call(admin, &v1::LogoutAdmin::Stub::ListNotificationJobs, request);
+  if (!jobs.ok()) return Fail(jobs.status());
+  PrintMessage(*jobs);
+  return kExitOk;
+}
+
+int OutboxRequeue(const Args& args, AdminClient& admin) {
+  v1::RequeueDeadLettersRequest request;
+  request.set_tenant(args.positional[0]);
+  if (auto it = args.repeated.find("id"); it != args.repeated.end()) {
+    for (const std::string& id : it->second) {
+      uint64_t n = 0;
+      if (!absl::SimpleAtoi(id, &n) || n == 0) return Usage("--id must be a job id (a number)");
+      request.add_ids(n);
+    }
+  }
+  absl::StatusOr<v1::RequeueDeadLettersResponse> done =
+      Call(admin, &v1::LogoutAdmin::Stub::RequeueDeadLetters, request);
+  if (!done.ok()) return Fail(done.status());
+  PrintMessage(*done);
+  return kExitOk;
+}
+
 int Run(int argc, char** argv) {
   Args args;
   if (std::optional<std::string> error = ParseArgs(argc, argv, args); error.has_value()) {
@@ -1067,6 +1113,9 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<AdminClient>> admin = NewAdminClient(args);
   if (!admin.ok()) return Fail(admin.status());
   if (words[0] == "audit") return Audit(args, **admin);
+  if (words[0] == "outbox") {
+    return words[1] == "list" ? OutboxList(args, **admin) : OutboxRequeue(args, **admin);
+  }
   if (words[0] == "tenant") return TenantCommand(args, **admin);
   if (words[0] == "client") return ClientCommand(args, **admin);
   // `connection get` and `connection update --logout` answer JSON as they always have.

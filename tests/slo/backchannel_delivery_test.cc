@@ -356,7 +356,14 @@ TEST_F(OutboxDeliveryTest, ADeadReceiverBecomesADeadLetterAtTheHorizonAndCanBeRe
   EXPECT_EQ(got[0].detail, "connect_error");
   EXPECT_GE(got[0].attempts, 3);
   EXPECT_LE(absl::Now() - start, absl::Milliseconds(700) + absl::Seconds(2));
-  // Kept as a dead letter; requeued it is delivered once the receiver is back.
+  // Kept as a dead letter (the report comes as the result is queued for the next group
+  // commit: wait for the row); requeued it is delivered once the receiver is back.
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    const std::vector<OutboxJob> rows = Rows();
+    if (rows.size() == 1 && rows[0].state == JobState::kDead) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   HttpReceiver rp({Reply::Status(204)}, port);
   const absl::Time now = absl::Now();
   absl::StatusOr<int64_t> requeued = d->outbox()->Requeue(

@@ -85,7 +85,8 @@ async function main() {
   await check('reflection describes LogoutPolicy (grpcurl describe)', async () => {
     const methods = (await reflection.listMethods('logout.v1.LogoutPolicy')).map((m) => m.name);
     assert.deepEqual(methods.sort(),
-      ['BuildFederatedLogoutUrl', 'GetDiscoveryMetadata', 'PlanLogoutNotifications', 'ValidateLogout']);
+      ['BuildFederatedLogoutUrl', 'GetDiscoveryMetadata', 'GetSsfConfiguration', 'PlanLogoutNotifications',
+        'ValidateLogout']);
     const descriptor = await reflection.getDescriptorBySymbol('logout.v1.LogoutPolicy');
     const pkg = descriptor.getPackageObject(LOADER_OPTIONS);
     const Client = pkg.logout.v1.LogoutPolicy;

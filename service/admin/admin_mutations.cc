@@ -170,7 +170,9 @@ void KeepStoredStreamSecrets(const v1::Tenant& stored, v1::Tenant& incoming) {
   for (v1::SsfStream& s : *incoming.mutable_shared_signals()->mutable_streams()) {
     if (!s.authorization_header().empty()) continue;
     for (const v1::SsfStream& old : stored.shared_signals().streams()) {
-      if (old.stream_id() == s.stream_id()) {
+      // Only to the same receiver: a stream moved to another endpoint needs its header
+      // again, so a writer cannot redirect the stored secret to a host of their choosing.
+      if (old.stream_id() == s.stream_id() && old.endpoint_url() == s.endpoint_url()) {
         s.set_authorization_header(old.authorization_header());
         break;
       }

@@ -41,8 +41,9 @@ void KeepStoredSigningKeys(const v1::Tenant& stored, v1::Tenant& incoming);
 // a redacted export does not wipe secrets. A client whose client_id is new keeps what it has.
 void KeepStoredClientSecrets(const v1::Tenant& stored, v1::Tenant& incoming);
 // KeepStoredStreamSecrets gives each Shared Signals stream of `incoming` with an empty
-// authorization_header the header of the stored stream with the same stream_id (a redacted
-// read written back keeps it).
+// authorization_header the header of the stored stream with the same stream_id and the same
+// endpoint_url (a redacted read written back keeps it; a stream pointed at another endpoint
+// does not take the secret along).
 void KeepStoredStreamSecrets(const v1::Tenant& stored, v1::Tenant& incoming);
 
 // Each Apply* returns the audit event (actor left empty for the caller to fill) or:

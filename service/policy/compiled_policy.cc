@@ -244,9 +244,10 @@ absl::Status CompileSharedSignals(const v1::Tenant& t, const PolicyOptions& opti
         "shared_signals.jwks_uri is required with streams (receivers verify SETs with it)");
   }
   tenant.ssf_jwks_uri = ssf.jwks_uri();
-  if (ssf.streams_size() > 0 && t.issuer().empty()) {
+  if (!ssf.jwks_uri().empty() && t.issuer().empty()) {
     return absl::InvalidArgumentError(
-        "shared_signals.streams need the tenant's issuer (the SETs' `iss`)");
+        "shared_signals need the tenant's issuer (the SETs' `iss` and the SSF metadata's "
+        "`issuer`)");
   }
   for (int i = 0; i < ssf.streams_size(); ++i) {
     const v1::SsfStream& st = ssf.streams(i);

@@ -125,7 +125,7 @@ absl::Status LogoutPolicyService::WaitUntil(const grpc::CallbackServerContext& c
   // Answer before the caller's deadline, with a little room for the answer to travel.
   const absl::Time deadline = absl::FromChrono(context.deadline());
   if (deadline != absl::InfiniteFuture()) {
-    *until = std::min(*until, deadline - absl::Milliseconds(50));
+    *until = std::min(*until, deadline - absl::Milliseconds(200));
   }
   return absl::OkStatus();
 }

@@ -63,7 +63,7 @@ void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wai
     job.due_micros = job.event_time_micros;
     job.expires_micros = absl::ToUnixMicros(now + horizon_);
     if (!entry.backchannel().logout_token().empty()) {
-      j.first = {kFormType,
+      j.first = {"", kFormType,
                  absl::StrCat("logout_token=", FormEncode(entry.backchannel().logout_token())), ""};
       j.first_usable_until = TimeOf(entry.backchannel().expires_at()) - kFirstTokenMargin;
     }
@@ -138,8 +138,8 @@ Preparer BackchannelPreparer(const store::SnapshotHolder* holder) {
       in.initiating_entity = InitiatingEntityOf(job.initiator);
       absl::StatusOr<SignedSet> set = MintSessionRevokedSet(*tenant, *stream, in, absl::Now());
       if (!set.ok()) return set.status();
-      return PreparedRequest{"application/secevent+jwt", std::move(set->token),
-                             stream->authorization_header};
+      return PreparedRequest{stream->endpoint_url, "application/secevent+jwt",
+                             std::move(set->token), stream->authorization_header};
     }
     const policy::CompiledClient* client =
         tenant == nullptr ? nullptr : tenant->FindClient(job.target);
@@ -153,7 +153,8 @@ Preparer BackchannelPreparer(const store::SnapshotHolder* holder) {
     in.sid = job.sid;
     absl::StatusOr<SignedLogoutToken> token = MintLogoutToken(*tenant, *client, in, absl::Now());
     if (!token.ok()) return token.status();
-    return PreparedRequest{kFormType, absl::StrCat("logout_token=", FormEncode(token->token)), ""};
+    return PreparedRequest{client->backchannel_logout_uri, kFormType,
+                           absl::StrCat("logout_token=", FormEncode(token->token)), ""};
   };
 }
 

@@ -32,6 +32,10 @@ constexpr absl::Duration kPruneInterval = absl::Seconds(60);
 constexpr absl::Duration kMaxRetryAfter = absl::Hours(1);
 // An attempt starts only with this much lease left beyond its own timeout.
 constexpr absl::Duration kLeaseMargin = absl::Seconds(1);
+// Calls waiting for deliveries at most (more are answered right after their commit).
+constexpr size_t kMaxWaiters = 10000;
+// Jobs waiting for a group commit at most (more are refused with UNAVAILABLE).
+constexpr size_t kMaxUncommittedJobs = 100000;
 
 }  // namespace
 
@@ -75,14 +79,32 @@ absl::Status OutboxDeliverer::Start() {
 }
 
 void OutboxDeliverer::Enqueue(std::vector<NewJob> jobs, absl::Time wait_until, EnqueueDone done) {
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused =
+          absl::UnavailableError("logoutd is shutting down; the notifications were not queued");
+    } else if (enqueued_jobs_ + jobs.size() > kMaxUncommittedJobs) {
+      // The store is not keeping up (or is down): refuse rather than grow without bound.
+      refused = absl::UnavailableError(
+          "the notification outbox is not keeping up (too many jobs waiting for a commit); "
+          "retry later");
+    } else {
+      enqueued_jobs_ += jobs.size();
       enqueues_.push_back({std::move(jobs), wait_until, std::move(done)});
       return;
     }
   }
-  done(absl::UnavailableError("logoutd is shutting down; the notifications were not queued"), {});
+  done(std::move(refused), {});
+}
+
+void OutboxDeliverer::EndWaits() {
+  {
+    absl::MutexLock lock(&mu_);
+    waits_ended_ = true;
+  }
+  ExpireWaiters(absl::Now(), true);
 }
 
 absl::Duration OutboxDeliverer::Jittered(int step, absl::Duration initial, absl::Duration max) {
@@ -104,6 +126,7 @@ void OutboxDeliverer::CommitterLoop() {
       if (enqueues_.empty() && settlements_.empty()) return;  // stopped, nothing left
       enqueues.swap(enqueues_);
       settlements.swap(settlements_);
+      enqueued_jobs_ = 0;
       room =
           options_.max_in_memory > held_ids_.size() ? options_.max_in_memory - held_ids_.size() : 0;
     }
@@ -134,7 +157,8 @@ void OutboxDeliverer::CommitterLoop() {
           for (PendingEnqueue& p : enqueues) {
             std::vector<store::OutboxJob> mine;
             std::shared_ptr<Waiter> waiter;
-            if (p.wait_until > now && !p.jobs.empty()) {
+            if (p.wait_until > now && !p.jobs.empty() && !waits_ended_ &&
+                waiter_list_.size() < kMaxWaiters) {
               waiter = std::make_shared<Waiter>();
               waiter->deadline = p.wait_until;
               waiter->done = std::move(p.done);
@@ -158,6 +182,7 @@ void OutboxDeliverer::CommitterLoop() {
             }
             if (waiter != nullptr) {
               waiter_list_.push_back(std::move(waiter));
+              poll_now_ = true;  // the poller sleeps until the nearest deadline
             } else {
               immediate.emplace_back(std::move(p.done), std::move(mine));
             }
@@ -170,11 +195,24 @@ void OutboxDeliverer::CommitterLoop() {
     }
     if (!settlements.empty()) {
       absl::StatusOr<int> lost = outbox_->Settle(settlements);
-      // A failed settle leaves the jobs leased: they are attempted again once the leases
-      // expire (at least once, never lost).
-      if (!lost.ok() && observer_.on_store_error) observer_.on_store_error(lost.status());
       absl::MutexLock lock(&mu_);
-      poll_now_ = true;  // a retry may be due soon
+      if (lost.ok()) {
+        // Only now may a claim hold these jobs again: until the result is committed the row
+        // still carries our lease and its old state.
+        for (const store::Settlement& st : settlements) held_ids_.erase(st.id);
+        poll_now_ = true;  // a retry may be due soon
+      } else if (!stopped_) {
+        // Tried again with the next commit (the rows keep our lease meanwhile); a process
+        // that dies first leaves them to be taken over when the leases expire.
+        settlements_.insert(settlements_.begin(), settlements.begin(), settlements.end());
+      }
+      if (!lost.ok() && observer_.on_store_error) {
+        observer_.on_store_error(lost.status());
+      }
+      if (!lost.ok()) {
+        // Do not spin against a failing store.
+        mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(500));
+      }
     }
   }
 }
@@ -202,11 +240,12 @@ void OutboxDeliverer::Release(const Held& held, absl::Time due) {
   s.http_status = held.job.http_status;
   s.due_micros = std::max(held.job.due_micros, Micros(due));
   settlements_.push_back(std::move(s));
-  held_ids_.erase(held.job.id);
 }
 
 void OutboxDeliverer::Poll() {
   const absl::Time now = absl::Now();
+  // Waits first: their callers have deadlines.
+  ExpireWaiters(now, false);
   store::ClaimRequest claim;
   {
     absl::MutexLock lock(&mu_);
@@ -238,20 +277,22 @@ void OutboxDeliverer::Poll() {
       if (observer_.on_store_error) observer_.on_store_error(claimed.status());
     } else if (!claimed->empty()) {
       int takeovers = 0;
-      absl::MutexLock lock(&mu_);
-      for (store::ClaimedJob& c : *claimed) {
-        if (c.taken_over) ++takeovers;
-        if (held_ids_.contains(c.job.id)) continue;
-        auto held = std::make_unique<Held>();
-        held->job = std::move(c.job);
-        held_ids_[held->job.id] = true;
-        ready_.push_back(std::move(held));
+      {
+        absl::MutexLock lock(&mu_);
+        for (store::ClaimedJob& c : *claimed) {
+          if (c.taken_over) ++takeovers;
+          // Still ours in memory, or its result not yet committed: not twice.
+          if (held_ids_.contains(c.job.id)) continue;
+          auto held = std::make_unique<Held>();
+          held->job = std::move(c.job);
+          held_ids_[held->job.id] = true;
+          ready_.push_back(std::move(held));
+        }
+        ++generation_;
       }
-      ++generation_;
       if (takeovers > 0 && observer_.on_takeovers) observer_.on_takeovers(takeovers);
     }
   }
-  ExpireWaiters(now, false);
   bool stats = false;
   bool prune = false;
   {
@@ -401,11 +442,15 @@ void OutboxDeliverer::Attempt(Held& held) {
     s.finished_micros = Micros(absl::Now());
     return s;
   };
-  auto origin_done = [&](bool answered) {
+  // kAnswered closes the origin's circuit, kFailed counts towards opening it, kNotContacted
+  // (no request was made, or it was aborted) only frees the slot.
+  enum class Contact { kAnswered, kFailed, kNotContacted };
+  auto origin_done = [&](Contact contact) {
     absl::MutexLock lock(&mu_);
     Origin& origin = origins_[job.origin];
     --origin.in_flight;
-    if (answered) {
+    if (contact == Contact::kNotContacted) return;
+    if (contact == Contact::kAnswered) {
       origin.failures = 0;
       origin.open_until = absl::InfinitePast();
     } else if (++origin.failures >= options_.circuit_threshold) {
@@ -415,7 +460,7 @@ void OutboxDeliverer::Attempt(Held& held) {
   };
   const absl::Time now = absl::Now();
   if (now > FromMicros(job.expires_micros)) {
-    origin_done(true);
+    origin_done(Contact::kNotContacted);
     Finish(held,
            settle(store::JobState::kDead, job.detail.empty() ? "horizon" : job.detail,
                   job.http_status, now),
@@ -427,13 +472,18 @@ void OutboxDeliverer::Attempt(Held& held) {
     prepared = std::move(held.first);
   } else {
     absl::StatusOr<PreparedRequest> made = preparer_(job);
-    if (absl::IsNotFound(made.status())) {
-      origin_done(true);
-      Finish(held, settle(store::JobState::kRejected, "client_removed", 0, now), "rejected", false);
+    if (absl::IsNotFound(made.status()) || absl::IsInvalidArgument(made.status())) {
+      // Gone from the policy, or a job the policy can no longer sign (e.g. the client now
+      // requires a session this job lacks): retrying cannot help.
+      origin_done(Contact::kNotContacted);
+      const char* detail = absl::IsInvalidArgument(made.status()) ? "mint_refused"
+                           : set_push                             ? "stream_removed"
+                                                                  : "client_removed";
+      Finish(held, settle(store::JobState::kRejected, detail, 0, now), "rejected", false);
       return;
     }
     if (!made.ok()) {
-      origin_done(true);
+      origin_done(Contact::kNotContacted);
       job.detail = "mint_failed";
       const absl::Time next =
           now + Jittered(job.attempts + 1, options_.initial_backoff, options_.max_backoff);
@@ -447,13 +497,16 @@ void OutboxDeliverer::Attempt(Held& held) {
     prepared = *std::move(made);
   }
   held.first = {};
+  // The live policy's URI when the preparer gives one (a URI fixed by the operator is used,
+  // and a stream's Authorization header only ever goes to the stream's current endpoint).
+  const std::string& uri = prepared.uri.empty() ? job.uri : prepared.uri;
   const HttpAttempt http =
-      HttpPost({job.uri, prepared.content_type, prepared.body, prepared.authorization},
+      HttpPost({uri, prepared.content_type, prepared.body, prepared.authorization},
                std::min(options_.connect_timeout, options_.attempt_timeout),
                options_.attempt_timeout, options_.max_response_bytes, &abort_);
   if (http.aborted) {
     // Stopping: whether it arrived is unknown; the next holder sends it again.
-    origin_done(true);
+    origin_done(Contact::kNotContacted);
     absl::MutexLock lock(&mu_);
     Release(held, now);
     return;
@@ -464,11 +517,12 @@ void OutboxDeliverer::Attempt(Held& held) {
   const absl::Time after = absl::Now();
   switch (ClassifyAttempt(http.result, set_push)) {
     case AttemptVerdict::kSuccess:
-      origin_done(true);
+      origin_done(Contact::kAnswered);
       Finish(held, settle(store::JobState::kDelivered, "", status, after), "delivered", true);
       return;
     case AttemptVerdict::kPermanentFailure:
-      origin_done(true);
+      origin_done(http.result.transport == AttemptResult::Transport::kOk ? Contact::kAnswered
+                                                                         : Contact::kNotContacted);
       Finish(held,
              settle(store::JobState::kRejected,
                     http.result.transport == AttemptResult::Transport::kOk ? "http_status"
@@ -479,7 +533,7 @@ void OutboxDeliverer::Attempt(Held& held) {
     case AttemptVerdict::kRetry:
       break;
   }
-  origin_done(false);
+  origin_done(Contact::kFailed);
   const std::string detail = FailureDetail(http);
   absl::Duration pause = Jittered(job.attempts, options_.initial_backoff, options_.max_backoff);
   if (http.retry_after_seconds > 0) {
@@ -511,7 +565,6 @@ void OutboxDeliverer::Finish(const Held& held, store::Settlement settlement,
   {
     absl::MutexLock lock(&mu_);
     settlements_.push_back(std::move(settlement));
-    held_ids_.erase(job.id);
     complete = UpdateWaiters(job);
   }
   if (observer_.on_report) {

@@ -77,12 +77,15 @@ struct OutboxDeliveryOptions {
 
 // What one attempt POSTs: built per attempt from the job and the live policy.
 struct PreparedRequest {
+  // Where to POST ("": the job's stored URI).
+  std::string uri;
   std::string content_type;
   std::string body;
   // The Authorization header value, or "".
   std::string authorization;
 };
 // NotFoundError: the client or stream is no longer in the policy (the job is rejected);
+// InvalidArgumentError: the job can no longer be signed as it is (rejected, "mint_refused");
 // any other error: retried like a transient failure ("mint_failed").
 using Preparer = std::function<absl::StatusOr<PreparedRequest>(const store::OutboxJob& job)>;
 
@@ -142,8 +145,9 @@ class OutboxDeliverer {
   // store at the deadline, so another replica's deliveries count).
   void Enqueue(std::vector<NewJob> jobs, absl::Time wait_until, EnqueueDone done);
 
-  // EndWaits answers every call waiting for deliveries now, with what is known.
-  void EndWaits() { ExpireWaiters(absl::Now(), true); }
+  // EndWaits answers every call waiting for deliveries now, with what is known, and makes
+  // later calls answer right after their commit (shutting down).
+  void EndWaits();
 
   store::Outbox* outbox() { return outbox_.get(); }
   const OutboxDeliveryOptions& options() const { return options_; }
@@ -194,10 +198,14 @@ class OutboxDeliverer {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool poll_now_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool waits_ended_ ABSL_GUARDED_BY(mu_) = false;
+  // Jobs handed to Enqueue and not yet taken by the committer.
+  size_t enqueued_jobs_ ABSL_GUARDED_BY(mu_) = 0;
   // Bumped whenever a worker may find work it could not before.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::unique_ptr<Held>> ready_ ABSL_GUARDED_BY(mu_);
-  // Ids of jobs in memory (ready or in flight), so a claim never holds one twice.
+  // Ids of jobs in memory (ready or in flight) or whose result is not committed yet, so a
+  // claim never holds one twice.
   absl::flat_hash_map<uint64_t, bool> held_ids_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, Origin> origins_ ABSL_GUARDED_BY(mu_);

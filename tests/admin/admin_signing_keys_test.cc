@@ -208,6 +208,16 @@ TEST_F(AdminSigningKeysTest, StreamAuthorizationIsKeptWhenARedactedReadIsWritten
       ->set_authorization_header("Bearer rotated");
   ASSERT_TRUE(ApplyImportPolicy(import, config).ok());
   EXPECT_EQ(config.tenants(0).shared_signals().streams(0).authorization_header(), "Bearer rotated");
+
+  // Pointed at another endpoint without a header, the stream does not take the secret along.
+  v1::UpdateTenantRequest move;
+  move.set_tenant("acme");
+  *move.mutable_tenant_update() = TenantView(config.tenants(0));
+  move.mutable_tenant_update()->mutable_shared_signals()->mutable_streams(0)->set_endpoint_url(
+      "https://elsewhere.example.com/ssf");
+  move.mutable_update_mask()->add_paths("shared_signals");
+  ASSERT_TRUE(ApplyUpdateTenant(move, config).ok());
+  EXPECT_EQ(config.tenants(0).shared_signals().streams(0).authorization_header(), "");
 }
 
 }  // namespace

@@ -358,7 +358,7 @@ TEST_F(SloValidationTest, SharedSignalsRefusalsNameTheField) {
 
   tenant_->clear_issuer();
   client_->clear_backchannel_logout_uri();
-  ExpectRefused("shared_signals.streams need the tenant's issuer");
+  ExpectRefused("shared_signals need the tenant's issuer");
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ struct CountingPreparer {
   std::atomic<int> calls{0};
   Preparer fn() {
     return [this](const OutboxJob&) -> absl::StatusOr<PreparedRequest> {
-      return PreparedRequest{"application/x-www-form-urlencoded",
+      return PreparedRequest{"", "application/x-www-form-urlencoded",
                              absl::StrCat("logout_token=minted-", calls.fetch_add(1) + 1), ""};
     };
   }
@@ -219,7 +219,7 @@ class OutboxDeliveryTest : public ::testing::Test {
     j.job.due_micros = now;
     j.job.expires_micros = absl::ToUnixMicros(absl::Now() + horizon);
     if (!planned.empty()) {
-      j.first = {"application/x-www-form-urlencoded", "logout_token=" + planned, ""};
+      j.first = {"", "application/x-www-form-urlencoded", "logout_token=" + planned, ""};
       j.first_usable_until = absl::Now() + absl::Seconds(60);
     }
     return j;

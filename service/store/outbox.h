@@ -66,7 +66,8 @@ struct OutboxJob {
   int32_t attempts = 0;
   JobState state = JobState::kPending;
   // Why the last attempt failed or how the job ended: "", "connect_error", "timeout",
-  // "http_status", "invalid_uri", "mint_failed", "client_removed", "horizon".
+  // "http_status", "invalid_uri", "mint_failed", "mint_refused", "client_removed",
+  // "stream_removed", "horizon".
   std::string detail;
   int32_t http_status = 0;
   int64_t finished_micros = 0;

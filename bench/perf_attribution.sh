@@ -183,7 +183,7 @@ echo "== perf record -e cpu-clock -F $FREQ --call-graph $CALL_GRAPH -p PID, ${PE
 for i in "${!scenarios[@]}"; do
   s=${scenarios[$i]}
   read -r qps us gen failed < <(load "$s" "${paths[$i]}" plain)
-  read -r pqps pus pgen pfailed < <(load "$s" "${paths[$i]}" profiled perf)
+  read -r pqps pus _ pfailed < <(load "$s" "${paths[$i]}" profiled perf)
   printf '%-7s unprofiled: %6s QPS %6s µs/RPC (h2load %s%%, %s failed) | under perf: %6s QPS %6s µs/RPC (%s failed)\n' \
     "$s" "$qps" "$us" "$gen" "$failed" "$pqps" "$pus" "$pfailed"
   printf '{"qps":%s,"us_per_rpc":%s,"generator_cpu_percent":%s,"failed":%s,"perf_qps":%s,"perf_us_per_rpc":%s,"perf_failed":%s}\n' \

@@ -268,6 +268,14 @@ Metrics::Metrics(std::function<absl::Time()> now)
                            .Help("Jobs claimed after another replica's lease on them expired.")
                            .Register(r)
                            .Add({});
+  outbox_lost_leases_ =
+      &prometheus::BuildCounter()
+           .Name("logoutd_outbox_lost_leases_total")
+           .Help(
+               "Results recorded after another replica had taken the job over (a possible "
+               "duplicate delivery).")
+           .Register(r)
+           .Add({});
   rejected_ = MakeFixed(prometheus::BuildCounter()
                             .Name("logoutd_rejected_rpcs_total")
                             .Help("RPCs refused before reaching their handler, by reason.")
@@ -414,6 +422,10 @@ void Metrics::SetOutboxGauges(int64_t pending, int64_t dead, double oldest_due_s
 
 void Metrics::RecordOutboxTakeovers(int jobs) {
   if (jobs > 0) outbox_takeovers_->Increment(jobs);
+}
+
+void Metrics::RecordOutboxLostLeases(int jobs) {
+  if (jobs > 0) outbox_lost_leases_->Increment(jobs);
 }
 
 void Metrics::RecordRejected(std::string_view why) { IncrementFixed(rejected_, why); }

@@ -112,6 +112,7 @@ class Metrics {
                           double seconds_since_planned);
   void SetOutboxGauges(int64_t pending, int64_t dead, double oldest_due_seconds);
   void RecordOutboxTakeovers(int jobs);
+  void RecordOutboxLostLeases(int jobs);
 
   // RecordRejected counts an RPC refused before its handler ran, by reason:
   // "concurrency_limit", "admin_unauthenticated", "admin_unauthorized", "plan_unauthorized",
@@ -177,6 +178,7 @@ class Metrics {
   prometheus::Gauge* outbox_dead_ = nullptr;
   prometheus::Gauge* outbox_oldest_due_ = nullptr;
   prometheus::Counter* outbox_takeovers_ = nullptr;
+  prometheus::Counter* outbox_lost_leases_ = nullptr;
 
   std::unique_ptr<internal::GrpcMetrics> grpc_;
 

@@ -411,6 +411,7 @@ absl::StatusOr<std::unique_ptr<LogoutServer>> LogoutServer::Create(const ServerO
     observer.on_enqueued = [metrics](const std::vector<store::OutboxJob>& jobs) {
       for (const store::OutboxJob& j : jobs) metrics->RecordOutboxEnqueued(j.kind, 1);
     };
+    observer.on_lost_leases = [metrics](int n) { metrics->RecordOutboxLostLeases(n); };
     observer.on_takeovers = [metrics](int n) {
       metrics->RecordOutboxTakeovers(n);
       LogEvent(LogLevel::kWarning, "took over notification jobs whose lease had expired",

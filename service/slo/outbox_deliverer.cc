@@ -209,6 +209,7 @@ void OutboxDeliverer::CommitterLoop() {
       if (!lost.ok() && observer_.on_store_error) {
         observer_.on_store_error(lost.status());
       }
+      if (lost.ok() && *lost > 0 && observer_.on_lost_leases) observer_.on_lost_leases(*lost);
       if (!lost.ok()) {
         // Do not spin against a failing store.
         mu_.AwaitWithTimeout(absl::Condition(&stopped_), absl::Milliseconds(500));

@@ -100,7 +100,7 @@ struct NewJob {
 // What the observer hears: every attempt, and how each job ended.
 struct DeliveryReport {
   const store::OutboxJob* job = nullptr;
-  // "delivered", "rejected", "retry", "dead" (or "lost": our lease had been taken over).
+  // "delivered", "rejected", "retry" or "dead".
   std::string result;
   int32_t http_status = 0;
   std::string detail;
@@ -120,6 +120,9 @@ struct DeliveryObserver {
   std::function<void(const DeliveryReport&)> on_report;
   std::function<void(const OutboxGauges&)> on_gauges;
   std::function<void(int takeovers)> on_takeovers;
+  // Results this replica recorded too late: another replica had taken the job over (its
+  // lease expired mid-attempt), so the receiver may get the job twice.
+  std::function<void(int jobs)> on_lost_leases;
   // Jobs committed by Enqueue, per group commit.
   std::function<void(const std::vector<store::OutboxJob>& jobs)> on_enqueued;
   std::function<void(const absl::Status&)> on_store_error;

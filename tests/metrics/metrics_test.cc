@@ -94,6 +94,7 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
   metrics.RecordOutboxReport("set", "dead", true, 90000);
   metrics.SetOutboxGauges(7, 2, 12.5);
   metrics.RecordOutboxTakeovers(4);
+  metrics.RecordOutboxLostLeases(2);
   metrics.RecordBackchannelDelivery("exploded", 2);
   metrics.RecordRejected("concurrency_limit");
   metrics.RecordRejected("admin_unauthenticated");
@@ -155,8 +156,8 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
   EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "dead"}}), 1);
   EXPECT_EQ(e.Value("logoutd_outbox_jobs_enqueued_total", {{"kind", "backchannel"}}), 3);
   EXPECT_EQ(e.Value("logoutd_outbox_jobs_enqueued_total", {{"kind", "set"}}), 0);
-  EXPECT_EQ(e.Value("logoutd_outbox_attempts_total", {{"kind", "backchannel"}, {"result", "retry"}}),
-            1);
+  EXPECT_EQ(
+      e.Value("logoutd_outbox_attempts_total", {{"kind", "backchannel"}, {"result", "retry"}}), 1);
   EXPECT_EQ(
       e.Value("logoutd_outbox_attempts_total", {{"kind", "backchannel"}, {"result", "delivered"}}),
       1);
@@ -169,14 +170,14 @@ TEST(MetricsTest, ServesRecordedValuesOverHttp) {
             1);
   EXPECT_EQ(e.Value("logoutd_outbox_jobs_finished_total", {{"kind", "set"}, {"result", "dead"}}),
             1);
-  EXPECT_EQ(e.Value("logoutd_outbox_delivery_latency_seconds_count", {{"kind", "backchannel"}}),
-            1);
+  EXPECT_EQ(e.Value("logoutd_outbox_delivery_latency_seconds_count", {{"kind", "backchannel"}}), 1);
   EXPECT_EQ(e.Value("logoutd_outbox_delivery_latency_seconds_sum", {{"kind", "backchannel"}}),
             0.75);
   EXPECT_EQ(e.Value("logoutd_outbox_pending_jobs"), 7);
   EXPECT_EQ(e.Value("logoutd_outbox_dead_letters"), 2);
   EXPECT_EQ(e.Value("logoutd_outbox_oldest_due_seconds"), 12.5);
   EXPECT_EQ(e.Value("logoutd_outbox_lease_takeovers_total"), 4);
+  EXPECT_EQ(e.Value("logoutd_outbox_lost_leases_total"), 2);
   EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "rejected"}}), 0);
   EXPECT_EQ(e.Value("logoutd_backchannel_deliveries_total", {{"result", "other"}}), 1);
   EXPECT_EQ(e.Value("logoutd_backchannel_delivery_attempts_total"), 8);
@@ -255,6 +256,7 @@ TEST(MetricsTest, EveryFamilyHasHelpTypeAndConventionalName) {
       "logoutd_outbox_dead_letters",
       "logoutd_outbox_oldest_due_seconds",
       "logoutd_outbox_lease_takeovers_total",
+      "logoutd_outbox_lost_leases_total",
       "logoutd_rejected_rpcs_total",
   };
   for (const std::string& name : expected) {

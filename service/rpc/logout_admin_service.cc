@@ -717,7 +717,6 @@ grpc::Status LogoutAdminService::ListNotificationJobs(grpc::ServerContext* ctx,
     if (!r->tenant().empty() && !caller.MayRead(r->tenant())) {
       return Refuse("ListNotificationJobs", Denied(caller, "read", r->tenant()));
     }
-    if (outbox_ == nullptr) return {grpc::StatusCode::FAILED_PRECONDITION, kNoOutbox};
     store::ListFilter filter;
     filter.tenant = r->tenant();
     if (!r->kind().empty() && r->kind() != store::kJobKindBackchannel &&
@@ -737,6 +736,7 @@ grpc::Status LogoutAdminService::ListNotificationJobs(grpc::ServerContext* ctx,
       }
       filter.states.push_back(state);
     }
+    if (outbox_ == nullptr) return {grpc::StatusCode::FAILED_PRECONDITION, kNoOutbox};
     const int limit =
         r->page_size() == 0 ? 100 : static_cast<int>(std::min<uint32_t>(r->page_size(), 1000));
     // As ListBackchannelDeliveries: a credential scoped to some tenants pages through the

@@ -473,5 +473,34 @@ TEST_F(LogoutctlTest, TenantClientAndConnectionCommands) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST_F(LogoutctlTest, OutboxCommands) {
+  // This logoutd does not deliver: the outbox RPCs say so (exit 70, FAILED_PRECONDITION), after
+  // checking their input (exit 65) and the usage (exit 64).
+  CtlRun r = Ctl({TokenFlag(), "outbox", "list", "--tenant=acme"});
+  EXPECT_EQ(r.code, 70) << r.err;
+  EXPECT_EQ(Field(r.err, "code"), "FAILED_PRECONDITION");
+  EXPECT_NE(Field(r.err, "message").find("--deliver_backchannel"), std::string::npos) << r.err;
+  r = Ctl({TokenFlag(), "outbox", "list", "--state=lost"});
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_NE(Field(r.err, "message").find("states: \"lost\""), std::string::npos) << r.err;
+  EXPECT_EQ(Ctl({TokenFlag(), "outbox", "requeue"}).code, 64);
+  EXPECT_EQ(Ctl({TokenFlag(), "outbox", "requeue", "acme", "--id=abc"}).code, 64);
+  EXPECT_EQ(Ctl({"outbox", "list"}).code, 77) << "an admin command needs the token";
+
+  // One that delivers (its own SQLite store): an empty outbox lists and requeues nothing.
+  auto delivering = LogoutdProcess::Start(
+      LOGOUTD_BINARY, {"--store=sqlite:" + *dir_ + "/delivering.db", "--deliver_backchannel",
+                       "--admin_token_file=" + *dir_ + "/token",
+                       std::string("--policy=") + LOGOUT_EXAMPLES_DIR + "/policy.json"});
+  ASSERT_NE(delivering, nullptr);
+  const std::string target = absl::StrCat("127.0.0.1:", delivering->port);
+  r = Ctl({TokenFlag(), "outbox", "list", "--tenant=acme", "--state=dead", "--limit=5"}, target);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::ListNotificationJobsResponse>(r.out).jobs_size(), 0);
+  r = Ctl({TokenFlag(), "outbox", "requeue", "acme", "--id=7", "--id=8"}, target);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Parse<v1::RequeueDeadLettersResponse>(r.out).requeued(), 0u);
+}
+
 }  // namespace
 }  // namespace logout

@@ -43,16 +43,15 @@ void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wai
   plan->set_backchannel_delivered_by_logoutd(true);
   const absl::Time now = absl::Now();
   std::vector<NewJob> jobs;
-  std::vector<int> entries;  // plan entry of each job
-  for (int i = 0; i < plan->clients_size(); ++i) {
-    const v1::ClientNotification& entry = plan->clients(i);
-    if (!entry.has_backchannel() || entry.backchannel().uri().empty()) continue;
+  // A job for `target` at `uri`, planned now, with the session's claims.
+  auto add_job = [&](const char* kind, const std::string& target,
+                     const std::string& uri) -> NewJob& {
     NewJob& j = jobs.emplace_back();
     store::OutboxJob& job = j.job;
-    job.kind = store::kJobKindBackchannel;
+    job.kind = kind;
     job.tenant = std::string(session.tenant);
-    job.target = entry.client_id();
-    job.uri = entry.backchannel().uri();
+    job.target = target;
+    job.uri = uri;
     job.origin = OriginOf(job.uri);
     job.iss = plan->iss();
     job.sub = std::string(session.sub);
@@ -62,6 +61,13 @@ void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wai
     job.created_micros = job.event_time_micros;
     job.due_micros = job.event_time_micros;
     job.expires_micros = absl::ToUnixMicros(now + horizon_);
+    return j;
+  };
+  std::vector<int> entries;  // plan entry of each back-channel job
+  for (int i = 0; i < plan->clients_size(); ++i) {
+    const v1::ClientNotification& entry = plan->clients(i);
+    if (!entry.has_backchannel() || entry.backchannel().uri().empty()) continue;
+    NewJob& j = add_job(store::kJobKindBackchannel, entry.client_id(), entry.backchannel().uri());
     if (!entry.backchannel().logout_token().empty()) {
       j.first = {"", kFormType,
                  absl::StrCat("logout_token=", FormEncode(entry.backchannel().logout_token())), ""};
@@ -73,21 +79,7 @@ void BackchannelDispatcher::Dispatch(const EndedSession& session, absl::Time wai
   if (session.compiled != nullptr) {
     for (const policy::CompiledStream& stream : session.compiled->ssf_streams) {
       if (!stream.session_revoked) continue;
-      NewJob& j = jobs.emplace_back();
-      store::OutboxJob& job = j.job;
-      job.kind = store::kJobKindSet;
-      job.tenant = std::string(session.tenant);
-      job.target = stream.stream_id;
-      job.uri = stream.endpoint_url;
-      job.origin = OriginOf(job.uri);
-      job.iss = plan->iss();
-      job.sub = std::string(session.sub);
-      job.sid = std::string(session.sid);
-      job.initiator = std::string(policy::InitiatorName(session.initiator));
-      job.event_time_micros = absl::ToUnixMicros(now);
-      job.created_micros = job.event_time_micros;
-      job.due_micros = job.event_time_micros;
-      job.expires_micros = absl::ToUnixMicros(now + horizon_);
+      add_job(store::kJobKindSet, stream.stream_id, stream.endpoint_url);
       plan->add_streams()->set_stream_id(stream.stream_id);
     }
   }

@@ -111,6 +111,20 @@ absl::StatusOr<std::string> Dump(const Json& j) {
   }
 }
 
+// SignedJws serialises `header` and `claims` and signs them with `sign` (JWS compact).
+template <typename Sign>
+absl::StatusOr<std::string> SignedJws(const Json& header, const Json& claims, const Sign& sign) {
+  absl::StatusOr<std::string> header_text = Dump(header);
+  if (!header_text.ok()) return header_text.status();
+  absl::StatusOr<std::string> claims_text = Dump(claims);
+  if (!claims_text.ok()) return claims_text.status();
+  const std::string input =
+      absl::StrCat(jwt::Base64UrlEncode(*header_text), ".", jwt::Base64UrlEncode(*claims_text));
+  absl::StatusOr<std::string> signature = sign(input);
+  if (!signature.ok()) return signature.status();
+  return absl::StrCat(input, ".", jwt::Base64UrlEncode(*signature));
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> RandomJti() {
@@ -175,19 +189,14 @@ absl::StatusOr<SignedLogoutToken> MintLogoutToken(const policy::CompiledTenant& 
   if (!in.sub.empty()) claims["sub"] = in.sub;
   if (!in.sid.empty()) claims["sid"] = in.sid;
 
-  absl::StatusOr<std::string> header_text = Dump(header);
-  if (!header_text.ok()) return header_text.status();
-  absl::StatusOr<std::string> claims_text = Dump(claims);
-  if (!claims_text.ok()) return claims_text.status();
-  const std::string input =
-      absl::StrCat(jwt::Base64UrlEncode(*header_text), ".", jwt::Base64UrlEncode(*claims_text));
-  absl::StatusOr<std::string> signature = key != nullptr
-                                              ? SignWithKey(alg, key->pkey.get(), input)
-                                              : SignWithSecret(alg, client.client_secret, input);
-  if (!signature.ok()) return signature.status();
+  absl::StatusOr<std::string> token = SignedJws(header, claims, [&](const std::string& input) {
+    return key != nullptr ? SignWithKey(alg, key->pkey.get(), input)
+                          : SignWithSecret(alg, client.client_secret, input);
+  });
+  if (!token.ok()) return token.status();
 
   SignedLogoutToken out;
-  out.token = absl::StrCat(input, ".", jwt::Base64UrlEncode(*signature));
+  out.token = *std::move(token);
   out.jti = *std::move(jti);
   out.expires_at = absl::FromUnixSeconds(exp);
   return out;
@@ -242,15 +251,11 @@ absl::StatusOr<SignedSet> MintSessionRevokedSet(const policy::CompiledTenant& te
   claims["sub_id"] = std::move(sub_id);
   claims["events"] = Json::object({{policy::kSessionRevokedEvent, std::move(event)}});
 
-  absl::StatusOr<std::string> header_text = Dump(header);
-  if (!header_text.ok()) return header_text.status();
-  absl::StatusOr<std::string> claims_text = Dump(claims);
-  if (!claims_text.ok()) return claims_text.status();
-  const std::string input =
-      absl::StrCat(jwt::Base64UrlEncode(*header_text), ".", jwt::Base64UrlEncode(*claims_text));
-  absl::StatusOr<std::string> signature = SignWithKey(stream.alg, key->pkey.get(), input);
-  if (!signature.ok()) return signature.status();
-  return SignedSet{absl::StrCat(input, ".", jwt::Base64UrlEncode(*signature)), *std::move(jti)};
+  absl::StatusOr<std::string> token = SignedJws(header, claims, [&](const std::string& input) {
+    return SignWithKey(stream.alg, key->pkey.get(), input);
+  });
+  if (!token.ok()) return token.status();
+  return SignedSet{*std::move(token), *std::move(jti)};
 }
 
 }  // namespace logout::slo

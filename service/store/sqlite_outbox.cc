@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "service/store/outbox.h"
 #include "service/store/outbox_sql.h"
+#include "service/store/sqlite_file.h"
 
 namespace logout::store {
 namespace {
@@ -373,16 +374,9 @@ class SqliteOutbox final : public Outbox {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Outbox>> OpenSqliteOutbox(const std::string& path) {
-  sqlite3* db = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    const std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    return absl::UnavailableError(absl::StrCat("sqlite: cannot open ", path, ": ", msg));
-  }
-  auto outbox = std::make_unique<SqliteOutbox>(db);
+  absl::StatusOr<sqlite3*> db = OpenSqliteFile(path);
+  if (!db.ok()) return db.status();
+  auto outbox = std::make_unique<SqliteOutbox>(*db);
   if (absl::Status s = outbox->Init(); !s.ok()) return s;
   return outbox;
 }

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "service/store/sqlite_file.h"
 #include "service/store/tenant_rows.h"
 
 namespace logout::store {
@@ -570,7 +571,7 @@ class SqliteStore final : public PolicyStore {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PolicyStore>> OpenSqliteStore(const std::string& path) {
+absl::StatusOr<sqlite3*> OpenSqliteFile(const std::string& path) {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -580,7 +581,13 @@ absl::StatusOr<std::unique_ptr<PolicyStore>> OpenSqliteStore(const std::string& 
     sqlite3_close_v2(db);
     return absl::UnavailableError(absl::StrCat("sqlite: cannot open ", path, ": ", msg));
   }
-  auto store = std::make_unique<SqliteStore>(db);
+  return db;
+}
+
+absl::StatusOr<std::unique_ptr<PolicyStore>> OpenSqliteStore(const std::string& path) {
+  absl::StatusOr<sqlite3*> db = OpenSqliteFile(path);
+  if (!db.ok()) return db.status();
+  auto store = std::make_unique<SqliteStore>(*db);
   if (absl::Status s = store->Init(); !s.ok()) return s;
   return store;
 }

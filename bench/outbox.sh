@@ -37,6 +37,8 @@
 # (/usr/bin/python3: Debian's, with python3-grpcio and python3-protobuf), NODE (node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/bench_lib.sh
+source bench/bench_lib.sh
 
 BUILD_DIR=${BUILD_DIR:-build-bench}
 STORES=${STORES:-sqlite}
@@ -99,7 +101,7 @@ else
 fi
 
 # --- Cleanup: the driver, every process it started, the PostgreSQL server ----------------------
-driver_pid='' pg_dir='' pg_ctl='' as_pg=()
+driver_pid=''
 cleanup() {
   if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
     kill -TERM "$driver_pid" 2>/dev/null || true
@@ -116,25 +118,11 @@ cleanup() {
     done <"$pid_file"
     : >"$pid_file"
   fi
-  if [[ -n $pg_dir ]]; then
-    "${as_pg[@]}" "$pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
-    cp "$pg_dir/log" "$OUT_DIR/postgres.log" 2>/dev/null || true
-    rm -rf "$pg_dir"
-    pg_dir=''
-  fi
+  pg_stop
 }
 trap cleanup EXIT
 trap 'echo "outbox: interrupted" >&2; cleanup; exit 130' INT TERM
 
-# pick_port: a port in 20000-30000 nothing listens on.
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 10001))
-    if [[ -z $(ss -ltnH "sport = :$p") ]]; then echo "$p"; return 0; fi
-  done
-  return 1
-}
 
 # labels: the databases one store needs (one fresh database per logoutd start).
 labels=()
@@ -145,34 +133,7 @@ done
 labels+=(delivery)
 
 # --- PostgreSQL (optional): one throw-away server for the whole run ----------------------------
-pg_port='' pg_skip=''
-if [[ " $STORES " == *" postgresql "* ]]; then
-  pg_bin=${PG_BINDIR:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n1)}
-  if [[ -z $pg_bin || ! -x $pg_bin/initdb || ! -x $pg_bin/pg_ctl ]]; then
-    pg_skip="PostgreSQL skipped: no initdb/pg_ctl under ${pg_bin:-/usr/lib/postgresql/*/bin} (Debian package postgresql)"
-  elif [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
-    pg_skip="PostgreSQL skipped: running as root and there is no 'postgres' user to run the server"
-  else
-    # The server runs as `postgres` when we are root; its directory (data, socket, log) is under
-    # /tmp, which that user can reach and where the socket path stays short.
-    [[ $(id -u) -eq 0 ]] && as_pg=(runuser -u postgres --)
-    pg_ctl=$pg_bin/pg_ctl
-    pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/logoutd-outbox-pg.XXXXXX")
-    [[ $(id -u) -eq 0 ]] && chown postgres "$pg_dir"
-    chmod 700 "$pg_dir"
-    pg_port=$(pick_port)
-    echo "== PostgreSQL ($pg_bin) on 127.0.0.1:$pg_port, data in $pg_dir"
-    if ! "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres -E UTF8 \
-           --locale=C >"$OUT_DIR/initdb.log" 2>&1; then
-      pg_skip="PostgreSQL skipped: initdb failed (see $OUT_DIR/initdb.log)"
-    elif ! "${as_pg[@]}" "$pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -t 60 \
-             -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 $PG_OPTS" start >/dev/null; then
-      cp "$pg_dir/log" "$OUT_DIR/postgres.log" 2>/dev/null || true
-      pg_skip="PostgreSQL skipped: the server did not start (see $OUT_DIR/postgres.log)"
-    fi
-  fi
-  [[ -n $pg_skip ]] && echo "$pg_skip" >&2
-fi
+if [[ " $STORES " == *" postgresql "* ]]; then pg_start outbox "PostgreSQL skipped"; fi
 
 # busy_pct CPU SECONDS: how busy one core is (from /proc/stat), before anything is started.
 busy_pct() {

@@ -62,3 +62,72 @@ pg_stop() {
     pg_dir=''
   fi
 }
+
+# stop_server: stops the process in $server_pid (TERM, then KILL after 5 s) and clears it.
+stop_server() {
+  if [[ -n ${server_pid:-} ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=
+}
+
+# bench_requests DIR PORT POLICY_JSON [HINT_FILE]: the h2load benchmark requests as gRPC-framed
+# bodies DIR/NAME.bin — health (grpc.health.v1 Check), nohint (ValidateLogout of client "app"
+# to its first exact allowed URL in POLICY_JSON, tenant "bench") and, with HINT_FILE, rs256
+# (ValidateLogout on the OIDC endpoint with that id_token_hint) — each sent once to the server
+# on PORT with curl and its answer checked (returns 1, saying why, when one is wrong). Sets
+# `scenarios` and `paths` (their gRPC methods), in that order.
+bench_requests() {
+  local dir=$1 port=$2 policy=$3 hint_file=${4:-}
+  local entry encoded_entry
+  entry=$(jq -r 'first(.tenants[0].clients[] | select(.clientId == "app") | .allowedLogoutUrls[]
+                       | select(contains("*") | not))' "$policy")
+  encoded_entry=$(jq -rn --arg u "$entry" '$u | @uri')
+  _grpc_encode "$dir" health proto/grpc/health/v1/health.proto grpc.health.v1.HealthCheckRequest ''
+  _grpc_check "$dir" "$port" health /grpc.health.v1.Health/Check \
+    grpc.health.v1.HealthCheckResponse proto/grpc/health/v1/health.proto 'status: SERVING' || return 1
+  _grpc_encode "$dir" nohint proto/logout/v1/logout.proto logout.v1.ValidateLogoutRequest \
+    "tenant: \"bench\" endpoint: ENDPOINT_V2_LOGOUT http_method: HTTP_METHOD_GET raw_query: \"client_id=app&returnTo=$encoded_entry\""
+  _grpc_check "$dir" "$port" nohint /logout.v1.LogoutPolicy/ValidateLogout \
+    logout.v1.ValidateLogoutResponse proto/logout/v1/logout.proto 'decision: DECISION_ALLOW' || return 1
+  scenarios=(health nohint)
+  paths=(/grpc.health.v1.Health/Check /logout.v1.LogoutPolicy/ValidateLogout)
+  if [[ -n $hint_file ]]; then
+    _grpc_encode "$dir" rs256 proto/logout/v1/logout.proto logout.v1.ValidateLogoutRequest \
+      "tenant: \"bench\" endpoint: ENDPOINT_OIDC_LOGOUT http_method: HTTP_METHOD_GET session_id: \"sid-bench-7yW9Fj3lXyQ0ch8u\" raw_query: \"id_token_hint=$(cat "$hint_file")&post_logout_redirect_uri=https%3A%2F%2Fapp.bench.example.com%2Fsigned-out&state=af0ifjsldkj\""
+    _grpc_check "$dir" "$port" rs256 /logout.v1.LogoutPolicy/ValidateLogout \
+      logout.v1.ValidateLogoutResponse proto/logout/v1/logout.proto 'decision: DECISION_ALLOW' || return 1
+    scenarios+=(rs256)
+    paths+=(/logout.v1.LogoutPolicy/ValidateLogout)
+  fi
+}
+
+# _grpc_encode DIR NAME PROTO TYPE TEXT: TEXT (text format) as a gRPC-framed DIR/NAME.bin.
+_grpc_encode() {
+  printf '%s' "$5" | protoc -I proto --encode="$4" "$3" >"$1/$2.body"
+  perl -e 'open my $f, "<", $ARGV[0] or die; binmode $f; local $/; my $b = <$f>;
+           binmode STDOUT; print pack("CN", 0, length $b), $b' "$1/$2.body" >"$1/$2.bin"
+}
+
+# _grpc_check DIR PORT NAME PATH RESPONSE_TYPE PROTO EXPECT: posts DIR/NAME.bin to PATH and
+# checks grpc-status 0 and that the decoded answer contains EXPECT.
+_grpc_check() {
+  local dir=$1 port=$2 name=$3
+  curl -s --http2-prior-knowledge --max-time 5 -D "$dir/$name.headers" -o "$dir/$name.response" \
+    --data-binary @"$dir/$name.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$port$4"
+  if ! grep -q '^grpc-status: 0' "$dir/$name.headers"; then
+    echo "bench: $name: not grpc-status 0:" >&2
+    cat "$dir/$name.headers" >&2
+    return 1
+  fi
+  tail -c +6 "$dir/$name.response" | protoc -I proto --decode="$5" "$6" >"$dir/$name.decoded"
+  if ! grep -q "$7" "$dir/$name.decoded"; then
+    echo "bench: $name: the answer lacks '$7':" >&2
+    cat "$dir/$name.decoded" >&2
+    return 1
+  fi
+}

@@ -15,6 +15,8 @@
 # LOADGEN_CPU (1), MAX_GENERATOR_CPU (85).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/bench_lib.sh
+source bench/bench_lib.sh
 port=${1:?usage: h2load_grpc.sh PORT SERVER_PID RUN_DIR [RS256_HINT_FILE]}
 server_pid=${2:?}
 run_dir=${3:?}
@@ -38,52 +40,7 @@ ticks=$(getconf CLK_TCK)
 server_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 
 # encode NAME PROTO_FILE MESSAGE TEXTPROTO: writes $dir/NAME.bin, the framed request.
-encode() {
-  printf '%s' "$4" | protoc -I proto --encode="$3" "$2" >"$dir/$1.body"
-  perl -e 'open my $f, "<", $ARGV[0] or die; binmode $f; local $/; my $b = <$f>;
-           binmode STDOUT; print pack("CN", 0, length $b), $b' "$dir/$1.body" >"$dir/$1.bin"
-}
-
-# check NAME PATH RESPONSE_TYPE EXPECT: one call with curl; grpc-status 0 and EXPECT in the
-# decoded response, or the scenario is not run.
-check() {
-  curl -s --http2-prior-knowledge --max-time 5 -D "$dir/$1.headers" -o "$dir/$1.response" \
-    --data-binary @"$dir/$1.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$port$2"
-  if ! grep -q '^grpc-status: 0' "$dir/$1.headers"; then
-    echo "h2load_grpc: $1: not grpc-status 0:" >&2
-    cat "$dir/$1.headers" >&2
-    return 1
-  fi
-  tail -c +6 "$dir/$1.response" | protoc -I proto --decode="$3" "$4" >"$dir/$1.decoded"
-  if ! grep -q "$5" "$dir/$1.decoded"; then
-    echo "h2load_grpc: $1: the answer lacks '$5':" >&2
-    cat "$dir/$1.decoded" >&2
-    return 1
-  fi
-}
-
-tenant=bench
-entry=$(jq -r 'first(.tenants[0].clients[] | select(.clientId == "app") | .allowedLogoutUrls[]
-                     | select(contains("*") | not))' "$run_dir/policy.json")
-encoded_entry=$(jq -rn --arg u "$entry" '$u | @uri')
-encode health proto/grpc/health/v1/health.proto grpc.health.v1.HealthCheckRequest ''
-check health /grpc.health.v1.Health/Check grpc.health.v1.HealthCheckResponse \
-  proto/grpc/health/v1/health.proto 'status: SERVING'
-encode nohint proto/logout/v1/logout.proto logout.v1.ValidateLogoutRequest \
-  "tenant: \"$tenant\" endpoint: ENDPOINT_V2_LOGOUT http_method: HTTP_METHOD_GET raw_query: \"client_id=app&returnTo=$encoded_entry\""
-check nohint /logout.v1.LogoutPolicy/ValidateLogout logout.v1.ValidateLogoutResponse \
-  proto/logout/v1/logout.proto 'decision: DECISION_ALLOW'
-scenarios=(health nohint)
-paths=(/grpc.health.v1.Health/Check /logout.v1.LogoutPolicy/ValidateLogout)
-if [[ -n $hint_file ]]; then
-  encode rs256 proto/logout/v1/logout.proto logout.v1.ValidateLogoutRequest \
-    "tenant: \"$tenant\" endpoint: ENDPOINT_OIDC_LOGOUT http_method: HTTP_METHOD_GET session_id: \"sid-bench-7yW9Fj3lXyQ0ch8u\" raw_query: \"id_token_hint=$(cat "$hint_file")&post_logout_redirect_uri=https%3A%2F%2Fapp.bench.example.com%2Fsigned-out&state=af0ifjsldkj\""
-  check rs256 /logout.v1.LogoutPolicy/ValidateLogout logout.v1.ValidateLogoutResponse \
-    proto/logout/v1/logout.proto 'decision: DECISION_ALLOW'
-  scenarios+=(rs256)
-  paths+=(/logout.v1.LogoutPolicy/ValidateLogout)
-fi
+bench_requests "$dir" "$port" "$run_dir/policy.json" "$hint_file"
 
 printf '\n== h2load (%s): %s connection(s), %s streams in flight, %ss after %ss warm-up\n' \
   "$(h2load --version | sed -n '1s/^h2load //p')" "$connections" "$streams" "$duration" "$warmup"

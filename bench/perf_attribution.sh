@@ -41,6 +41,8 @@
 # the h2load output and the top leaf symbols (SCENARIO.top.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/bench_lib.sh
+source bench/bench_lib.sh
 
 BUILD_DIR=${BUILD_DIR:-build-bench}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/perf-run}
@@ -80,15 +82,6 @@ mkdir -p "$OUT_DIR"
 server_pin=(taskset -c "$SERVER_CPU")
 gen_pin=(taskset -c "$LOADGEN_CPU")
 server_pid=
-stop_server() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=
-}
 trap stop_server EXIT INT TERM
 
 "${server_pin[@]}" "$LOGOUTD" --listen=127.0.0.1:0 --store=file --policy="$OUT_DIR/policy.json" \
@@ -108,36 +101,7 @@ if [[ -z $port ]]; then
 fi
 
 # --- Requests: the same encoding and checks as bench/h2load_grpc.sh -----------------------------
-encode() {
-  printf '%s' "$4" | protoc -I proto --encode="$3" "$2" >"$OUT_DIR/$1.body"
-  perl -e 'open my $f, "<", $ARGV[0] or die; binmode $f; local $/; my $b = <$f>;
-           binmode STDOUT; print pack("CN", 0, length $b), $b' "$OUT_DIR/$1.body" >"$OUT_DIR/$1.bin"
-}
-check() {
-  curl -s --http2-prior-knowledge --max-time 5 -D "$OUT_DIR/$1.headers" -o "$OUT_DIR/$1.response" \
-    --data-binary @"$OUT_DIR/$1.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$port$2"
-  grep -q '^grpc-status: 0' "$OUT_DIR/$1.headers" || { echo "$1: not grpc-status 0" >&2; exit 1; }
-  tail -c +6 "$OUT_DIR/$1.response" | protoc -I proto --decode="$3" "$4" >"$OUT_DIR/$1.decoded"
-  grep -q "$5" "$OUT_DIR/$1.decoded" || { echo "$1: the answer lacks '$5'" >&2; exit 1; }
-}
-entry=$(jq -r 'first(.tenants[0].clients[] | select(.clientId == "app") | .allowedLogoutUrls[]
-                     | select(contains("*") | not))' "$OUT_DIR/policy.json")
-encoded_entry=$(jq -rn --arg u "$entry" '$u | @uri')
-encode health proto/grpc/health/v1/health.proto grpc.health.v1.HealthCheckRequest ''
-check health /grpc.health.v1.Health/Check grpc.health.v1.HealthCheckResponse \
-  proto/grpc/health/v1/health.proto 'status: SERVING'
-encode nohint proto/logout/v1/logout.proto logout.v1.ValidateLogoutRequest \
-  "tenant: \"bench\" endpoint: ENDPOINT_V2_LOGOUT http_method: HTTP_METHOD_GET raw_query: \"client_id=app&returnTo=$encoded_entry\""
-check nohint /logout.v1.LogoutPolicy/ValidateLogout logout.v1.ValidateLogoutResponse \
-  proto/logout/v1/logout.proto 'decision: DECISION_ALLOW'
-encode rs256 proto/logout/v1/logout.proto logout.v1.ValidateLogoutRequest \
-  "tenant: \"bench\" endpoint: ENDPOINT_OIDC_LOGOUT http_method: HTTP_METHOD_GET session_id: \"sid-bench-7yW9Fj3lXyQ0ch8u\" raw_query: \"id_token_hint=$(cat "$OUT_DIR/hint_rs256.txt")&post_logout_redirect_uri=https%3A%2F%2Fapp.bench.example.com%2Fsigned-out&state=af0ifjsldkj\""
-check rs256 /logout.v1.LogoutPolicy/ValidateLogout logout.v1.ValidateLogoutResponse \
-  proto/logout/v1/logout.proto 'decision: DECISION_ALLOW'
-scenarios=(health nohint rs256)
-paths=(/grpc.health.v1.Health/Check /logout.v1.LogoutPolicy/ValidateLogout
-  /logout.v1.LogoutPolicy/ValidateLogout)
+bench_requests "$OUT_DIR" "$port" "$OUT_DIR/policy.json" "$OUT_DIR/hint_rs256.txt"
 
 STAT_EVENTS=syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvmsg,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex,syscalls:sys_enter_write,context-switches
 ticks=$(getconf CLK_TCK)

@@ -14,6 +14,8 @@
 #   SKIP_MICRO=1 bash scripts/bench.sh                  # load test only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/bench_lib.sh
+source bench/bench_lib.sh
 
 BUILD_DIR=${BUILD_DIR:-build-bench}
 JOBS=${JOBS:-2}
@@ -49,15 +51,6 @@ else
 fi
 
 server_pid=
-stop_server() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=
-}
 trap stop_server EXIT INT TERM
 
 echo

@@ -131,3 +131,35 @@ _grpc_check() {
     return 1
   fi
 }
+
+# build_logoutd NAME: builds logoutd in BUILD_DIR (Release) unless LOGOUTD or SKIP_BUILD is set,
+# then sets LOGOUTD (default BUILD_DIR/service/logoutd) and exits when it is not executable.
+build_logoutd() {
+  if [[ -z ${LOGOUTD:-} && -z ${SKIP_BUILD:-} ]]; then
+    echo "== build logoutd ($BUILD_DIR, Release)"
+    if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+      cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target logoutd
+  fi
+  LOGOUTD=${LOGOUTD:-$BUILD_DIR/service/logoutd}
+  [[ -x $LOGOUTD ]] || { echo "$1: $LOGOUTD is not an executable (build it or set LOGOUTD)" >&2; exit 1; }
+}
+
+# stop_driver_and_pids PATTERN: stops the process in $driver_pid (TERM, KILL after 10 s), then
+# kills every pid listed in $pid_file whose command line still matches PATTERN (an extended
+# regex: a pid may have been reused since) and empties the file.
+stop_driver_and_pids() {
+  if [[ -n ${driver_pid:-} ]] && kill -0 "$driver_pid" 2>/dev/null; then
+    kill -TERM "$driver_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$driver_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$driver_pid" 2>/dev/null || true
+  fi
+  driver_pid=''
+  if [[ -s $pid_file ]]; then
+    while read -r pid; do
+      if grep -qaE "$1" "/proc/$pid/cmdline" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    done <"$pid_file"
+    : >"$pid_file"
+  fi
+}

@@ -64,15 +64,7 @@ NODE=${NODE:-node}
 DRIVER=bench/outbox_driver.py
 
 # --- Build (skipped when LOGOUTD is given or SKIP_BUILD is set) ---------------------------------
-if [[ -z ${LOGOUTD:-} && -z ${SKIP_BUILD:-} ]]; then
-  echo "== build logoutd ($BUILD_DIR, Release)"
-  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target logoutd
-fi
-LOGOUTD=${LOGOUTD:-$BUILD_DIR/service/logoutd}
-[[ -x $LOGOUTD ]] || { echo "outbox: $LOGOUTD is not an executable (build it or set LOGOUTD)" >&2; exit 1; }
+build_logoutd outbox
 if ! "$PY" -c 'import grpc, grpc.aio, google.protobuf' 2>/dev/null; then
   echo "outbox: $PY lacks grpc/protobuf (Debian python3-grpcio python3-protobuf)" >&2
   exit 1
@@ -103,21 +95,7 @@ fi
 # --- Cleanup: the driver, every process it started, the PostgreSQL server ----------------------
 driver_pid=''
 cleanup() {
-  if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
-    kill -TERM "$driver_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$driver_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$driver_pid" 2>/dev/null || true
-  fi
-  driver_pid=''
-  # Only pids that are still one of ours (a pid may have been reused since).
-  if [[ -s $pid_file ]]; then
-    while read -r pid; do
-      if grep -qaE 'logoutd|outbox_receiver|outbox_driver' "/proc/$pid/cmdline" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-      fi
-    done <"$pid_file"
-    : >"$pid_file"
-  fi
+  stop_driver_and_pids 'logoutd|outbox_receiver|outbox_driver'
   pg_stop
 }
 trap cleanup EXIT

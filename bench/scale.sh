@@ -55,15 +55,7 @@ PY=${PY:-/usr/bin/python3}
 DRIVER=bench/scale_driver.py
 
 # --- Build (skipped when LOGOUTD is given or SKIP_BUILD is set) ---------------------------------
-if [[ -z ${LOGOUTD:-} && -z ${SKIP_BUILD:-} ]]; then
-  echo "== build logoutd ($BUILD_DIR, Release)"
-  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target logoutd
-fi
-LOGOUTD=${LOGOUTD:-$BUILD_DIR/service/logoutd}
-[[ -x $LOGOUTD ]] || { echo "scale: $LOGOUTD is not an executable (build it or set LOGOUTD)" >&2; exit 1; }
+build_logoutd scale
 if ! "$PY" -c 'import grpc, google.protobuf' 2>/dev/null; then
   echo "scale: $PY lacks grpc/protobuf (Debian python3-grpcio python3-protobuf)" >&2
   exit 1
@@ -87,19 +79,7 @@ fi
 # --- Cleanup: the driver, every logoutd it started, the PostgreSQL server ----------------------
 driver_pid=''
 cleanup() {
-  if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
-    kill -TERM "$driver_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$driver_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$driver_pid" 2>/dev/null || true
-  fi
-  driver_pid=''
-  # Only pids that are still a logoutd (a pid may have been reused since).
-  if [[ -s $pid_file ]]; then
-    while read -r pid; do
-      if grep -qa logoutd "/proc/$pid/cmdline" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    done <"$pid_file"
-    : >"$pid_file"
-  fi
+  stop_driver_and_pids 'logoutd'
   pg_stop
 }
 trap cleanup EXIT

@@ -30,7 +30,12 @@ function makeKey(alg, kid) {
 }
 
 const tempDirs = [];
-process.on('exit', () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+// Every logoutd a test starts dies with the test, even one that failed half-way.
+const children = new Set();
+process.on('exit', () => {
+  children.forEach((c) => { if (c.exitCode === null) c.kill('SIGKILL'); });
+  tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+});
 
 function writePolicy(policy) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logoutd-slo-'));
@@ -47,6 +52,8 @@ function startLogoutd(binary, policyFile, extraArgs = []) {
     const args = ['--listen=127.0.0.1:0', '--store=file', `--policy=${policyFile}`, '--drain_delay=0s',
       '--dev_allow_http_loopback', '--slo_allow_unauthenticated', ...extraArgs];
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
     let out = '';
     let started = false;
     const timer = setTimeout(() => reject(new Error(`logoutd did not start: ${out}`)), 20000);

@@ -1,5 +1,6 @@
 #include "service/policy/engine.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -46,21 +47,22 @@ std::optional<bool> ParseFederated(v1::Endpoint endpoint, const LogoutRequestPar
 struct TargetCheck {
   v1::Reason deny_reason = v1::REASON_UNSPECIFIED;
   std::string description;
-  std::optional<url::Url> url;
   size_t entry = 0;
 };
 
-// Parses `raw` once with WHATWG semantics and matches it on components against `list`.
+// Parses `raw` once with WHATWG semantics into `*target` and matches it on components against
+// `list`.
 TargetCheck CheckTarget(const AllowList& list, absl::string_view raw, absl::string_view name,
-                        bool application_scope) {
+                        bool application_scope, url::Url* target) {
   TargetCheck out;
   const auto deny = [&](v1::Reason reason, absl::string_view what) {
     out.deny_reason = reason;
     out.description = absl::StrCat("'", name, "' ", what);
     return out;
   };
-  absl::StatusOr<url::Url> target = url::Url::Parse(raw);
-  if (!target.ok()) return deny(v1::REASON_TARGET_INVALID_URL, "is not a valid absolute URL");
+  if (!url::Url::ParseInto(raw, target).ok()) {
+    return deny(v1::REASON_TARGET_INVALID_URL, "is not a valid absolute URL");
+  }
   if (target->scheme() != "https" && target->scheme() != "http") {
     return deny(v1::REASON_TARGET_SCHEME_NOT_ALLOWED, "must be an http or https URL");
   }
@@ -77,27 +79,57 @@ TargetCheck CheckTarget(const AllowList& list, absl::string_view raw, absl::stri
                              " Allowed Logout URLs"));
   }
   out.entry = *hit;
-  out.url = *std::move(target);
   return out;
+}
+
+// `target` with its `state` query parameter set to `state`, written into `*out`; `query` is a
+// buffer for the new query.
+void WithStateInto(const url::Url& target, absl::string_view state, std::string* query,
+                   url::Url* out) {
+  query->clear();
+  query->reserve(target.query().size() + state.size() * 3 + 8);
+  for (absl::string_view piece : absl::StrSplit(target.query(), '&')) {
+    if (piece.empty()) continue;
+    if (FormNameIs(piece.substr(0, piece.find('=')), "state")) continue;
+    absl::StrAppend(query, piece, "&");
+  }
+  query->append("state=");
+  url::AppendComponentEncoded(state, query);
+  target.WithQueryInto(*query, out);
+}
+
+// Decide's working buffers, one set per thread. Their capacity is kept from call to call, so a
+// decision whose strings fit in what earlier calls needed allocates nothing.
+struct DecideScratch {
+  ParamsOutcome extracted;
+  url::Url target;
+  url::Url with_state;
+  std::string query;
+};
+
+DecideScratch& Scratch() {
+  thread_local DecideScratch scratch;
+  return scratch;
+}
+
+void SetString(std::string* field, absl::string_view value) {
+  field->assign(value.data(), value.size());
 }
 
 }  // namespace
 
 url::Url WithState(const url::Url& target, absl::string_view state) {
   std::string query;
-  query.reserve(target.query().size() + state.size() * 3 + 8);
-  for (absl::string_view piece : absl::StrSplit(target.query(), '&')) {
-    if (piece.empty()) continue;
-    if (FormUrlDecode(piece.substr(0, piece.find('='))) == "state") continue;
-    absl::StrAppend(&query, piece, "&");
-  }
-  query.append("state=");
-  url::AppendComponentEncoded(state, &query);
-  return target.WithQuery(query);
+  url::Url out;
+  WithStateInto(target, state, &query, &out);
+  return out;
 }
 
 absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
                     absl::Time now, v1::ValidateLogoutResponse* response) {
+  // A response the server reuses keeps its strings' capacity through Clear(); the session
+  // message, which Clear() would delete, is kept aside and put back when a session is set.
+  std::unique_ptr<v1::SessionToEnd> spare_session(response->release_session());
   response->Clear();
   const v1::Endpoint endpoint = request.endpoint();
   if (request.tenant().empty() || request.tenant().size() > kMaxTenantBytes) {
@@ -117,7 +149,9 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   response->set_policy_version(policy.version());
 
   // 1. Input checks that come before any parsing.
-  ParamsOutcome extracted = ExtractParams(endpoint, request);
+  DecideScratch& scratch = Scratch();
+  ParamsOutcome& extracted = scratch.extracted;
+  ExtractParamsInto(endpoint, request, &extracted);
   if (extracted.denied()) {
     Deny(response, extracted.deny_reason, std::move(extracted.description));
     return absl::OkStatus();
@@ -197,31 +231,36 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
                                                    : v1::ALLOW_LIST_SCOPE_TENANT);
 
   // 4. The target: parsed once with WHATWG semantics, matched on components.
-  std::optional<url::Url> redirect;
+  // Strings are assigned through mutable_*(): protobuf 3.21's (pointer, size) setter copies
+  // through a temporary std::string, and assign() keeps a reused response's capacity.
+  const url::Url* redirect = nullptr;
   v1::Reason allow_reason = v1::REASON_LOGGED_OUT_PAGE;
   if (!p.target.empty()) {
-    TargetCheck check = CheckTarget(list, p.target, target_name, client != nullptr);
+    TargetCheck check =
+        CheckTarget(list, p.target, target_name, client != nullptr, &scratch.target);
     if (check.deny_reason != v1::REASON_UNSPECIFIED) {
       Deny(response, check.deny_reason, std::move(check.description));
       return absl::OkStatus();
     }
-    // A std::string rvalue: protobuf 3.21's (pointer, size) setter copies through a temporary.
-    response->set_matched_entry(std::string(list.entry(check.entry).raw()));
+    SetString(response->mutable_matched_entry(), list.entry(check.entry).raw());
     response->set_target_source(v1::TARGET_SOURCE_REQUESTED);
-    redirect = *std::move(check.url);
+    redirect = &scratch.target;
     allow_reason = v1::REASON_REDIRECT_ALLOWED;
   } else if (client != nullptr && list.DefaultEntry().has_value()) {
     const AllowList::Entry& e = list.entry(*list.DefaultEntry());
-    response->set_matched_entry(std::string(e.raw()));
+    SetString(response->mutable_matched_entry(), e.raw());
     response->set_target_source(v1::TARGET_SOURCE_DEFAULT_FIRST_ALLOWED);
-    redirect = e.url;
+    redirect = &e.url;
     allow_reason = v1::REASON_DEFAULT_REDIRECT;
   }
 
   // 5. The response.
-  if (redirect.has_value()) {
-    if (IsOidc(endpoint) && !p.state.empty()) redirect = WithState(*redirect, p.state);
-    response->set_redirect_url(std::string(redirect->href()));
+  if (redirect != nullptr) {
+    if (IsOidc(endpoint) && !p.state.empty()) {
+      WithStateInto(*redirect, p.state, &scratch.query, &scratch.with_state);
+      redirect = &scratch.with_state;
+    }
+    SetString(response->mutable_redirect_url(), redirect->href());
   }
   response->set_federated(*federated);
   // 6. Confirmation: only when a session exists that the request does not prove it is about:
@@ -231,10 +270,15 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   // The session to end. The hint's `sub` describes it only when the hint is for that session
   // (or there is no OP session): a hint from another session must not pair its user with this
   // session's sid (single-logout tokens are built from these two values).
-  if (!request.session_id().empty()) response->mutable_session()->set_sid(request.session_id());
-  if (hint.has_value() && (request.session_id().empty() || proven)) {
-    response->mutable_session()->set_sub(hint->sub);
-  }
+  const auto session = [&]() -> v1::SessionToEnd* {
+    if (spare_session != nullptr) {
+      spare_session->Clear();
+      response->set_allocated_session(spare_session.release());
+    }
+    return response->mutable_session();
+  };
+  if (!request.session_id().empty()) session()->set_sid(request.session_id());
+  if (hint.has_value() && (request.session_id().empty() || proven)) session()->set_sub(hint->sub);
   const bool needs_confirmation =
       IsOidc(endpoint) && !request.session_id().empty() && tenant->prompt_enabled && !proven;
   if (needs_confirmation) {
@@ -244,10 +288,19 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   } else {
     response->set_decision(v1::DECISION_ALLOW);
     response->set_reason(allow_reason);
-    response->set_http_status(redirect.has_value() ? 302 : 200);
+    response->set_http_status(redirect != nullptr ? 302 : 200);
   }
-  response->set_reason_code(std::string(ReasonCode(response->reason())));
+  SetString(response->mutable_reason_code(), ReasonCode(response->reason()));
   return absl::OkStatus();
+}
+
+void ClearForReuse(v1::ValidateLogoutResponse* response) {
+  std::unique_ptr<v1::SessionToEnd> session(response->release_session());
+  response->Clear();
+  if (session != nullptr) {
+    session->Clear();
+    response->set_allocated_session(session.release());
+  }
 }
 
 absl::Status BuildFederatedLogout(const CompiledPolicy& policy,
@@ -293,11 +346,13 @@ absl::Status BuildFederatedLogout(const CompiledPolicy& policy,
   if (!request.return_to().empty()) {
     const AllowList& list =
         client != nullptr ? *client->allowed_logout_urls : *tenant->allowed_logout_urls;
-    TargetCheck check = CheckTarget(list, request.return_to(), "return_to", client != nullptr);
+    url::Url target;
+    TargetCheck check =
+        CheckTarget(list, request.return_to(), "return_to", client != nullptr, &target);
     if (check.deny_reason != v1::REASON_UNSPECIFIED) {
       return deny(check.deny_reason, std::move(check.description));
     }
-    return_to = std::string(check.url->href());
+    return_to = std::string(target.href());
   }
   federation::FederatedLogoutInput input;
   input.return_to = return_to;

@@ -28,6 +28,11 @@ namespace logout::policy {
 absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutRequest& request,
                     absl::Time now, v1::ValidateLogoutResponse* response);
 
+// ClearForReuse clears `response` for the next Decide into it: every field is emptied, the
+// strings keep their capacity, and the session message stays allocated (present but empty) for
+// Decide to fill again, where Clear() would delete it. The server's message recycling uses it.
+void ClearForReuse(v1::ValidateLogoutResponse* response);
+
 // BuildFederatedLogout builds the upstream logout URL of `request.connection()` (DESIGN §2.3).
 // `return_to` is validated exactly like ValidateLogout's target (the client's list, else the
 // tenant's); a refused one, an unknown client or oversize/control-character values give an OK

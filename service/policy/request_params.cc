@@ -92,17 +92,23 @@ bool CheckValue(const ParamSpec& spec, absl::string_view value, ParamsOutcome& o
   return true;
 }
 
-void Assign(const ParamSpec& spec, std::string value, LogoutRequestParams& params) {
-  if (spec.slot == Slot::kFederated) params.federated_present = true;
-  *SlotField(params, spec.slot) = std::move(value);
+// Empties `out` for a new request, keeping the capacity of its strings.
+void Reset(ParamsOutcome& out) {
+  LogoutRequestParams& p = out.params;
+  for (std::string* s : {&p.target, &p.client_id, &p.id_token_hint, &p.logout_hint, &p.state,
+                         &p.ui_locales, &p.federated}) {
+    s->clear();
+  }
+  p.federated_present = false;
+  out.deny_reason = v1::REASON_UNSPECIFIED;
+  out.description.clear();
 }
 
-ParamsOutcome FromRawQuery(v1::Endpoint endpoint, absl::string_view query) {
-  ParamsOutcome out;
+void FromRawQuery(v1::Endpoint endpoint, absl::string_view query, ParamsOutcome& out) {
   if (query.size() > kMaxRawQueryBytes) {
     out.deny_reason = v1::REASON_PARAMETER_TOO_LONG;
     out.description = absl::StrCat("query exceeds ", kMaxRawQueryBytes, " bytes");
-    return out;
+    return;
   }
   if (!query.empty() && query.front() == '?') query.remove_prefix(1);
   const absl::Span<const ParamSpec> specs = SpecsFor(endpoint);
@@ -110,34 +116,33 @@ ParamsOutcome FromRawQuery(v1::Endpoint endpoint, absl::string_view query) {
   for (absl::string_view piece : absl::StrSplit(query, '&')) {
     if (piece.empty()) continue;
     const size_t eq = piece.find('=');
-    const std::string name = FormUrlDecode(piece.substr(0, eq));
+    const absl::string_view name = piece.substr(0, eq);
     const ParamSpec* spec = nullptr;
     for (const ParamSpec& s : specs) {
-      if (s.name == name) spec = &s;
+      if (FormNameIs(name, s.name)) spec = &s;
     }
     if (spec == nullptr) continue;  // Unknown parameters are ignored.
     auto& was_seen = seen[static_cast<size_t>(spec->slot)];
     if (was_seen) {
       out.deny_reason = v1::REASON_DUPLICATE_PARAMETER;
       out.description = absl::StrCat("'", spec->name, "' parameter must not be provided twice");
-      return out;
+      return;
     }
     was_seen = true;
     const absl::string_view raw_value =
         eq == absl::string_view::npos ? absl::string_view() : piece.substr(eq + 1);
     if (raw_value.size() > 3 * spec->max_bytes) {  // Cheap bound before decoding.
       CheckValue(*spec, raw_value, out);
-      return out;
+      return;
     }
-    std::string value = FormUrlDecode(raw_value);
-    if (!CheckValue(*spec, value, out)) return out;
-    Assign(*spec, std::move(value), out.params);
+    std::string& value = *SlotField(out.params, spec->slot);
+    FormUrlDecodeTo(raw_value, &value);
+    if (!CheckValue(*spec, value, out)) return;
+    if (spec->slot == Slot::kFederated) out.params.federated_present = true;
   }
-  return out;
 }
 
-ParamsOutcome FromParams(v1::Endpoint endpoint, const v1::LogoutParams& p) {
-  ParamsOutcome out;
+void FromParams(v1::Endpoint endpoint, const v1::LogoutParams& p, ParamsOutcome& out) {
   for (const ParamSpec& spec : SpecsFor(endpoint)) {
     const std::string* value = nullptr;
     switch (spec.slot) {
@@ -164,10 +169,10 @@ ParamsOutcome FromParams(v1::Endpoint endpoint, const v1::LogoutParams& p) {
         value = &p.federated();
         break;
     }
-    if (!CheckValue(spec, *value, out)) return out;
-    Assign(spec, *value, out.params);
+    if (!CheckValue(spec, *value, out)) return;
+    if (spec.slot == Slot::kFederated) out.params.federated_present = true;
+    *SlotField(out.params, spec.slot) = *value;  // a copy into the kept capacity
   }
-  return out;
 }
 
 }  // namespace
@@ -178,20 +183,41 @@ absl::string_view TargetParamName(v1::Endpoint endpoint) {
 
 std::string FormUrlDecode(absl::string_view in) {
   std::string out;
-  out.reserve(in.size());
+  FormUrlDecodeTo(in, &out);
+  return out;
+}
+
+void FormUrlDecodeTo(absl::string_view in, std::string* out) {
+  out->clear();
+  out->reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     const char c = in[i];
     if (c == '+') {
-      out.push_back(' ');
+      out->push_back(' ');
     } else if (c == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
                HexValue(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
+      out->push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
       i += 2;
     } else {
-      out.push_back(c);
+      out->push_back(c);
     }
   }
-  return out;
+}
+
+bool FormNameIs(absl::string_view encoded, absl::string_view name) {
+  size_t n = 0;
+  for (size_t i = 0; i < encoded.size(); ++i, ++n) {
+    char c = encoded[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%' && i + 2 < encoded.size() && HexValue(encoded[i + 1]) >= 0 &&
+               HexValue(encoded[i + 2]) >= 0) {
+      c = static_cast<char>(HexValue(encoded[i + 1]) * 16 + HexValue(encoded[i + 2]));
+      i += 2;
+    }
+    if (n >= name.size() || name[n] != c) return false;
+  }
+  return n == name.size();
 }
 
 bool HasForbiddenCharacters(absl::string_view value) {
@@ -235,13 +261,23 @@ bool HasForbiddenCharacters(absl::string_view value) {
 }
 
 ParamsOutcome ExtractParams(v1::Endpoint endpoint, const v1::ValidateLogoutRequest& request) {
+  ParamsOutcome out;
+  ExtractParamsInto(endpoint, request, &out);
+  return out;
+}
+
+void ExtractParamsInto(v1::Endpoint endpoint, const v1::ValidateLogoutRequest& request,
+                       ParamsOutcome* out) {
+  Reset(*out);
   switch (request.input_case()) {
     case v1::ValidateLogoutRequest::kRawQuery:
-      return FromRawQuery(endpoint, request.raw_query());
+      FromRawQuery(endpoint, request.raw_query(), *out);
+      break;
     case v1::ValidateLogoutRequest::kParams:
-      return FromParams(endpoint, request.params());
+      FromParams(endpoint, request.params(), *out);
+      break;
     default:
-      return ParamsOutcome{};
+      break;
   }
 }
 

@@ -56,9 +56,19 @@ absl::string_view TargetParamName(v1::Endpoint endpoint);
 // UTF-8 yields a denial. Thread-safe (pure function).
 ParamsOutcome ExtractParams(v1::Endpoint endpoint, const v1::ValidateLogoutRequest& request);
 
+// ExtractParamsInto is ExtractParams writing into `out`, which it first empties: a caller that
+// keeps one ParamsOutcome per thread reuses its strings' capacity, so a request whose values fit
+// allocates nothing.
+void ExtractParamsInto(v1::Endpoint endpoint, const v1::ValidateLogoutRequest& request,
+                       ParamsOutcome* out);
+
 // FormUrlDecode decodes one application/x-www-form-urlencoded component ('+' is a space,
 // invalid percent escapes are kept literally).
 std::string FormUrlDecode(absl::string_view in);
+// FormUrlDecodeTo is FormUrlDecode replacing the contents of `out` (its capacity is kept).
+void FormUrlDecodeTo(absl::string_view in, std::string* out);
+// FormNameIs is FormUrlDecode(encoded) == name, without a buffer.
+bool FormNameIs(absl::string_view encoded, absl::string_view name);
 
 // HasForbiddenCharacters is true when `value` contains a C0 control, DEL, a C1 control
 // (U+0080..U+009F) or is not valid UTF-8.

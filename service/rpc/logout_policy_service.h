@@ -9,8 +9,10 @@
 #define SERVICE_RPC_LOGOUT_POLICY_SERVICE_H_
 
 #include "logout/v1/logout.grpc.pb.h"
+#include "service/policy/engine.h"
 #include "service/rpc/admin_auth.h"
 #include "service/rpc/call_limits.h"
+#include "service/rpc/recycling_allocator.h"
 #include "service/slo/backchannel_dispatch.h"
 #include "service/store/snapshot_holder.h"
 
@@ -46,7 +48,9 @@ struct PolicyServiceHooks {
 class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
  public:
   explicit LogoutPolicyService(const store::SnapshotHolder* holder, PolicyServiceHooks hooks = {})
-      : holder_(holder), hooks_(hooks) {}
+      : holder_(holder), hooks_(hooks) {
+    SetMessageAllocatorFor_ValidateLogout(&validate_logout_messages_);
+  }
 
   grpc::ServerUnaryReactor* ValidateLogout(grpc::CallbackServerContext* context,
                                            const v1::ValidateLogoutRequest* request,
@@ -86,6 +90,10 @@ class LogoutPolicyService final : public v1::LogoutPolicy::CallbackService {
   void LogDecision(const v1::ValidateLogoutRequest& request,
                    const v1::ValidateLogoutResponse& response) const;
 
+  // ValidateLogout's request and response messages are recycled from call to call: a decision
+  // fills a response whose strings already have their capacity (see policy::ClearForReuse).
+  RecyclingAllocator<v1::ValidateLogoutRequest, v1::ValidateLogoutResponse, &policy::ClearForReuse>
+      validate_logout_messages_;
   const store::SnapshotHolder* holder_;
   const PolicyServiceHooks hooks_;
 };

@@ -153,7 +153,12 @@ bool IsDoubleDotSegment(absl::string_view s) {
 // are written to href_ directly and inspected in place.
 class UrlBuilder {
  public:
-  UrlBuilder(absl::string_view input, const Url* base) : input_(input), base_(base) {}
+  // `buffer`'s capacity becomes the serialisation's (its contents are dropped).
+  UrlBuilder(absl::string_view input, const Url* base, std::string buffer = {})
+      : input_(input), base_(base) {
+    url_.href_ = std::move(buffer);
+    url_.href_.clear();
+  }
 
   ParseError Run();
   Url& url() { return url_; }
@@ -786,6 +791,12 @@ void UrlBuilder::Finalize() {
 }
 
 absl::StatusOr<Url> Url::Parse(absl::string_view input, const Url* base) {
+  Url url;
+  if (absl::Status s = ParseInto(input, &url, base); !s.ok()) return s;
+  return url;
+}
+
+absl::Status Url::ParseInto(absl::string_view input, Url* out, const Url* base) {
   // Inputs whose serialisation could not be indexed with 32-bit offsets are refused up front
   // (percent-encoding at most triples the length).
   if (input.size() > (uint32_t{1} << 30)) return ToStatus(ParseError::kTooLong);
@@ -809,10 +820,14 @@ absl::StatusOr<Url> Url::Parse(absl::string_view input, const Url* base) {
       break;
     }
   }
-  UrlBuilder builder(input, base);
+  UrlBuilder builder(input, base, std::move(out->href_));
   const ParseError error = builder.Run();
-  if (error != ParseError::kNone) return ToStatus(error);
-  return std::move(builder.url());
+  if (error != ParseError::kNone) {
+    *out = Url();
+    return ToStatus(error);
+  }
+  *out = std::move(builder.url());
+  return absl::OkStatus();
 }
 
 absl::string_view Url::href() const { return href_; }
@@ -929,7 +944,14 @@ std::string Url::origin() const {
 }
 
 Url Url::WithQuery(absl::string_view query) const {
-  Url result = *this;
+  Url result;
+  WithQueryInto(query, &result);
+  return result;
+}
+
+void Url::WithQueryInto(absl::string_view query, Url* out) const {
+  *out = *this;  // std::string's copy-assignment keeps out's buffer when it is large enough
+  Url& result = *out;
   std::string& href = result.href_;
   href.resize(path_end_);
   std::string valid;
@@ -951,7 +973,6 @@ Url Url::WithQuery(absl::string_view query) const {
   } else {
     result.fragment_begin_ = static_cast<uint32_t>(href.size());
   }
-  return result;
 }
 
 absl::StatusOr<std::string> DomainToAscii(absl::string_view domain) {

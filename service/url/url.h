@@ -42,6 +42,10 @@ class Url {
   // space characters and ASCII tab/newline are removed as the standard says; callers that
   // must refuse such input check it before calling.
   static absl::StatusOr<Url> Parse(absl::string_view input, const Url* base = nullptr);
+  // ParseInto is Parse writing into `out`, whose serialisation buffer it reuses (a caller that
+  // keeps one Url per thread parses without allocating once the buffer is large enough). On
+  // failure `*out` is an empty Url. `out` must not be `base`.
+  static absl::Status ParseInto(absl::string_view input, Url* out, const Url* base = nullptr);
 
   // href is the URL serialiser's output (the only form logoutd ever emits).
   absl::string_view href() const;
@@ -90,6 +94,8 @@ class Url {
   // URL Standard's query (or special-query) percent-encode set exactly as the query state of the
   // parser would, and with the fragment kept. Never fails for a URL that has a host.
   Url WithQuery(absl::string_view query) const;
+  // WithQueryInto is WithQuery writing into `out` (its buffer reused); `out` must not be this.
+  void WithQueryInto(absl::string_view query, Url* out) const;
 
  private:
   // Implementation-defined representation (the serialisation plus component offsets).

@@ -627,6 +627,42 @@ TEST(UrlParseTest, ReplacesInvalidUtf8WithReplacementCharacter) {
   EXPECT_EQ(url->href(), "https://example.com/%EF%BF%BD?%EF%BF%BD");
 }
 
+// ParseInto and WithQueryInto reuse the buffer of the Url they write into: what they produce
+// must not depend on what that Url held before.
+TEST(UrlParseTest, ParseIntoAReusedUrlEqualsAFreshParse) {
+  const char* const inputs[] = {"https://user:pw@a.example.com:8443/long/path/x?q=1#frag",
+                                "http://b.example/",
+                                "https://[::1]/?",
+                                "not a url",
+                                "https://c.example.com/p#f",
+                                "sc:opaque?x"};
+  Url reused;
+  Url with_query;
+  for (int round = 0; round < 2; ++round) {
+    for (const char* input : inputs) {
+      const absl::StatusOr<Url> fresh = Url::Parse(input);
+      const absl::Status status = Url::ParseInto(input, &reused);
+      ASSERT_EQ(status.ok(), fresh.ok()) << input;
+      if (!fresh.ok()) {
+        EXPECT_EQ(status, fresh.status()) << input;
+        EXPECT_EQ(reused.href(), "") << input;
+        continue;
+      }
+      EXPECT_EQ(reused.href(), fresh->href()) << input;
+      EXPECT_EQ(reused.hostname(), fresh->hostname()) << input;
+      EXPECT_EQ(reused.port(), fresh->port()) << input;
+      EXPECT_EQ(reused.pathname(), fresh->pathname()) << input;
+      EXPECT_EQ(reused.search(), fresh->search()) << input;
+      EXPECT_EQ(reused.hash(), fresh->hash()) << input;
+      EXPECT_EQ(reused.username(), fresh->username()) << input;
+      fresh->WithQueryInto("state=1", &with_query);
+      EXPECT_EQ(with_query.href(), fresh->WithQuery("state=1").href()) << input;
+      EXPECT_EQ(with_query.hash(), fresh->hash()) << input;
+      EXPECT_EQ(with_query.query(), "state=1") << input;
+    }
+  }
+}
+
 struct WithQueryCase {
   const char* name;
   const char* url;

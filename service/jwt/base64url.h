@@ -16,6 +16,9 @@ namespace logout::jwt {
 // the base64url alphabet, padding, a length of 1 mod 4, or non-zero unused trailing bits (so
 // every byte string has exactly one accepted encoding). Thread-safe.
 std::optional<std::string> Base64UrlDecode(absl::string_view in);
+// Base64UrlDecodeTo is Base64UrlDecode into `out` (its capacity is kept). Returns false, with
+// `out` holding unspecified bytes, where Base64UrlDecode returns std::nullopt.
+bool Base64UrlDecodeTo(absl::string_view in, std::string* out);
 
 // Base64UrlEncode encodes without padding.
 std::string Base64UrlEncode(absl::string_view in);

@@ -91,66 +91,95 @@ bool VerifyOne(const IdToken& token, const Key& key, absl::string_view signature
 }  // namespace
 
 absl::StatusOr<IdToken> DecodeIdToken(absl::string_view compact) {
+  IdToken token;
+  if (absl::Status s = DecodeIdTokenInto(compact, &token); !s.ok()) return s;
+  return token;
+}
+
+absl::Status DecodeIdTokenInto(absl::string_view compact, IdToken* out) {
   if (compact.size() > kMaxTokenBytes) return Invalid("token is too large");
-  const std::vector<absl::string_view> parts = absl::StrSplit(compact, '.');
-  if (parts.size() != 3) return Invalid("token is not a JWS in compact serialisation");
-  if (parts[0].size() > (kMaxHeaderBytes * 4 + 2) / 3) return Invalid("token header is too large");
-  std::optional<std::string> header_text = Base64UrlDecode(parts[0]);
-  std::optional<std::string> payload_text = Base64UrlDecode(parts[1]);
-  std::optional<std::string> signature = Base64UrlDecode(parts[2]);
-  if (!header_text.has_value() || !payload_text.has_value() || !signature.has_value()) {
-    return Invalid("token segment is not strict base64url");
+  const size_t dot1 = compact.find('.');
+  const size_t dot2 = dot1 == absl::string_view::npos ? dot1 : compact.find('.', dot1 + 1);
+  if (dot2 == absl::string_view::npos || compact.find('.', dot2 + 1) != absl::string_view::npos) {
+    return Invalid("token is not a JWS in compact serialisation");
   }
-  if (signature->empty()) return Invalid("token has no signature");
+  if (dot1 > (kMaxHeaderBytes * 4 + 2) / 3) return Invalid("token header is too large");
 
   using internal::MemberSpec;
   using internal::MemberValue;
   using internal::Want;
+  // The decoded JSON texts and the extracted members, one set per thread: their capacity is
+  // kept from call to call.
+  struct Scratch {
+    std::string header_text;
+    std::string payload_text;
+    std::array<MemberValue, 4> header;
+    std::array<MemberValue, 9> claims;
+  };
+  thread_local Scratch scratch;
+  const bool header_ok = Base64UrlDecodeTo(compact.substr(0, dot1), &scratch.header_text);
+  const bool payload_ok =
+      Base64UrlDecodeTo(compact.substr(dot1 + 1, dot2 - dot1 - 1), &scratch.payload_text);
+  const bool signature_ok = Base64UrlDecodeTo(compact.substr(dot2 + 1), &out->signature);
+  if (!header_ok || !payload_ok || !signature_ok) {
+    return Invalid("token segment is not strict base64url");
+  }
+  if (out->signature.empty()) return Invalid("token has no signature");
+
   static constexpr MemberSpec kHeaderSpecs[] = {{"alg", Want::kString},
                                                 {"kid", Want::kString},
                                                 {"typ", Want::kString},
                                                 {"crit", Want::kPresence}};
-  std::array<MemberValue, 4> header;
-  if (absl::Status s = internal::ExtractMembers(*header_text, kHeaderSpecs, absl::MakeSpan(header));
+  std::array<MemberValue, 4>& header = scratch.header;
+  if (absl::Status s =
+          internal::ExtractMembers(scratch.header_text, kHeaderSpecs, absl::MakeSpan(header));
       !s.ok()) {
     return Invalid(absl::StrCat("token header ", s.message()));
   }
-  IdToken token;
   if (!header[0].present) return Invalid("token header has no \"alg\"");
   std::optional<Algorithm> parsed_alg = AlgorithmFromName(header[0].str);
   if (!parsed_alg.has_value()) return Invalid("token algorithm is not accepted");
-  token.alg = *parsed_alg;
+  out->alg = *parsed_alg;
   if (header[3].present) return Invalid("token header has unsupported \"crit\" extensions");
-  token.kid = std::move(header[1].str);
-  token.typ = std::move(header[2].str);
+  out->kid.assign(header[1].str);
+  out->typ.assign(header[2].str);
 
   static constexpr MemberSpec kClaimSpecs[] = {
       {"iss", Want::kString}, {"sub", Want::kString},          {"sid", Want::kString},
       {"azp", Want::kString}, {"aud", Want::kStringOrStrings}, {"iat", Want::kNumber},
       {"nbf", Want::kNumber}, {"exp", Want::kNumber},          {"events", Want::kPresence}};
-  std::array<MemberValue, 9> claims;
-  if (absl::Status s = internal::ExtractMembers(*payload_text, kClaimSpecs, absl::MakeSpan(claims));
+  std::array<MemberValue, 9>& claims = scratch.claims;
+  if (absl::Status s =
+          internal::ExtractMembers(scratch.payload_text, kClaimSpecs, absl::MakeSpan(claims));
       !s.ok()) {
     return Invalid(absl::StrCat("token payload ", s.message()));
   }
-  token.iss = std::move(claims[0].str);
-  token.sub = std::move(claims[1].str);
-  token.sid = std::move(claims[2].str);
-  token.azp = std::move(claims[3].str);
-  if (claims[4].present) {
-    token.aud = std::move(claims[4].strings);
-    if (token.aud.empty() && !claims[4].str.empty()) token.aud.push_back(std::move(claims[4].str));
+  out->iss.assign(claims[0].str);
+  out->sub.assign(claims[1].str);
+  out->sid.assign(claims[2].str);
+  out->azp.assign(claims[3].str);
+  // `aud`: an array of strings, or one non-empty string. Assigned element by element so the
+  // strings of a reused token keep their capacity.
+  const MemberValue& aud = claims[4];
+  if (!aud.present) {
+    out->aud.clear();
+  } else if (!aud.strings.empty()) {
+    out->aud.resize(aud.strings.size());
+    for (size_t i = 0; i < aud.strings.size(); ++i) out->aud[i].assign(aud.strings[i]);
+  } else {
+    out->aud.resize(aud.str.empty() ? 0 : 1);
+    if (!aud.str.empty()) out->aud[0].assign(aud.str);
   }
   for (const auto& [index, field] :
-       {std::pair{5, &token.iat}, std::pair{6, &token.nbf}, std::pair{7, &token.exp}}) {
+       {std::pair{5, &out->iat}, std::pair{6, &out->nbf}, std::pair{7, &out->exp}}) {
+    field->reset();
     if (!claims[index].present) continue;
     *field = NumericDate(claims[index]);
     if (!field->has_value()) return Invalid("a NumericDate claim is out of range");
   }
-  token.has_events = claims[8].present;
-  token.signing_input = std::string(compact.substr(0, parts[0].size() + 1 + parts[1].size()));
-  token.signature = *std::move(signature);
-  return token;
+  out->has_events = claims[8].present;
+  out->signing_input.assign(compact.data(), dot2);
+  return absl::OkStatus();
 }
 
 absl::Status VerifyWithKeys(const IdToken& token, const KeySet& keys) {
@@ -166,11 +195,15 @@ absl::Status VerifyWithKeys(const IdToken& token, const KeySet& keys) {
   } else if (token.alg == Algorithm::kEdDSA && token.signature.size() != 64) {
     return Invalid("EdDSA signature has the wrong length");
   }
-  const std::vector<const Key*> candidates = keys.Candidates(token.alg, token.kid);
-  if (candidates.empty()) return Invalid("no tenant key matches the token's alg and kid");
-  for (const Key* key : candidates) {
-    if (VerifyOne(token, *key, signature)) return absl::OkStatus();
-  }
+  bool any_candidate = false;
+  bool verified = false;
+  keys.ForEachCandidate(token.alg, token.kid, [&](const Key& key) {
+    any_candidate = true;
+    verified = VerifyOne(token, key, signature);
+    return !verified;  // stop at the first key that verifies
+  });
+  if (!any_candidate) return Invalid("no tenant key matches the token's alg and kid");
+  if (verified) return absl::OkStatus();
   return Invalid("token signature does not verify");
 }
 

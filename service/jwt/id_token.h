@@ -55,6 +55,12 @@ struct IdToken {
 // strings; `iat`, `nbf`, `exp` numbers).
 absl::StatusOr<IdToken> DecodeIdToken(absl::string_view compact);
 
+// DecodeIdTokenInto is DecodeIdToken writing into `out`, whose strings keep their capacity (a
+// caller that keeps one IdToken per thread decodes typical tokens without allocating). Every
+// field of `out` is set on success; on error `out` holds unspecified values. Thread-safe (its
+// own working buffers are per thread).
+absl::Status DecodeIdTokenInto(absl::string_view compact, IdToken* out);
+
 // VerifyWithKeys checks the signature with the candidate keys of `keys` for the token's `alg`
 // and `kid` (see KeySet::Candidates). OK when one key verifies it; InvalidArgumentError
 // otherwise (also for HMAC algorithms, which need VerifyWithSecret). Thread-safe.

@@ -159,15 +159,17 @@ absl::StatusOr<std::unique_ptr<KeySet>> KeySet::Create(const v1::Jwks& jwks) {
   return set;
 }
 
+bool KeySet::IsCandidate(const Key& key, Algorithm alg, absl::string_view kid) {
+  return key.family == FamilyOf(alg) && (!key.alg.has_value() || *key.alg == alg) &&
+         (kid.empty() || key.kid == kid);
+}
+
 std::vector<const Key*> KeySet::Candidates(Algorithm alg, absl::string_view kid) const {
   std::vector<const Key*> out;
-  const KeyFamily family = FamilyOf(alg);
-  for (const Key& k : keys_) {
-    if (k.family != family) continue;
-    if (k.alg.has_value() && *k.alg != alg) continue;
-    if (!kid.empty() && k.kid != kid) continue;
+  ForEachCandidate(alg, kid, [&out](const Key& k) {
     out.push_back(&k);
-  }
+    return true;
+  });
   return out;
 }
 

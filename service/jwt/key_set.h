@@ -44,10 +44,19 @@ class KeySet {
   // `alg`: right family, a JWK "alg" (if any) equal to `alg`, and — when `kid` is non-empty —
   // that kid. Without a kid every key of the family is a candidate.
   std::vector<const Key*> Candidates(Algorithm alg, absl::string_view kid) const;
+  // ForEachCandidate calls `fn(const Key&)` on each key Candidates(alg, kid) returns, in the
+  // same order and without building a vector, until `fn` returns false.
+  template <typename Fn>
+  void ForEachCandidate(Algorithm alg, absl::string_view kid, Fn&& fn) const {
+    for (const Key& k : keys_) {
+      if (IsCandidate(k, alg, kid) && !fn(k)) return;
+    }
+  }
 
   size_t size() const { return keys_.size(); }
 
  private:
+  static bool IsCandidate(const Key& key, Algorithm alg, absl::string_view kid);
   KeySet() = default;
   std::vector<Key> keys_;
 };

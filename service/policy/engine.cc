@@ -102,6 +102,7 @@ void WithStateInto(const url::Url& target, absl::string_view state, std::string*
 // decision whose strings fit in what earlier calls needed allocates nothing.
 struct DecideScratch {
   ParamsOutcome extracted;
+  HintResult hint;
   url::Url target;
   url::Url with_state;
   std::string query;
@@ -177,15 +178,16 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
 
   // 2. id_token_hint: verified completely before any part of it is used.
   const bool strict = IsOidc(endpoint) && tenant->oidc_profile == v1::OIDC_PROFILE_STRICT;
-  std::optional<HintResult> hint;
+  const HintResult* hint = nullptr;
   if (!p.id_token_hint.empty()) {
-    hint = ValidateIdTokenHint(*tenant, p.id_token_hint, now);
-    if (hint->denied()) {
-      Deny(response, hint->deny_reason, std::move(hint->description));
+    ValidateIdTokenHintInto(*tenant, p.id_token_hint, now, &scratch.hint);
+    if (scratch.hint.denied()) {
+      Deny(response, scratch.hint.deny_reason, scratch.hint.description);
       return absl::OkStatus();
     }
+    hint = &scratch.hint;
   }
-  if (strict && !hint.has_value()) {
+  if (strict && hint == nullptr) {
     Deny(response, v1::REASON_ID_TOKEN_HINT_REQUIRED,
          "'id_token_hint' parameter is required by this tenant");
     return absl::OkStatus();
@@ -195,7 +197,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
          "'post_logout_redirect_uri' parameter is required by this tenant");
     return absl::OkStatus();
   }
-  if (hint.has_value() && !p.logout_hint.empty() && p.logout_hint != hint->sid) {
+  if (hint != nullptr && !p.logout_hint.empty() && p.logout_hint != hint->sid) {
     Deny(response, v1::REASON_LOGOUT_HINT_MISMATCH,
          "'logout_hint' does not match the session of 'id_token_hint'");
     return absl::OkStatus();
@@ -204,7 +206,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   // 3. Which allow-list: the hint's client, else client_id's, else the tenant's. An unknown
   // client never falls back to the tenant list.
   const CompiledClient* client = nullptr;
-  if (hint.has_value()) {
+  if (hint != nullptr) {
     client = hint->client;
     if (!p.client_id.empty() && p.client_id != client->client_id) {
       Deny(response, v1::REASON_CLIENT_ID_MISMATCH,
@@ -265,7 +267,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   response->set_federated(*federated);
   // 6. Confirmation: only when a session exists that the request does not prove it is about:
   // a verified hint for that very session, or (without a hint) a logout_hint naming it.
-  const bool proven = hint.has_value() ? (!hint->sid.empty() && hint->sid == request.session_id())
+  const bool proven = hint != nullptr ? (!hint->sid.empty() && hint->sid == request.session_id())
                                        : p.logout_hint == request.session_id();
   // The session to end. The hint's `sub` describes it only when the hint is for that session
   // (or there is no OP session): a hint from another session must not pair its user with this
@@ -278,7 +280,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
     return response->mutable_session();
   };
   if (!request.session_id().empty()) session()->set_sid(request.session_id());
-  if (hint.has_value() && (request.session_id().empty() || proven)) session()->set_sub(hint->sub);
+  if (hint != nullptr && (request.session_id().empty() || proven)) session()->set_sub(hint->sub);
   const bool needs_confirmation =
       IsOidc(endpoint) && !request.session_id().empty() && tenant->prompt_enabled && !proven;
   if (needs_confirmation) {

@@ -36,6 +36,11 @@ struct HintResult {
 // Thread-safe; the result's client pointer lives as long as `tenant`.
 HintResult ValidateIdTokenHint(const CompiledTenant& tenant, absl::string_view hint,
                                absl::Time now);
+// ValidateIdTokenHintInto is ValidateIdTokenHint writing into `out` (every field is set; its
+// strings keep their capacity, so a caller that keeps one HintResult per thread allocates
+// nothing for a typical hint).
+void ValidateIdTokenHintInto(const CompiledTenant& tenant, absl::string_view hint, absl::Time now,
+                             HintResult* out);
 
 }  // namespace logout::policy
 

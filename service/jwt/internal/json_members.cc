@@ -13,8 +13,11 @@ using Json = nlohmann::json;
 
 class Extractor final : public nlohmann::json_sax<Json> {
  public:
-  Extractor(absl::Span<const MemberSpec> specs, absl::Span<MemberValue> out)
-      : specs_(specs), out_(out) {}
+  // `key_stack` holds the member names seen so far in each open object (index: depth - 1);
+  // its vectors are reused, not freed, as objects close.
+  Extractor(absl::Span<const MemberSpec> specs, absl::Span<MemberValue> out,
+            std::vector<std::vector<std::string>>* key_stack)
+      : specs_(specs), out_(out), keys_(*key_stack) {}
 
   bool null() override { return Value(Kind::kOther); }
   bool boolean(bool /*val*/) override { return Value(Kind::kOther); }
@@ -47,7 +50,7 @@ class Extractor final : public nlohmann::json_sax<Json> {
       return true;
     }
     if (!Value(Kind::kString)) return false;
-    if (MemberValue* v = Current()) v->str = std::move(val);
+    if (MemberValue* v = Current()) v->str.assign(val);  // keeps both buffers' capacity
     return true;
   }
   bool binary(binary_t& /*val*/) override { return Fail("is not valid JSON"); }
@@ -59,11 +62,12 @@ class Extractor final : public nlohmann::json_sax<Json> {
       return false;
     }
     if (++depth_ > kMaxJsonDepth) return Fail("is nested too deeply");
-    keys_.emplace_back();
+    if (keys_.size() < static_cast<size_t>(depth_)) keys_.emplace_back();
+    keys_[static_cast<size_t>(depth_) - 1].clear();
     return true;
   }
   bool key(string_t& val) override {
-    std::vector<std::string>& keys = keys_.back();
+    std::vector<std::string>& keys = keys_[static_cast<size_t>(depth_) - 1];
     // Small objects: linear scan; large ones: kept sorted.
     constexpr size_t kLinear = 32;
     if (keys.size() < kLinear) {
@@ -86,7 +90,6 @@ class Extractor final : public nlohmann::json_sax<Json> {
     return true;
   }
   bool end_object() override {
-    keys_.pop_back();
     --depth_;
     return true;
   }
@@ -145,7 +148,7 @@ class Extractor final : public nlohmann::json_sax<Json> {
   size_t current_ = 0;
   bool in_string_array_ = false;
   bool top_is_object_ = false;
-  std::vector<std::vector<std::string>> keys_;
+  std::vector<std::vector<std::string>>& keys_;
   std::string error_;
 };
 
@@ -153,7 +156,16 @@ class Extractor final : public nlohmann::json_sax<Json> {
 
 absl::Status ExtractMembers(absl::string_view json, absl::Span<const MemberSpec> specs,
                             absl::Span<MemberValue> out) {
-  Extractor extractor(specs, out);
+  for (MemberValue& v : out) {
+    v.present = false;
+    v.str.clear();
+    v.strings.clear();
+    v.is_integer = false;
+    v.integer = 0;
+    v.number = 0;
+  }
+  thread_local std::vector<std::vector<std::string>> key_stack;
+  Extractor extractor(specs, out, &key_stack);
   const bool ok = Json::sax_parse(json.begin(), json.end(), &extractor, Json::input_format_t::json,
                                   /*strict=*/true);
   if (!ok || !extractor.top_is_object()) {

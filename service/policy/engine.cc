@@ -268,7 +268,7 @@ absl::Status Decide(const CompiledPolicy& policy, const v1::ValidateLogoutReques
   // 6. Confirmation: only when a session exists that the request does not prove it is about:
   // a verified hint for that very session, or (without a hint) a logout_hint naming it.
   const bool proven = hint != nullptr ? (!hint->sid.empty() && hint->sid == request.session_id())
-                                       : p.logout_hint == request.session_id();
+                                      : p.logout_hint == request.session_id();
   // The session to end. The hint's `sub` describes it only when the hint is for that session
   // (or there is no OP session): a hint from another session must not pair its user with this
   // session's sid (single-logout tokens are built from these two values).

@@ -78,10 +78,14 @@ load_status=0
   --scenarios=health,nohint,rs256,es256 \
   --hint_rs256="$RUN_DIR/hint_rs256.txt" --hint_es256="$RUN_DIR/hint_es256.txt" \
   --rs256_public_key="$RUN_DIR/rs256_public.pem" --es256_public_key="$RUN_DIR/es256_public.pem" \
-  --json_out="$RUN_DIR/load.json" || load_status=$?
-# The same server under an independent HTTP/2 generator (raw gRPC frames; see the script).
+  --json_out="$RUN_DIR/load.json" | tee "$RUN_DIR/loadgen.out" || load_status=$?
+# The same server under an independent HTTP/2 generator (raw gRPC frames; see the script),
+# judged against the bare RS256 verify logout_loadgen measured on the generator's core.
+bare_rs256=$(sed -n 's/^bare RS256 verify on the generator.s core: \([0-9.]*\) us$/\1/p' \
+  "$RUN_DIR/loadgen.out")
 if command -v h2load >/dev/null; then
-  LOADGEN_CPU=$LOADGEN_CPU DURATION=$DURATION WARMUP=$WARMUP STREAMS=$IN_FLIGHT \
+  BARE_RS256_US=$bare_rs256 LOADGEN_CPU=$LOADGEN_CPU DURATION=$DURATION WARMUP=$WARMUP \
+    STREAMS=$IN_FLIGHT \
     bash bench/h2load_grpc.sh "$port" "$server_pid" "$RUN_DIR" "$RUN_DIR/hint_rs256.txt" \
     || load_status=$?
 else

@@ -67,23 +67,16 @@ std::optional<std::string> EcdsaRawToDer(absl::string_view raw, size_t coord_byt
   return out;
 }
 
-bool VerifyOne(const IdToken& token, const Key& key, absl::string_view signature) {
+// Verifies an EdDSA signature, which covers the message itself (no prehash).
+bool VerifyEdDsa(const IdToken& token, const Key& key, absl::string_view signature) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr) return false;
-  EVP_PKEY_CTX* pctx = nullptr;
-  const EVP_MD* md = token.alg == Algorithm::kEdDSA ? nullptr : DigestFor(token.alg);
-  bool ok = EVP_DigestVerifyInit(ctx.get(), &pctx, md, nullptr, key.pkey.get()) == 1;
-  if (ok && (token.alg == Algorithm::kPS256 || token.alg == Algorithm::kPS384 ||
-             token.alg == Algorithm::kPS512)) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
-  } else if (ok && FamilyOf(token.alg) == KeyFamily::kRsa) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-  }
-  ok = ok && EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                              signature.size(),
-                              reinterpret_cast<const unsigned char*>(token.signing_input.data()),
-                              token.signing_input.size()) == 1;
+  const bool ok =
+      ctx != nullptr &&
+      EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.pkey.get()) == 1 &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(),
+                       reinterpret_cast<const unsigned char*>(token.signing_input.data()),
+                       token.signing_input.size()) == 1;
   if (!ok) ERR_clear_error();
   return ok;
 }
@@ -195,11 +188,22 @@ absl::Status VerifyWithKeys(const IdToken& token, const KeySet& keys) {
   } else if (token.alg == Algorithm::kEdDSA && token.signature.size() != 64) {
     return Invalid("EdDSA signature has the wrong length");
   }
+  // The signing input is hashed once for every candidate key (EdDSA signs the message itself).
+  const EVP_MD* md = token.alg == Algorithm::kEdDSA ? nullptr : DigestFor(token.alg);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (md != nullptr && EVP_Digest(token.signing_input.data(), token.signing_input.size(), digest,
+                                  &digest_len, md, nullptr) != 1) {
+    ERR_clear_error();
+    return absl::InternalError("hashing the signing input failed");
+  }
+  const absl::string_view hashed(reinterpret_cast<const char*>(digest), digest_len);
   bool any_candidate = false;
   bool verified = false;
   keys.ForEachCandidate(token.alg, token.kid, [&](const Key& key) {
     any_candidate = true;
-    verified = VerifyOne(token, key, signature);
+    verified = md == nullptr ? VerifyEdDsa(token, key, signature)
+                             : key.verifiers->Verify(token.alg, md, hashed, signature);
     return !verified;  // stop at the first key that verifies
   });
   if (!any_candidate) return Invalid("no tenant key matches the token's alg and kid");

@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -139,10 +140,77 @@ absl::StatusOr<Key> ParseKey(const v1::Jwk& jwk) {
     key.alg = alg;
   }
   key.pkey = SharedPkey(pkey->release(), EvpPkeyFree());
+  key.verifiers = std::make_shared<PreparedVerifiers>(key.pkey);
   return key;
 }
 
 }  // namespace
+
+PreparedVerifiers::PreparedVerifiers(SharedPkey pkey) : pkey_(std::move(pkey)) {}
+
+PreparedVerifiers::~PreparedVerifiers() {
+  for (std::vector<EVP_PKEY_CTX*>& contexts : idle_) {
+    for (EVP_PKEY_CTX* ctx : contexts) EVP_PKEY_CTX_free(ctx);
+  }
+}
+
+EVP_PKEY_CTX* PreparedVerifiers::Take(Algorithm alg, const EVP_MD* md) {
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<EVP_PKEY_CTX*>& contexts = idle_[static_cast<size_t>(alg)];
+    if (!contexts.empty()) {
+      EVP_PKEY_CTX* ctx = contexts.back();
+      contexts.pop_back();
+      return ctx;
+    }
+  }
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+  if (ctx == nullptr || EVP_PKEY_verify_init(ctx.get()) != 1) return nullptr;
+  const bool pss = alg == Algorithm::kPS256 || alg == Algorithm::kPS384 || alg == Algorithm::kPS512;
+  if (FamilyOf(alg) == KeyFamily::kRsa &&
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) !=
+          1) {
+    return nullptr;
+  }
+  if (EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1) return nullptr;
+  if (pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) != 1) {
+    return nullptr;
+  }
+  return ctx.release();
+}
+
+void PreparedVerifiers::Give(Algorithm alg, EVP_PKEY_CTX* ctx) {
+  {
+    absl::MutexLock lock(&mu_);
+    std::vector<EVP_PKEY_CTX*>& contexts = idle_[static_cast<size_t>(alg)];
+    if (contexts.size() < kMaxPerAlgorithm) {
+      contexts.push_back(ctx);
+      return;
+    }
+  }
+  EVP_PKEY_CTX_free(ctx);
+}
+
+bool PreparedVerifiers::Verify(Algorithm alg, const EVP_MD* md, absl::string_view digest,
+                               absl::string_view signature) {
+  if (alg == Algorithm::kEdDSA || IsHmac(alg) || md == nullptr) return false;
+  EVP_PKEY_CTX* ctx = Take(alg, md);
+  if (ctx == nullptr) {
+    ERR_clear_error();
+    return false;
+  }
+  const bool ok =
+      EVP_PKEY_verify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                      signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
+                      digest.size()) == 1;
+  if (ok) {
+    Give(alg, ctx);
+  } else {
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+  }
+  return ok;
+}
 
 absl::StatusOr<std::unique_ptr<KeySet>> KeySet::Create(const v1::Jwks& jwks) {
   std::unique_ptr<KeySet> set(new KeySet());

@@ -6,6 +6,7 @@
 #ifndef SERVICE_JWT_KEY_SET_H_
 #define SERVICE_JWT_KEY_SET_H_
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,11 +14,42 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "logout/v1/policy.pb.h"
 #include "service/jwt/algorithm.h"
 #include "service/jwt/openssl.h"
 
 namespace logout::jwt {
+
+// PreparedVerifiers holds, per algorithm, EVP_PKEY_CTXs of one public key already set up for
+// EVP_PKEY_verify (padding, digest), so a verification does not build one: OpenSSL 3's
+// EVP_DigestVerifyInit fetches the implementation and builds a context on every call. A context
+// serves one verification at a time and carries nothing from one call to the next (no result
+// is cached); one that failed a verification is freed rather than reused. At most
+// kMaxPerAlgorithm idle contexts are kept per algorithm. Thread-safe.
+class PreparedVerifiers {
+ public:
+  static constexpr size_t kMaxPerAlgorithm = 64;
+
+  explicit PreparedVerifiers(SharedPkey pkey);
+  ~PreparedVerifiers();
+  PreparedVerifiers(const PreparedVerifiers&) = delete;
+  PreparedVerifiers& operator=(const PreparedVerifiers&) = delete;
+
+  // Verify checks `signature` (DER for ECDSA) over `digest`, the `md` hash of the signing
+  // input, for `alg` (RSA PKCS#1 v1.5, RSA-PSS or ECDSA; not EdDSA, which signs the message
+  // itself). True only when it verifies.
+  bool Verify(Algorithm alg, const EVP_MD* md, absl::string_view digest,
+              absl::string_view signature);
+
+ private:
+  EVP_PKEY_CTX* Take(Algorithm alg, const EVP_MD* md);
+  void Give(Algorithm alg, EVP_PKEY_CTX* ctx);
+
+  const SharedPkey pkey_;
+  absl::Mutex mu_;
+  std::array<std::vector<EVP_PKEY_CTX*>, 9> idle_ ABSL_GUARDED_BY(mu_);  // by Algorithm value
+};
 
 // Key is one verified-to-be-well-formed public key.
 struct Key {
@@ -25,6 +57,7 @@ struct Key {
   KeyFamily family;
   std::optional<Algorithm> alg;  // the JWK's "alg", when given
   SharedPkey pkey;
+  std::shared_ptr<PreparedVerifiers> verifiers;  // of `pkey`
 };
 
 // KeySet is an immutable list of public keys. Thread-safe after Create.

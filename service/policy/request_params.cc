@@ -190,16 +190,24 @@ std::string FormUrlDecode(absl::string_view in) {
 void FormUrlDecodeTo(absl::string_view in, std::string* out) {
   out->clear();
   out->reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
+  const size_t n = in.size();
+  size_t i = 0;
+  while (i < n) {
+    // The run up to the next '+' or '%' is copied as it is, in one append (an id_token_hint is
+    // hundreds of bytes without either).
+    size_t run = i;
+    while (run < n && in[run] != '+' && in[run] != '%') ++run;
+    out->append(in.data() + i, run - i);
+    if (run == n) break;
+    if (in[run] == '+') {
       out->push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
-               HexValue(in[i + 2]) >= 0) {
-      out->push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
-      i += 2;
+      i = run + 1;
+    } else if (run + 2 < n && HexValue(in[run + 1]) >= 0 && HexValue(in[run + 2]) >= 0) {
+      out->push_back(static_cast<char>(HexValue(in[run + 1]) * 16 + HexValue(in[run + 2])));
+      i = run + 3;
     } else {
-      out->push_back(c);
+      out->push_back('%');  // an invalid escape is kept literally
+      i = run + 1;
     }
   }
 }
@@ -224,6 +232,9 @@ bool HasForbiddenCharacters(absl::string_view value) {
   const auto* s = reinterpret_cast<const unsigned char*>(value.data());
   const size_t n = value.size();
   for (size_t i = 0; i < n;) {
+    // Printable ASCII, the common case, in a tight loop.
+    while (i < n && s[i] >= 0x20 && s[i] < 0x7f) ++i;
+    if (i == n) break;
     const unsigned char c = s[i];
     if (c < 0x20 || c == 0x7f) return true;
     if (c < 0x80) {

@@ -192,10 +192,16 @@ absl::Status VerifyWithKeys(const IdToken& token, const KeySet& keys) {
   const EVP_MD* md = token.alg == Algorithm::kEdDSA ? nullptr : DigestFor(token.alg);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  if (md != nullptr && EVP_Digest(token.signing_input.data(), token.signing_input.size(), digest,
-                                  &digest_len, md, nullptr) != 1) {
-    ERR_clear_error();
-    return absl::InternalError("hashing the signing input failed");
+  if (md != nullptr) {
+    // One hashing context per thread, re-initialised per call (OpenSSL keeps its state when the
+    // digest is the same), rather than a new one per call.
+    thread_local const EvpMdCtxPtr hash(EVP_MD_CTX_new());
+    if (hash == nullptr || EVP_DigestInit_ex(hash.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(hash.get(), token.signing_input.data(), token.signing_input.size()) != 1 ||
+        EVP_DigestFinal_ex(hash.get(), digest, &digest_len) != 1) {
+      ERR_clear_error();
+      return absl::InternalError("hashing the signing input failed");
+    }
   }
   const absl::string_view hashed(reinterpret_cast<const char*>(digest), digest_len);
   bool any_candidate = false;

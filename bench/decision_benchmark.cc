@@ -430,7 +430,9 @@ int main(int argc, char** argv) {
   logout::bench::RecordingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
-  std::printf("\nDecide, per-call latency (recycled response, as the server runs it; includes absl::Now()):\n");
+  std::printf(
+      "\nDecide, per-call latency (recycled response, as the server runs it; includes "
+      "absl::Now()):\n");
   std::printf("  %-9s %9s %9s %9s %9s   p50 1M/10\n", "case", "10", "1k", "100k", "1M");
   for (const std::string& kase : kCases) {
     std::printf("  %-9s", kase.c_str());

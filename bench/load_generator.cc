@@ -377,8 +377,7 @@ class UnaryScenario final : public Scenario {
     for (size_t i = 0; i < requests_.size(); ++i) {
       absl::StatusOr<std::string> bytes = typed_call_(channel, i);
       if (!bytes.ok()) {
-        return absl::Status(bytes.status().code(),
-                            absl::StrCat(name_, ": ", bytes.status().message()));
+        return {bytes.status().code(), absl::StrCat(name_, ": ", bytes.status().message())};
       }
       expected_[i] = *std::move(bytes);
     }
@@ -437,6 +436,7 @@ std::unique_ptr<Scenario> DecisionScenario(std::string name, Channels* ch, Compl
                                            std::vector<v1::ValidateLogoutRequest> requests,
                                            bool with_hint) {
   std::vector<std::string> serialized;
+  serialized.reserve(requests.size());
   for (const v1::ValidateLogoutRequest& r : requests) serialized.push_back(r.SerializeAsString());
   return std::make_unique<UnaryScenario>(
       std::move(name), "/logout.v1.LogoutPolicy/ValidateLogout", serialized, ch, cqs,

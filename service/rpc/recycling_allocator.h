@@ -8,11 +8,12 @@
 //   service.SetMessageAllocatorFor_ValidateLogout(&allocator);
 //
 // Released pairs go to a free list of the releasing thread (at most kMaxCachedPerThread; more
-// are deleted), and calls take from the free list of the thread that starts them, so there is
-// no lock. A pair is cleared when it is released (the request with Clear(), the response with
-// `Reset`), so no call's data stays in a cached pair. Thread-safe; the allocator itself holds
-// no state, and pairs never refer to it, so it may be destroyed while threads still cache pairs
-// (each thread deletes its own at exit).
+// are deleted, and so is a pair whose request or response was over kMaxRecycledBytes, so an
+// idle server does not keep the capacity of its largest requests), and calls take from the
+// free list of the thread that starts them, so there is no lock. A pair is cleared when it is
+// released (the request with Clear(), the response with `Reset`), so no call's data stays in a
+// cached pair. Thread-safe; the allocator itself holds no state, and pairs never refer to it, so it
+// may be destroyed while threads still cache pairs (each thread deletes its own at exit).
 #ifndef SERVICE_RPC_RECYCLING_ALLOCATOR_H_
 #define SERVICE_RPC_RECYCLING_ALLOCATOR_H_
 
@@ -32,6 +33,8 @@ template <typename Request, typename Response, void (*Reset)(Response*) = &Clear
 class RecyclingAllocator final : public grpc::MessageAllocator<Request, Response> {
  public:
   static constexpr size_t kMaxCachedPerThread = 256;
+  // A pair whose request or response was larger than this is not cached.
+  static constexpr size_t kMaxRecycledBytes = 4096;
 
   grpc::MessageHolder<Request, Response>* AllocateMessages() override {
     std::vector<Holder*>& free = FreeList().holders;
@@ -49,10 +52,13 @@ class RecyclingAllocator final : public grpc::MessageAllocator<Request, Response
       this->set_response(&response_);
     }
     void Release() override {
+      // A pair that carried a large message keeps that capacity: it is freed, not cached.
+      const bool large = request_.ByteSizeLong() > kMaxRecycledBytes ||
+                         response_.ByteSizeLong() > kMaxRecycledBytes;
       request_.Clear();
       Reset(&response_);
       std::vector<Holder*>& free = FreeList().holders;
-      if (free.size() < kMaxCachedPerThread) {
+      if (!large && free.size() < kMaxCachedPerThread) {
         free.push_back(this);
       } else {
         delete this;

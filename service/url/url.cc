@@ -799,7 +799,10 @@ absl::StatusOr<Url> Url::Parse(absl::string_view input, const Url* base) {
 absl::Status Url::ParseInto(absl::string_view input, Url* out, const Url* base) {
   // Inputs whose serialisation could not be indexed with 32-bit offsets are refused up front
   // (percent-encoding at most triples the length).
-  if (input.size() > (uint32_t{1} << 30)) return ToStatus(ParseError::kTooLong);
+  if (input.size() > (uint32_t{1} << 30)) {
+    *out = Url();
+    return ToStatus(ParseError::kTooLong);
+  }
   std::string decoded;
   if (!internal::IsValidUtf8(input)) {
     // The input is decoded as UTF-8 (ill-formed sequences become U+FFFD) before parsing, as a

@@ -44,7 +44,8 @@ class Url {
   static absl::StatusOr<Url> Parse(absl::string_view input, const Url* base = nullptr);
   // ParseInto is Parse writing into `out`, whose serialisation buffer it reuses (a caller that
   // keeps one Url per thread parses without allocating once the buffer is large enough). On
-  // failure `*out` is an empty Url. `out` must not be `base`.
+  // failure `*out` is an empty Url. `out` must not be `base`, and `input` must not point into
+  // `*out` (its buffer is taken before the input is read).
   static absl::Status ParseInto(absl::string_view input, Url* out, const Url* base = nullptr);
 
   // href is the URL serialiser's output (the only form logoutd ever emits).

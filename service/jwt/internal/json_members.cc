@@ -1,5 +1,8 @@
 #include "service/jwt/internal/json_members.h"
 
+#include <locale.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -21,6 +24,13 @@ struct Buffers {
   std::string number;                               // a number's text, NUL-terminated
   std::vector<std::vector<std::string>> key_stack;  // member names per open object
 };
+
+// The "C" locale, so numbers read the same whatever LC_NUMERIC the process runs with (a comma
+// decimal separator would otherwise cut "1.9e9" to 1).
+locale_t CLocale() {
+  static const locale_t c = newlocale(LC_ALL_MASK, "C", nullptr);
+  return c;
+}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -359,19 +369,20 @@ class Reader {
     }
     // The value first: a number too large for a double is not valid JSON, whatever it is for.
     MemberValue value;
-    b_.number.assign(start, p_);  // NUL-terminated for strtoll / strtoull / strtod
+    b_.number.assign(start, p_);  // NUL-terminated for the strto*_l functions
     bool exact = false;
     if (integral) {
       errno = 0;
       if (negative) {
-        const long long n = std::strtoll(b_.number.c_str(), nullptr, 10);  // NOLINT(runtime/int)
+        const long long n =  // NOLINT(runtime/int)
+            strtoll_l(b_.number.c_str(), nullptr, 10, CLocale());
         exact = errno == 0;
         value.is_integer = exact;
         value.integer = n;
         value.number = static_cast<double>(n);
       } else {
         const unsigned long long n =  // NOLINT(runtime/int)
-            std::strtoull(b_.number.c_str(), nullptr, 10);
+            strtoull_l(b_.number.c_str(), nullptr, 10, CLocale());
         exact = errno == 0;
         value.is_integer = exact && n <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
         value.integer = value.is_integer ? static_cast<int64_t>(n) : 0;
@@ -381,7 +392,7 @@ class Reader {
     if (!exact) {
       value.is_integer = false;
       value.integer = 0;
-      value.number = std::strtod(b_.number.c_str(), nullptr);
+      value.number = strtod_l(b_.number.c_str(), nullptr, CLocale());
       if (!std::isfinite(value.number)) return Fail(kNotJson);
     }
     if (!Check(Kind::kNumber, role, member)) return false;

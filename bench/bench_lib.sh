@@ -74,6 +74,21 @@ stop_server() {
   server_pid=
 }
 
+# wait_server_port LOG: waits up to 10 s for the logoutd in $server_pid to log the port it
+# listens on into LOG, and sets `port`; prints LOG and exits 1 when it does not.
+wait_server_port() {
+  port=
+  for _ in $(seq 100); do
+    port=$(grep -o '"port":[0-9]*' "$1" | head -n1 | cut -d: -f2 || true)
+    [[ -n $port ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "logoutd did not start:" >&2
+  cat "$1" >&2
+  exit 1
+}
+
 # bench_requests DIR PORT POLICY_JSON [HINT_FILE]: the h2load benchmark requests as gRPC-framed
 # bodies DIR/NAME.bin — health (grpc.health.v1 Check), nohint (ValidateLogout of client "app"
 # to its first exact allowed URL in POLICY_JSON, tenant "bench") and, with HINT_FILE, rs256

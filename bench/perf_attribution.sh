@@ -87,18 +87,7 @@ trap stop_server EXIT INT TERM
 "${server_pin[@]}" "$LOGOUTD" --listen=127.0.0.1:0 --store=file --policy="$OUT_DIR/policy.json" \
   --drain_delay=0s 2>"$OUT_DIR/server.log" &
 server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(grep -o '"port":[0-9]*' "$OUT_DIR/server.log" | head -n1 | cut -d: -f2 || true)
-  [[ -n $port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z $port ]]; then
-  echo "logoutd did not start:" >&2
-  cat "$OUT_DIR/server.log" >&2
-  exit 1
-fi
+wait_server_port "$OUT_DIR/server.log"
 
 # --- Requests: the same encoding and checks as bench/h2load_grpc.sh -----------------------------
 bench_requests "$OUT_DIR" "$port" "$OUT_DIR/policy.json" "$OUT_DIR/hint_rs256.txt"

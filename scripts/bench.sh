@@ -58,18 +58,7 @@ echo "== end-to-end: logoutd on CPU $SERVER_CPU, logout_loadgen on CPU $LOADGEN_
 "${server_pin[@]}" "$BUILD_DIR/service/logoutd" --listen=127.0.0.1:0 --store=file \
   --policy="$RUN_DIR/policy.json" --drain_delay=0s 2>"$RUN_DIR/server.log" &
 server_pid=$!
-port=
-for _ in $(seq 100); do
-  port=$(grep -o '"port":[0-9]*' "$RUN_DIR/server.log" | head -n1 | cut -d: -f2 || true)
-  [[ -n $port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z $port ]]; then
-  echo "logoutd did not start:" >&2
-  cat "$RUN_DIR/server.log" >&2
-  exit 1
-fi
+wait_server_port "$RUN_DIR/server.log"
 
 load_status=0
 "${loadgen_pin[@]}" "$BUILD_DIR/bench/logout_loadgen" --target="127.0.0.1:$port" \
